@@ -1,0 +1,142 @@
+//! Train / validation / test splits, stratified for classification.
+
+use rand::seq::SliceRandom;
+
+use super::{Dataset, Standardizer};
+use crate::error::{CoreError, Result};
+use crate::float::Float;
+use crate::random::{Stream, rng};
+
+/// A dataset cut into the part a model trains on and the parts it is judged on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split<T> {
+    /// The samples the model learns from.
+    pub train: Dataset<T>,
+    /// Samples for choosing hyperparameters, if any were held out.
+    pub validation: Option<Dataset<T>>,
+    /// Samples for the final judgement, if any were held out.
+    pub test: Option<Dataset<T>>,
+}
+
+impl<T: Float> Dataset<T> {
+    /// Holds out `test_fraction` and `validation_fraction` of the samples, drawn with
+    /// `seed`. Classification splits are stratified: each class is cut in the same
+    /// proportions (rounded per class). Each part is shuffled, so data stored sorted by
+    /// class (iris, wine) reaches the model mixed.
+    ///
+    /// # Errors
+    /// When a fraction is outside `[0, 1)`, they add up to 1 or more, or the training part
+    /// would be empty.
+    pub fn split(&self, test_fraction: f64, validation_fraction: f64, seed: u64) -> Result<Split<T>> {
+        for (name, f) in [("test_fraction", test_fraction), ("validation_fraction", validation_fraction)] {
+            if !(0.0..1.0).contains(&f) {
+                return Err(CoreError::InvalidParameter { name: name.into(), reason: format!("{f} is outside [0, 1)") });
+            }
+        }
+        if test_fraction + validation_fraction >= 1.0 {
+            return Err(CoreError::InvalidParameter {
+                name: "test_fraction + validation_fraction".into(),
+                reason: format!("{} leaves nothing to train on", test_fraction + validation_fraction),
+            });
+        }
+        let mut rng = rng(seed, Stream::Split);
+        let strata: Vec<Vec<usize>> = if self.task().is_classification() {
+            let classes = self.outputs().max(2);
+            let mut by_class = vec![Vec::new(); classes];
+            for (i, &l) in self.labels().iter().enumerate() {
+                by_class[l as usize].push(i);
+            }
+            by_class
+        } else {
+            vec![(0..self.len()).collect()]
+        };
+        let (mut train, mut validation, mut test) = (Vec::new(), Vec::new(), Vec::new());
+        for mut stratum in strata {
+            stratum.shuffle(&mut rng);
+            let n = stratum.len() as f64;
+            let n_test = (n * test_fraction).round() as usize;
+            let n_val = ((n * validation_fraction).round() as usize).min(stratum.len() - n_test);
+            test.extend_from_slice(&stratum[..n_test]);
+            validation.extend_from_slice(&stratum[n_test..n_test + n_val]);
+            train.extend_from_slice(&stratum[n_test + n_val..]);
+        }
+        if train.is_empty() {
+            return Err(CoreError::Data(format!("{} samples leave none to train on after the split", self.len())));
+        }
+        for part in [&mut train, &mut validation, &mut test] {
+            part.shuffle(&mut rng);
+        }
+        let part = |idx: Vec<usize>| (!idx.is_empty()).then(|| self.subset(&idx));
+        Ok(Split { train: self.subset(&train), validation: part(validation), test: part(test) })
+    }
+}
+
+impl<T: Float> Split<T> {
+    /// Z-scores every part's features with the training part's mean and standard deviation
+    /// and returns the statistics used.
+    pub fn standardize(&mut self) -> Standardizer {
+        let s = Standardizer::fit(&self.train);
+        for part in [Some(&mut self.train), self.validation.as_mut(), self.test.as_mut()].into_iter().flatten() {
+            s.apply(part);
+        }
+        s
+    }
+
+    /// The held-out parts that exist, with their names (`validation`, `test`).
+    pub fn held_out(&self) -> impl Iterator<Item = (&'static str, &Dataset<T>)> {
+        [("validation", self.validation.as_ref()), ("test", self.test.as_ref())]
+            .into_iter()
+            .filter_map(|(n, d)| d.map(|d| (n, d)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labelled(counts: &[usize]) -> Dataset<f64> {
+        let labels: Vec<u32> = counts.iter().enumerate().flat_map(|(c, &n)| std::iter::repeat_n(c as u32, n)).collect();
+        let x = (0..labels.len()).map(|i| i as f64).collect();
+        Dataset::classification(1, x, labels, counts.len()).unwrap()
+    }
+
+    fn count(d: &Dataset<f64>, class: u32) -> usize {
+        d.labels().iter().filter(|&&l| l == class).count()
+    }
+
+    #[test]
+    fn classification_splits_are_stratified_and_partition_the_data() {
+        let d = labelled(&[50, 30, 20]);
+        let s = d.split(0.2, 0.1, 3).unwrap();
+        let test = s.test.as_ref().unwrap();
+        let val = s.validation.as_ref().unwrap();
+        assert_eq!([count(test, 0), count(test, 1), count(test, 2)], [10, 6, 4]);
+        assert_eq!([count(val, 0), count(val, 1), count(val, 2)], [5, 3, 2]);
+        let mut all: Vec<f64> = [&s.train, test, val].iter().flat_map(|p| p.x().to_vec()).collect();
+        all.sort_by(f64::total_cmp);
+        assert_eq!(all, (0..100).map(|i| i as f64).collect::<Vec<_>>());
+        // each sample keeps its own label
+        for p in [&s.train, test, val] {
+            for (x, &l) in p.x().iter().zip(p.labels()) {
+                assert_eq!(d.labels()[*x as usize], l);
+            }
+        }
+    }
+
+    #[test]
+    fn the_split_depends_on_its_seed_only() {
+        let d = labelled(&[40, 40]);
+        assert_eq!(d.split(0.25, 0.0, 1).unwrap(), d.split(0.25, 0.0, 1).unwrap());
+        assert_ne!(d.split(0.25, 0.0, 1).unwrap().train.x(), d.split(0.25, 0.0, 2).unwrap().train.x());
+        let train = d.split(0.25, 0.0, 1).unwrap().train;
+        assert!(train.labels()[..10].iter().any(|&l| l == 1), "sorted input reaches training mixed");
+    }
+
+    #[test]
+    fn bad_fractions_are_refused() {
+        let d = labelled(&[5, 5]);
+        assert!(d.split(1.0, 0.0, 0).is_err());
+        assert!(d.split(0.5, 0.5, 0).is_err());
+        assert!(d.split(-0.1, 0.0, 0).is_err());
+    }
+}

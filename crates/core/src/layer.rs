@@ -1,0 +1,154 @@
+//! The dense layer: `A = f(W·X + b)`, with the forward cache back-propagation reuses.
+
+use std::sync::Arc;
+
+use faer::Par;
+use faer::linalg::matmul::matmul;
+use faer::Accum;
+
+use crate::activation::Activation;
+use crate::error::Result;
+use crate::float::Float;
+use crate::matrix::{view, view_mut};
+
+/// A fully connected layer of `units` neurons over `inputs` inputs.
+///
+/// Its parameters live in the network's flat parameter vector (so one update rule call
+/// updates them all): the weights `W` (`units × inputs`, column-major) at
+/// [`Dense::offset`], then the bias `b` (`units`). The layer owns its forward cache, the
+/// pre-activation `Z` and output `A`, and `Δ = dL/dZ`, each `units × capacity`, sized once
+/// and reused by every batch.
+#[derive(Debug, Clone)]
+pub struct Dense<T: Float> {
+    inputs: usize,
+    units: usize,
+    activation: Arc<dyn Activation<T>>,
+    offset: usize,
+    z: Vec<T>,
+    a: Vec<T>,
+    delta: Vec<T>,
+}
+
+impl<T: Float> Dense<T> {
+    /// A layer whose parameters start at `offset` in the network's parameter vector.
+    pub fn new(inputs: usize, units: usize, activation: Arc<dyn Activation<T>>, offset: usize) -> Self {
+        Self { inputs, units, activation, offset, z: Vec::new(), a: Vec::new(), delta: Vec::new() }
+    }
+
+    /// Number of inputs (the width of the layer below).
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// Number of neurons.
+    pub fn units(&self) -> usize {
+        self.units
+    }
+
+    /// The activation applied to the pre-activation.
+    pub fn activation(&self) -> &dyn Activation<T> {
+        self.activation.as_ref()
+    }
+
+    /// Where this layer's weights start in the parameter vector.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// How many parameters the layer has: `units × inputs` weights and `units` biases.
+    pub fn param_len(&self) -> usize {
+        self.units * (self.inputs + 1)
+    }
+
+    /// The weights, `units × inputs` column-major, within `params`.
+    pub fn weights<'p>(&self, params: &'p [T]) -> &'p [T] {
+        &params[self.offset..self.offset + self.units * self.inputs]
+    }
+
+    /// The bias, within `params`.
+    pub fn bias<'p>(&self, params: &'p [T]) -> &'p [T] {
+        let start = self.offset + self.units * self.inputs;
+        &params[start..start + self.units]
+    }
+
+    /// Makes room for batches of up to `capacity` samples (allocates only when growing).
+    pub fn reserve(&mut self, capacity: usize) {
+        let len = self.units * capacity;
+        if self.z.len() < len {
+            for buf in [&mut self.z, &mut self.a, &mut self.delta] {
+                buf.resize(len, T::zero());
+            }
+        }
+    }
+
+    /// The pre-activations `Z` of the last forward pass over `batch` samples.
+    pub fn pre_activation(&self, batch: usize) -> &[T] {
+        &self.z[..self.units * batch]
+    }
+
+    /// The outputs `A` of the last forward pass over `batch` samples.
+    pub fn output(&self, batch: usize) -> &[T] {
+        &self.a[..self.units * batch]
+    }
+
+    /// `Z = W·X + b`, `A = f(Z)` for the `batch` samples of `x` (`inputs × batch`).
+    pub fn forward(&mut self, params: &[T], x: &[T], batch: usize, par: Par) {
+        let n = self.units * batch;
+        let weights = self.weights(params);
+        matmul(
+            view_mut(&mut self.z, self.units, batch),
+            Accum::Replace,
+            view(weights, self.units, self.inputs),
+            view(x, self.inputs, batch),
+            T::one(),
+            par,
+        );
+        let bias = self.bias(params);
+        self.activation.forward(&mut self.z[..n], &mut self.a[..n], bias, self.units);
+    }
+
+    /// The output layer's activation, `Z`, `A` and `Δ` at once, so that a loss can read the
+    /// cache while it writes `Δ`.
+    pub fn cache_and_delta(&mut self, batch: usize) -> (&dyn Activation<T>, &[T], &[T], &mut [T]) {
+        let n = self.units * batch;
+        (self.activation.as_ref(), &self.z[..n], &self.a[..n], &mut self.delta[..n])
+    }
+
+    /// Writes `dL/dW = Δ·Xᵀ` and `dL/db = Σ_columns Δ` into this layer's part of `grads`.
+    pub fn parameter_gradients(&self, x: &[T], batch: usize, grads: &mut [T], par: Par) {
+        let wlen = self.units * self.inputs;
+        let (gw, gb) = grads[self.offset..self.offset + wlen + self.units].split_at_mut(wlen);
+        let delta = &self.delta[..self.units * batch];
+        matmul(
+            view_mut(gw, self.units, self.inputs),
+            Accum::Replace,
+            view(delta, self.units, batch),
+            view(x, self.inputs, batch).transpose(),
+            T::one(),
+            par,
+        );
+        gb.fill(T::zero());
+        for col in delta.chunks_exact(self.units) {
+            for (g, &d) in gb.iter_mut().zip(col) {
+                *g += d;
+            }
+        }
+    }
+
+    /// Hands `dL/dX = Wᵀ·Δ` to the layer below, which turns it into its own `Δ`.
+    ///
+    /// # Errors
+    /// When `below`'s activation is not differentiable.
+    pub fn backpropagate(&self, params: &[T], below: &mut Dense<T>, batch: usize, par: Par) -> Result<()> {
+        let n = below.units * batch;
+        matmul(
+            view_mut(&mut below.delta, below.units, batch),
+            Accum::Replace,
+            view(self.weights(params), self.units, self.inputs).transpose(),
+            view(&self.delta, self.units, batch),
+            T::one(),
+            par,
+        );
+        below.activation.backward(&below.z[..n], &below.a[..n], &mut below.delta[..n], below.units)
+    }
+}

@@ -1,0 +1,27 @@
+//! descent-core: the numerical engine of descent.
+//!
+//! Activations, losses, dense layers and the networks built from them (perceptron, linear
+//! and logistic regression, multi-layer perceptrons), back-propagation with memoized
+//! forward caches, initialisation, in-memory data with splits and synthetic generators,
+//! metrics and gradient checking. Generic over `f32` and `f64` ([`Float`]) on faer's
+//! matrix products. It knows nothing of files, experiment configuration or plots.
+
+pub mod activation;
+pub mod data;
+mod error;
+mod float;
+pub mod gradcheck;
+pub mod init;
+mod layer;
+pub mod loss;
+pub mod matrix;
+pub mod metrics;
+pub mod model;
+mod network;
+pub mod random;
+
+pub use error::{CoreError, Result};
+pub use float::Float;
+pub use layer::Dense;
+pub use network::{LayerSpec, Network};
+pub use faer::Par;

@@ -1,0 +1,334 @@
+//! Loss functions and the gradient they send into the output layer.
+//!
+//! # Scaling convention
+//! Every loss is the **mean over the samples of a batch** of a per-sample loss, so the
+//! learning rate means the same thing at every batch size:
+//!
+//! | loss | per-sample value (`z` score, `a` output, `y` target) |
+//! |---|---|
+//! | `squared` | `½ Σ_k (a_k − y_k)²` — the ½ makes the gradient `a − y` |
+//! | `log` (binary cross-entropy) | `−[y ln a + (1 − y) ln(1 − a)]` |
+//! | `cross_entropy` | `−Σ_k y_k ln a_k` (one-hot `y`) |
+//! | `perceptron` | `Σ_k max(0, −s_k z_k)` with `s_k = ±1` (`y_k = 1 ↦ +1`, `0 ↦ −1`) |
+//!
+//! The metric `mse` is the plain mean of `(a − y)²` without the ½; the loss keeps it.
+//!
+//! # Fused output gradients
+//! sigmoid + log loss and softmax + cross-entropy both reduce to `dL/dz = (a − y) / B`,
+//! which [`Loss::output_delta`] computes directly instead of dividing by `a (1 − a)` and
+//! multiplying it back. The values are computed from the scores (`softplus`, `log-sum-exp`)
+//! so that they stay finite where `a` rounds to 0 or 1.
+
+use std::fmt::Debug;
+
+use crate::activation::Activation;
+use crate::error::{CoreError, Result};
+use crate::float::Float;
+
+/// A loss, as the network calls it. Buffers are `outputs × batch`, column-major.
+pub trait Loss<T: Float>: Send + Sync + Debug {
+    /// The name users write in experiment files.
+    fn name(&self) -> &str;
+
+    /// Checks, when a network is built, that this loss can follow `activation`.
+    ///
+    /// # Errors
+    /// [`CoreError::IncompatibleLoss`] or [`CoreError::NotDifferentiable`] with the reason.
+    fn check_output(&self, activation: &dyn Activation<T>) -> Result<()> {
+        if activation.is_differentiable() {
+            Ok(())
+        } else {
+            Err(CoreError::NotDifferentiable {
+                activation: activation.name().into(),
+                hint: format!(
+                    " (loss `{}` needs its derivative at the output); the perceptron \
+                     loss trains a step output from its scores",
+                    self.name()
+                ),
+            })
+        }
+    }
+
+    /// The **sum** over the batch of the per-sample loss, in `f64` so that callers can add
+    /// batches up before dividing by the sample count.
+    fn total(&self, activation: &dyn Activation<T>, z: &[T], a: &[T], y: &[T], outputs: usize)
+    -> f64;
+
+    /// Writes `dL/dZ` of the batch's mean loss into `delta`.
+    ///
+    /// # Errors
+    /// Only what `activation.backward` returns when no fused form applies.
+    fn output_delta(
+        &self,
+        activation: &dyn Activation<T>,
+        z: &[T],
+        a: &[T],
+        y: &[T],
+        delta: &mut [T],
+        outputs: usize,
+    ) -> Result<()>;
+}
+
+/// `1 / batch`, the factor of the mean.
+fn inv_batch<T: Float>(len: usize, outputs: usize) -> T {
+    T::one() / T::of((len / outputs) as f64)
+}
+
+/// Writes `(a − y) / B` into `delta`: the fused gradient of the canonical pairs.
+fn residual<T: Float>(a: &[T], y: &[T], delta: &mut [T], outputs: usize) {
+    let scale = inv_batch::<T>(a.len(), outputs);
+    for ((d, &ai), &yi) in delta.iter_mut().zip(a).zip(y) {
+        *d = (ai - yi) * scale;
+    }
+}
+
+/// Half the squared error: regression's loss, and the classic loss of the delta rule.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Squared;
+
+impl<T: Float> Loss<T> for Squared {
+    fn name(&self) -> &str {
+        "squared"
+    }
+
+    fn total(&self, _act: &dyn Activation<T>, _z: &[T], a: &[T], y: &[T], _outputs: usize) -> f64 {
+        a.iter().zip(y).map(|(&ai, &yi)| (ai - yi).f64().powi(2)).sum::<f64>() * 0.5
+    }
+
+    fn output_delta(
+        &self,
+        activation: &dyn Activation<T>,
+        z: &[T],
+        a: &[T],
+        y: &[T],
+        delta: &mut [T],
+        outputs: usize,
+    ) -> Result<()> {
+        residual(a, y, delta, outputs);
+        if activation.name() == "identity" {
+            return Ok(());
+        }
+        activation.backward(z, a, delta, outputs)
+    }
+}
+
+/// Binary cross-entropy on a probability output (one unit per binary target).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogLoss;
+
+/// `ln(1 + e^z)` without overflow.
+fn softplus(z: f64) -> f64 {
+    z.max(0.0) + (-z.abs()).exp().ln_1p()
+}
+
+/// Outputs are clipped to `[ε, 1 − ε]` before a logarithm when no score form applies.
+const PROBABILITY_FLOOR: f64 = 1e-12;
+
+impl<T: Float> Loss<T> for LogLoss {
+    fn name(&self) -> &str {
+        "log"
+    }
+
+    fn total(&self, act: &dyn Activation<T>, z: &[T], a: &[T], y: &[T], _outputs: usize) -> f64 {
+        if act.name() == "sigmoid" {
+            // −[y ln σ(z) + (1−y) ln(1−σ(z))] = softplus(z) − y z
+            z.iter().zip(y).map(|(&zi, &yi)| softplus(zi.f64()) - yi.f64() * zi.f64()).sum()
+        } else {
+            a.iter()
+                .zip(y)
+                .map(|(&ai, &yi)| {
+                    let p = ai.f64().clamp(PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR);
+                    -(yi.f64() * p.ln() + (1.0 - yi.f64()) * (1.0 - p).ln())
+                })
+                .sum()
+        }
+    }
+
+    fn output_delta(
+        &self,
+        activation: &dyn Activation<T>,
+        z: &[T],
+        a: &[T],
+        y: &[T],
+        delta: &mut [T],
+        outputs: usize,
+    ) -> Result<()> {
+        if activation.name() == "sigmoid" {
+            residual(a, y, delta, outputs);
+            return Ok(());
+        }
+        let scale = inv_batch::<T>(a.len(), outputs);
+        let floor = T::of(PROBABILITY_FLOOR);
+        for ((d, &ai), &yi) in delta.iter_mut().zip(a).zip(y) {
+            let p = ai.max(floor).min(T::one() - floor);
+            *d = (p - yi) / (p * (T::one() - p)) * scale;
+        }
+        activation.backward(z, a, delta, outputs)
+    }
+}
+
+/// Cross-entropy against one-hot targets, on a probability vector per sample.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CrossEntropy;
+
+impl<T: Float> Loss<T> for CrossEntropy {
+    fn name(&self) -> &str {
+        "cross_entropy"
+    }
+
+    fn total(&self, act: &dyn Activation<T>, z: &[T], a: &[T], y: &[T], outputs: usize) -> f64 {
+        if act.name() == "softmax" {
+            // −Σ y_k (z_k − logsumexp(z))
+            z.chunks_exact(outputs)
+                .zip(y.chunks_exact(outputs))
+                .map(|(zc, yc)| {
+                    let max = zc.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v.f64()));
+                    let lse = max + zc.iter().map(|&v| (v.f64() - max).exp()).sum::<f64>().ln();
+                    zc.iter().zip(yc).map(|(&zk, &yk)| yk.f64() * (lse - zk.f64())).sum::<f64>()
+                })
+                .sum()
+        } else {
+            a.iter()
+                .zip(y)
+                .map(|(&ai, &yi)| -yi.f64() * ai.f64().max(PROBABILITY_FLOOR).ln())
+                .sum()
+        }
+    }
+
+    fn output_delta(
+        &self,
+        activation: &dyn Activation<T>,
+        z: &[T],
+        a: &[T],
+        y: &[T],
+        delta: &mut [T],
+        outputs: usize,
+    ) -> Result<()> {
+        if activation.name() == "softmax" {
+            residual(a, y, delta, outputs);
+            return Ok(());
+        }
+        let scale = inv_batch::<T>(a.len(), outputs);
+        let floor = T::of(PROBABILITY_FLOOR);
+        for ((d, &ai), &yi) in delta.iter_mut().zip(a).zip(y) {
+            *d = -yi / ai.max(floor) * scale;
+        }
+        activation.backward(z, a, delta, outputs)
+    }
+}
+
+/// Rosenblatt's perceptron criterion on the scores, one-vs-rest for several outputs.
+///
+/// Targets `y ∈ {0, 1}` are read as signs `s = 2y − 1`. A sample whose score has the wrong
+/// sign, or is exactly 0, is a mistake and contributes `−s z` (its gradient `−s x` is the
+/// perceptron rule's update); a correct one contributes nothing. It acts on the score `z`
+/// before the output activation, so a step output trains even though it has no derivative.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Perceptron;
+
+impl<T: Float> Loss<T> for Perceptron {
+    fn name(&self) -> &str {
+        "perceptron"
+    }
+
+    fn check_output(&self, _activation: &dyn Activation<T>) -> Result<()> {
+        Ok(())
+    }
+
+    fn total(&self, _act: &dyn Activation<T>, z: &[T], _a: &[T], y: &[T], _outputs: usize) -> f64 {
+        z.iter()
+            .zip(y)
+            .map(|(&zi, &yi)| {
+                let s = 2.0 * yi.f64() - 1.0;
+                (-s * zi.f64()).max(0.0)
+            })
+            .sum()
+    }
+
+    fn output_delta(
+        &self,
+        _activation: &dyn Activation<T>,
+        z: &[T],
+        _a: &[T],
+        y: &[T],
+        delta: &mut [T],
+        outputs: usize,
+    ) -> Result<()> {
+        let scale = inv_batch::<T>(z.len(), outputs);
+        let two = T::of(2.0);
+        for ((d, &zi), &yi) in delta.iter_mut().zip(z).zip(y) {
+            let s = two * yi - T::one();
+            *d = if s * zi <= T::zero() { -s * scale } else { T::zero() };
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::{Identity, Pointwise, Sigmoid, Softmax, Step, Tanh, sigmoid};
+
+    /// `output_delta` is the derivative of `total / B` with respect to the scores.
+    fn check_delta(loss: &dyn Loss<f64>, act: &dyn Activation<f64>, z0: &[f64], y: &[f64], k: usize) {
+        let eval = |z: &[f64]| {
+            let mut z = z.to_vec();
+            let mut a = vec![0.0; z.len()];
+            act.forward(&mut z, &mut a, &vec![0.0; k], k);
+            (z, a)
+        };
+        let (z, a) = eval(z0);
+        let mut delta = vec![0.0; z.len()];
+        loss.output_delta(act, &z, &a, y, &mut delta, k).unwrap();
+        let batch = (z.len() / k) as f64;
+        let h = 1e-6;
+        for i in 0..z.len() {
+            let (mut zp, mut zm) = (z0.to_vec(), z0.to_vec());
+            zp[i] += h;
+            zm[i] -= h;
+            let (zp, ap) = eval(&zp);
+            let (zm, am) = eval(&zm);
+            let fd = (loss.total(act, &zp, &ap, y, k) - loss.total(act, &zm, &am, y, k))
+                / (2.0 * h * batch);
+            assert!((fd - delta[i]).abs() < 1e-7, "{} after {}: {fd} vs {}", loss.name(), act.name(), delta[i]);
+        }
+    }
+
+    #[test]
+    fn output_deltas_are_the_derivatives_of_the_losses() {
+        let z = [0.4, -1.3, 2.2, 0.1, -0.7, 1.1];
+        check_delta(&Squared, &Pointwise(Identity), &z, &[1.0, -0.5, 2.0, 0.0, 0.3, 1.0], 1);
+        check_delta(&Squared, &Pointwise(Tanh), &z, &[1.0, -0.5, 0.2, 0.0, 0.3, 1.0], 2);
+        check_delta(&Squared, &Pointwise(Sigmoid), &z, &[1.0, 0.0, 1.0, 0.0, 0.0, 1.0], 1);
+        check_delta(&LogLoss, &Pointwise(Sigmoid), &z, &[1.0, 0.0, 1.0, 0.0, 0.0, 1.0], 1);
+        check_delta(&LogLoss, &Pointwise(Tanh), &[0.4, 1.3, 0.2], &[1.0, 0.0, 1.0], 1);
+        check_delta(&CrossEntropy, &Softmax, &z, &[0.0, 1.0, 0.0, 1.0, 0.0, 0.0], 3);
+        check_delta(&CrossEntropy, &Pointwise(Sigmoid), &z, &[0.0, 1.0, 0.0, 1.0, 0.0, 0.0], 3);
+        check_delta(&Perceptron, &Step, &z, &[1.0, 1.0, 0.0, 0.0, 1.0, 1.0], 2);
+    }
+
+    #[test]
+    fn score_forms_agree_with_probability_forms() {
+        let z = [0.4_f64, -1.3, 2.2];
+        let y = [1.0, 0.0, 1.0];
+        let a: Vec<f64> = z.iter().map(|&v| sigmoid(v)).collect();
+        let by_scores = LogLoss.total(&Pointwise(Sigmoid), &z, &a, &y, 1);
+        let by_probs = LogLoss.total(&Pointwise(Tanh), &z, &a, &y, 1);
+        assert!((by_scores - by_probs).abs() < 1e-12);
+        assert!(LogLoss.total(&Pointwise(Sigmoid), &[800.0], &[1.0], &[0.0], 1).is_finite());
+    }
+
+    #[test]
+    fn perceptron_counts_zero_scores_as_mistakes() {
+        let mut delta = [0.0; 3];
+        Perceptron.output_delta(&Step, &[0.0, 2.0, -1.0], &[1.0, 1.0, 0.0], &[1.0, 0.0, 1.0], &mut delta, 1).unwrap();
+        assert_eq!(delta, [-1.0 / 3.0, 1.0 / 3.0, -1.0 / 3.0]);
+    }
+
+    #[test]
+    fn a_differentiable_loss_refuses_a_step_output() {
+        let err = Loss::<f64>::check_output(&Squared, &Step).unwrap_err();
+        assert!(err.to_string().contains("back-propagation needs differentiable activations"));
+        assert!(Loss::<f64>::check_output(&Perceptron, &Step).is_ok());
+    }
+}

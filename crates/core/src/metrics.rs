@@ -1,0 +1,142 @@
+//! How well a model's predictions match the targets.
+//!
+//! Classification decisions come from the scores `z` of the output layer: the argmax for
+//! several classes, `z > 0` for two (the same decision as `σ(z) > ½` or a step unit).
+//! `log_loss` is the cross-entropy of `softmax(z)` (or `σ(z)`), whatever loss trained the
+//! model, so models trained with different losses can be compared on it.
+
+use crate::data::{Batch, Task};
+use crate::float::Float;
+
+/// The metrics of a model on a set of samples.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Metrics {
+    /// The training loss (the model's own loss function), averaged over the samples.
+    pub loss: f64,
+    /// Fraction of samples classified correctly (classification only).
+    pub accuracy: Option<f64>,
+    /// Cross-entropy of the predicted class probabilities (classification only).
+    pub log_loss: Option<f64>,
+    /// Mean squared error over samples and outputs, without the loss's ½ (regression only).
+    pub mse: Option<f64>,
+    /// Coefficient of determination `1 − SSE/SST` (regression only).
+    pub r2: Option<f64>,
+}
+
+/// Running sums over batches from which [`Metrics`] are finished.
+#[derive(Debug, Clone)]
+pub struct MetricSums {
+    task: Task,
+    samples: usize,
+    loss: f64,
+    correct: usize,
+    log_loss: f64,
+    sse: f64,
+    sum_y: f64,
+    sum_y2: f64,
+}
+
+fn argmax<T: Float>(v: &[T]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+impl MetricSums {
+    /// Empty sums for data of `task`.
+    pub fn new(task: Task) -> Self {
+        Self { task, samples: 0, loss: 0.0, correct: 0, log_loss: 0.0, sse: 0.0, sum_y: 0.0, sum_y2: 0.0 }
+    }
+
+    /// Adds a batch: `loss_total` is the loss summed over its samples, `z` and `a` the
+    /// output layer's scores and outputs for `batch`.
+    pub fn add<T: Float>(&mut self, batch: &Batch<'_, T>, z: &[T], a: &[T], loss_total: f64) {
+        self.samples += batch.len;
+        self.loss += loss_total;
+        match self.task {
+            Task::Regression => {
+                for (&ai, &yi) in a.iter().zip(batch.y) {
+                    let (p, y) = (ai.f64(), yi.f64());
+                    self.sse += (p - y).powi(2);
+                    self.sum_y += y;
+                    self.sum_y2 += y * y;
+                }
+            }
+            Task::Binary => {
+                for (&zi, &label) in z.iter().zip(batch.labels) {
+                    let z = zi.f64();
+                    self.correct += usize::from((z > 0.0) == (label == 1));
+                    self.log_loss += z.max(0.0) + (-z.abs()).exp().ln_1p() - f64::from(label) * z;
+                }
+            }
+            Task::Multiclass { classes } => {
+                for (col, &label) in z.chunks_exact(classes).zip(batch.labels) {
+                    self.correct += usize::from(argmax(col) == label as usize);
+                    let max = col[argmax(col)].f64();
+                    let lse = max + col.iter().map(|&v| (v.f64() - max).exp()).sum::<f64>().ln();
+                    self.log_loss += lse - col[label as usize].f64();
+                }
+            }
+        }
+    }
+
+    /// The metrics of everything added so far.
+    pub fn finish(&self) -> Metrics {
+        let n = self.samples.max(1) as f64;
+        let mut m = Metrics { loss: self.loss / n, ..Metrics::default() };
+        if self.task.is_classification() {
+            m.accuracy = Some(self.correct as f64 / n);
+            m.log_loss = Some(self.log_loss / n);
+        } else {
+            let values = n * self.task.outputs() as f64;
+            let sst = self.sum_y2 - self.sum_y * self.sum_y / values;
+            m.mse = Some(self.sse / values);
+            m.r2 = Some(if sst > 0.0 { 1.0 - self.sse / sst } else { f64::NAN });
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch<'a>(y: &'a [f64], labels: &'a [u32]) -> Batch<'a, f64> {
+        Batch { x: &[], y, labels, len: if labels.is_empty() { y.len() } else { labels.len() } }
+    }
+
+    #[test]
+    fn regression_metrics_by_hand() {
+        let y = [1.0, 2.0, 3.0, 4.0];
+        let a = [1.5, 2.0, 2.0, 4.5];
+        let mut s = MetricSums::new(Task::Regression);
+        s.add(&batch(&y[..2], &[]), &a[..2], &a[..2], 1.0);
+        s.add(&batch(&y[2..], &[]), &a[2..], &a[2..], 3.0);
+        let m = s.finish();
+        // SSE = 0.25 + 0 + 1 + 0.25 = 1.5; SST = 5
+        assert!((m.mse.unwrap() - 0.375).abs() < 1e-12);
+        assert!((m.r2.unwrap() - 0.7).abs() < 1e-12);
+        assert!((m.loss - 1.0).abs() < 1e-12);
+        assert!(m.accuracy.is_none());
+    }
+
+    #[test]
+    fn classification_decides_from_scores() {
+        let mut s = MetricSums::new(Task::Multiclass { classes: 3 });
+        let z = [0.1, 2.0, -1.0, 3.0, 0.0, 0.0];
+        s.add(&batch(&[0.0; 6], &[1, 2]), &z, &z, 0.0);
+        let m = s.finish();
+        assert_eq!(m.accuracy, Some(0.5));
+        let lse = |v: &[f64]| v.iter().map(|x| x.exp()).sum::<f64>().ln();
+        let expected = ((lse(&z[..3]) - 2.0) + (lse(&z[3..]) - 0.0)) / 2.0;
+        assert!((m.log_loss.unwrap() - expected).abs() < 1e-12);
+
+        let mut b = MetricSums::new(Task::Binary);
+        b.add(&batch(&[1.0, 0.0, 1.0], &[1, 0, 1]), &[0.5, 0.2, 0.0], &[0.0; 3], 0.0);
+        assert!((b.finish().accuracy.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    }
+}

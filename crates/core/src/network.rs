@@ -1,0 +1,221 @@
+//! The stack of dense layers every model is: forward, back-propagation, evaluation.
+
+use std::sync::Arc;
+
+use faer::Par;
+
+use crate::activation::Activation;
+use crate::data::{Batch, Dataset};
+use crate::error::{CoreError, Result};
+use crate::float::Float;
+use crate::init::Init;
+use crate::layer::Dense;
+use crate::loss::Loss;
+use crate::metrics::{MetricSums, Metrics};
+use crate::random::{Stream, rng};
+
+/// One layer of a network to build: its width, activation and initialisation.
+#[derive(Debug, Clone)]
+pub struct LayerSpec<T: Float> {
+    /// Number of neurons.
+    pub units: usize,
+    /// Activation after the affine map.
+    pub activation: Arc<dyn Activation<T>>,
+    /// How its weights are drawn.
+    pub init: Init,
+}
+
+/// Samples evaluated at once when a whole dataset is scored.
+const EVALUATION_CHUNK: usize = 256;
+
+/// A feed-forward network: dense layers, then a loss on the last one's output.
+///
+/// The perceptron, linear and logistic regression are networks of one layer; an MLP has
+/// more. All parameters sit in one flat vector (each layer's `W` then `b`), and so do
+/// their gradients, so an update rule is a loop over two slices.
+///
+/// Back-propagation is the chain rule with memoization: the forward pass keeps each
+/// layer's `Z` and `A` (the input of layer `l` is `A` of layer `l − 1`, or the batch), and
+/// the backward pass reuses them instead of recomputing. Buffers are sized for the largest
+/// batch seen ([`Network::reserve`]), so training steps allocate nothing.
+#[derive(Debug, Clone)]
+pub struct Network<T: Float> {
+    inputs: usize,
+    layers: Vec<Dense<T>>,
+    params: Vec<T>,
+    grads: Vec<T>,
+    loss: Arc<dyn Loss<T>>,
+    capacity: usize,
+    par: Par,
+}
+
+impl<T: Float> Network<T> {
+    /// Builds a network over `inputs` features and draws its weights from `seed`.
+    ///
+    /// # Errors
+    /// When there are no layers or a layer has no units, when a hidden activation is not
+    /// differentiable (back-propagation must pass through it), or when `loss` cannot
+    /// follow the output activation.
+    pub fn new(inputs: usize, layers: Vec<LayerSpec<T>>, loss: Arc<dyn Loss<T>>, seed: u64) -> Result<Self> {
+        let Some(last) = layers.last() else {
+            return Err(CoreError::Shape("a network needs at least one layer".into()));
+        };
+        if inputs == 0 || layers.iter().any(|l| l.units == 0) {
+            return Err(CoreError::Shape("every layer, and the input, needs at least one unit".into()));
+        }
+        for hidden in &layers[..layers.len() - 1] {
+            if !hidden.activation.is_differentiable() {
+                return Err(CoreError::NotDifferentiable {
+                    activation: hidden.activation.name().into(),
+                    hint: " (a hidden layer's gradient must pass through it); use relu, tanh or sigmoid".into(),
+                });
+            }
+        }
+        loss.check_output(last.activation.as_ref())?;
+        let mut rng = rng(seed, Stream::Init);
+        let mut dense = Vec::with_capacity(layers.len());
+        let mut offset = 0;
+        let mut fan_in = inputs;
+        for spec in &layers {
+            let layer = Dense::new(fan_in, spec.units, spec.activation.clone(), offset);
+            offset += layer.param_len();
+            fan_in = spec.units;
+            dense.push(layer);
+        }
+        let mut params = vec![T::zero(); offset];
+        for (layer, spec) in dense.iter().zip(&layers) {
+            let wlen = layer.units() * layer.inputs();
+            let (w, b) = params[layer.offset()..layer.offset() + layer.param_len()].split_at_mut(wlen);
+            spec.init.fill(w, b, layer.inputs(), &mut rng);
+        }
+        let mut net = Self { inputs, layers: dense, grads: vec![T::zero(); offset], params, loss, capacity: 0, par: Par::Seq };
+        net.reserve(EVALUATION_CHUNK);
+        Ok(net)
+    }
+
+    /// Sets the parallelism of the matrix products (sequential by default: descent runs
+    /// many trainings side by side, each on one core).
+    pub fn set_parallelism(&mut self, par: Par) {
+        self.par = par;
+    }
+
+    /// Makes the buffers hold batches of `capacity` samples; allocates only when growing.
+    pub fn reserve(&mut self, capacity: usize) {
+        if capacity > self.capacity {
+            self.capacity = capacity;
+            for layer in &mut self.layers {
+                layer.reserve(capacity);
+            }
+        }
+    }
+
+    /// Number of input features.
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// Number of output units.
+    pub fn outputs(&self) -> usize {
+        self.layers.last().map_or(0, Dense::units)
+    }
+
+    /// The layers, input side first.
+    pub fn layers(&self) -> &[Dense<T>] {
+        &self.layers
+    }
+
+    /// The loss the network trains on.
+    pub fn loss(&self) -> &dyn Loss<T> {
+        self.loss.as_ref()
+    }
+
+    /// All parameters, layer by layer (`W` then `b`).
+    pub fn params(&self) -> &[T] {
+        &self.params
+    }
+
+    /// All parameters, mutable.
+    pub fn params_mut(&mut self) -> &mut [T] {
+        &mut self.params
+    }
+
+    /// The gradient of the last [`Network::compute_gradients`], laid out like the parameters.
+    pub fn grads(&self) -> &[T] {
+        &self.grads
+    }
+
+    /// Parameters and gradients together, for an update rule.
+    pub fn params_and_grads(&mut self) -> (&mut [T], &[T]) {
+        (&mut self.params, &self.grads)
+    }
+
+    /// The forward pass over `batch` samples of `x` (`inputs × batch`); returns the output
+    /// layer's `(Z, A)`.
+    pub fn forward(&mut self, x: &[T], batch: usize) -> (&[T], &[T]) {
+        self.reserve(batch);
+        let par = self.par;
+        for l in 0..self.layers.len() {
+            let (below, rest) = self.layers.split_at_mut(l);
+            let input = below.last().map_or(x, |prev| prev.output(batch));
+            rest[0].forward(&self.params, input, batch, par);
+        }
+        let last = self.layers.last().expect("a network has layers");
+        (last.pre_activation(batch), last.output(batch))
+    }
+
+    /// Runs forward and backward over a batch: fills [`Network::grads`] with the gradient
+    /// of the batch's mean loss and returns that loss.
+    ///
+    /// # Errors
+    /// Only if an activation refuses back-propagation, which [`Network::new`] rules out
+    /// for the built-in activations.
+    pub fn compute_gradients(&mut self, batch: &Batch<'_, T>) -> Result<f64> {
+        let n = batch.len;
+        self.forward(batch.x, n);
+        let outputs = self.outputs();
+        let par = self.par;
+        let last = self.layers.len() - 1;
+        let (activation, z, a, delta) = self.layers[last].cache_and_delta(n);
+        let total = self.loss.total(activation, z, a, batch.y, outputs);
+        self.loss.output_delta(activation, z, a, batch.y, delta, outputs)?;
+        for l in (0..self.layers.len()).rev() {
+            let (below, rest) = self.layers.split_at_mut(l);
+            let input = below.last().map_or(batch.x, |prev| prev.output(n));
+            rest[0].parameter_gradients(input, n, &mut self.grads, par);
+            if let Some(prev) = below.last_mut() {
+                rest[0].backpropagate(&self.params, prev, n, par)?;
+            }
+        }
+        Ok(total / n as f64)
+    }
+
+    /// The mean loss over a batch, without gradients.
+    pub fn batch_loss(&mut self, batch: &Batch<'_, T>) -> f64 {
+        self.forward(batch.x, batch.len);
+        self.output_loss(batch) / batch.len as f64
+    }
+
+    /// The loss summed over `batch`, from the output layer's cache of the last forward pass.
+    fn output_loss(&self, batch: &Batch<'_, T>) -> f64 {
+        let last = self.layers.last().expect("a network has layers");
+        let (z, a) = (last.pre_activation(batch.len), last.output(batch.len));
+        self.loss.total(last.activation(), z, a, batch.y, self.outputs())
+    }
+
+    /// The loss and metrics over a whole dataset, scored in chunks.
+    pub fn evaluate(&mut self, data: &Dataset<T>) -> Metrics {
+        let mut sums = MetricSums::new(data.task());
+        let chunk = self.capacity.max(1);
+        let mut start = 0;
+        while start < data.len() {
+            let len = chunk.min(data.len() - start);
+            let batch = data.batch(start, len);
+            self.forward(batch.x, len);
+            let total = self.output_loss(&batch);
+            let last = self.layers.last().expect("a network has layers");
+            sums.add(&batch, last.pre_activation(len), last.output(len), total);
+            start += len;
+        }
+        sums.finish()
+    }
+}
