@@ -268,9 +268,19 @@ mod tests {
                 let (mut zp, mut zm) = (z0.to_vec(), z0.to_vec());
                 zp[i] += h;
                 zm[i] -= h;
-                let (ap, am) = (forward_one(act.as_ref(), &zp), forward_one(act.as_ref(), &zm));
-                let fd: f64 = (0..4).map(|k| upstream[k] * (ap[k] - am[k]) / (2.0 * h)).sum();
-                assert!((fd - grad[i]).abs() < 1e-8, "{}: {fd} vs {}", act.name(), grad[i]);
+                let (ap, am) = (
+                    forward_one(act.as_ref(), &zp),
+                    forward_one(act.as_ref(), &zm),
+                );
+                let fd: f64 = (0..4)
+                    .map(|k| upstream[k] * (ap[k] - am[k]) / (2.0 * h))
+                    .sum();
+                assert!(
+                    (fd - grad[i]).abs() < 1e-8,
+                    "{}: {fd} vs {}",
+                    act.name(),
+                    grad[i]
+                );
             }
         }
     }
@@ -301,7 +311,10 @@ mod tests {
     #[test]
     fn step_refuses_back_propagation_and_says_why() {
         let err = Activation::<f64>::backward(&Step, &[0.0], &[1.0], &mut [1.0], 1).unwrap_err();
-        assert!(err.to_string().contains("back-propagation needs differentiable activations"));
+        assert!(
+            err.to_string()
+                .contains("back-propagation needs differentiable activations")
+        );
         assert_eq!(forward_one(&Step, &[-0.5, 0.0, 0.5]), vec![0.0, 0.0, 1.0]);
     }
 }

@@ -32,12 +32,16 @@ pub struct LayerCheck {
 pub fn gradient_check(net: &mut Network<f64>, batch: &Batch<'_, f64>) -> Result<Vec<LayerCheck>> {
     net.compute_gradients(batch)?;
     let analytic = net.grads().to_vec();
-    let spans: Vec<(usize, usize)> = net.layers().iter().map(|l| (l.offset(), l.param_len())).collect();
+    let spans: Vec<(usize, usize)> = net
+        .layers()
+        .iter()
+        .map(|l| (l.offset(), l.param_len()))
+        .collect();
     let mut checks = Vec::with_capacity(spans.len());
     for (layer, (offset, len)) in spans.into_iter().enumerate() {
         let mut worst: f64 = 0.0;
         let mut scale: f64 = 0.0;
-        for i in offset..offset + len {
+        for (i, &back_propagated) in analytic.iter().enumerate().skip(offset).take(len) {
             let original = net.params()[i];
             net.params_mut()[i] = original + STEP;
             let plus = net.batch_loss(batch);
@@ -45,11 +49,15 @@ pub fn gradient_check(net: &mut Network<f64>, batch: &Batch<'_, f64>) -> Result<
             let minus = net.batch_loss(batch);
             net.params_mut()[i] = original;
             let numeric = (plus - minus) / (2.0 * STEP);
-            worst = worst.max((analytic[i] - numeric).abs());
-            scale = scale.max(analytic[i].abs()).max(numeric.abs());
+            worst = worst.max((back_propagated - numeric).abs());
+            scale = scale.max(back_propagated.abs()).max(numeric.abs());
         }
         let max_relative_error = if scale > 0.0 { worst / scale } else { 0.0 };
-        checks.push(LayerCheck { layer, parameters: len, max_relative_error });
+        checks.push(LayerCheck {
+            layer,
+            parameters: len,
+            max_relative_error,
+        });
     }
     Ok(checks)
 }

@@ -41,7 +41,10 @@ impl Init {
 
     /// The name users write for this scheme.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, i)| *i == self).map_or("?", |(n, _)| n)
+        Self::ALL
+            .iter()
+            .find(|(_, i)| *i == self)
+            .map_or("?", |(n, _)| n)
     }
 
     /// The default scheme for a layer with this activation: He for relu, zeros for the
@@ -74,7 +77,11 @@ impl Init {
                 }
             }
             Init::Normal | Init::He => {
-                let std = if self == Init::He { (2.0 / fan_in_f).sqrt() } else { (1.0 / fan_in_f).sqrt() };
+                let std = if self == Init::He {
+                    (2.0 / fan_in_f).sqrt()
+                } else {
+                    (1.0 / fan_in_f).sqrt()
+                };
                 for w in weights.iter_mut() {
                     *w = normal(rng, std);
                 }
@@ -110,12 +117,21 @@ mod tests {
     fn variances_match_each_scheme() {
         let (fi, fo) = (200, 300);
         let (m, v, _) = moments(Init::He, fi, fo);
-        assert!(m.abs() < 0.01 && (v / (2.0 / 200.0) - 1.0).abs() < 0.05, "he {m} {v}");
+        assert!(
+            m.abs() < 0.01 && (v / (2.0 / 200.0) - 1.0).abs() < 0.05,
+            "he {m} {v}"
+        );
         let (_, v, max) = moments(Init::Xavier, fi, fo);
         let limit = (6.0_f64 / 500.0).sqrt();
-        assert!(max <= limit && (v / (limit * limit / 3.0) - 1.0).abs() < 0.05, "xavier {v}");
+        assert!(
+            max <= limit && (v / (limit * limit / 3.0) - 1.0).abs() < 0.05,
+            "xavier {v}"
+        );
         let (_, v, max) = moments(Init::Uniform, fi, fo);
-        assert!(max <= 1.0 / 200f64.sqrt() && (v / (1.0 / 600.0) - 1.0).abs() < 0.05, "uniform {v}");
+        assert!(
+            max <= 1.0 / 200f64.sqrt() && (v / (1.0 / 600.0) - 1.0).abs() < 0.05,
+            "uniform {v}"
+        );
         let (_, v, _) = moments(Init::Normal, fi, fo);
         assert!((v / (1.0 / 200.0) - 1.0).abs() < 0.05, "normal {v}");
         assert_eq!(moments(Init::Zeros, fi, fo), (0.0, 0.0, 0.0));

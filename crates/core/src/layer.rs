@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use faer::Accum;
 use faer::Par;
 use faer::linalg::matmul::matmul;
-use faer::Accum;
 
 use crate::activation::Activation;
 use crate::error::Result;
@@ -31,8 +31,21 @@ pub struct Dense<T: Float> {
 
 impl<T: Float> Dense<T> {
     /// A layer whose parameters start at `offset` in the network's parameter vector.
-    pub fn new(inputs: usize, units: usize, activation: Arc<dyn Activation<T>>, offset: usize) -> Self {
-        Self { inputs, units, activation, offset, z: Vec::new(), a: Vec::new(), delta: Vec::new() }
+    pub fn new(
+        inputs: usize,
+        units: usize,
+        activation: Arc<dyn Activation<T>>,
+        offset: usize,
+    ) -> Self {
+        Self {
+            inputs,
+            units,
+            activation,
+            offset,
+            z: Vec::new(),
+            a: Vec::new(),
+            delta: Vec::new(),
+        }
     }
 
     /// Number of inputs (the width of the layer below).
@@ -104,14 +117,20 @@ impl<T: Float> Dense<T> {
             par,
         );
         let bias = self.bias(params);
-        self.activation.forward(&mut self.z[..n], &mut self.a[..n], bias, self.units);
+        self.activation
+            .forward(&mut self.z[..n], &mut self.a[..n], bias, self.units);
     }
 
     /// The output layer's activation, `Z`, `A` and `Δ` at once, so that a loss can read the
     /// cache while it writes `Δ`.
     pub fn cache_and_delta(&mut self, batch: usize) -> (&dyn Activation<T>, &[T], &[T], &mut [T]) {
         let n = self.units * batch;
-        (self.activation.as_ref(), &self.z[..n], &self.a[..n], &mut self.delta[..n])
+        (
+            self.activation.as_ref(),
+            &self.z[..n],
+            &self.a[..n],
+            &mut self.delta[..n],
+        )
     }
 
     /// Writes `dL/dW = Δ·Xᵀ` and `dL/db = Σ_columns Δ` into this layer's part of `grads`.
@@ -139,7 +158,13 @@ impl<T: Float> Dense<T> {
     ///
     /// # Errors
     /// When `below`'s activation is not differentiable.
-    pub fn backpropagate(&self, params: &[T], below: &mut Dense<T>, batch: usize, par: Par) -> Result<()> {
+    pub fn backpropagate(
+        &self,
+        params: &[T],
+        below: &mut Dense<T>,
+        batch: usize,
+        par: Par,
+    ) -> Result<()> {
         let n = below.units * batch;
         matmul(
             view_mut(&mut below.delta, below.units, batch),
@@ -149,6 +174,11 @@ impl<T: Float> Dense<T> {
             T::one(),
             par,
         );
-        below.activation.backward(&below.z[..n], &below.a[..n], &mut below.delta[..n], below.units)
+        below.activation.backward(
+            &below.z[..n],
+            &below.a[..n],
+            &mut below.delta[..n],
+            below.units,
+        )
     }
 }

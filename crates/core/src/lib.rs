@@ -21,7 +21,7 @@ mod network;
 pub mod random;
 
 pub use error::{CoreError, Result};
+pub use faer::Par;
 pub use float::Float;
 pub use layer::Dense;
 pub use network::{LayerSpec, Network};
-pub use faer::Par;

@@ -51,8 +51,14 @@ pub trait Loss<T: Float>: Send + Sync + Debug {
 
     /// The **sum** over the batch of the per-sample loss, in `f64` so that callers can add
     /// batches up before dividing by the sample count.
-    fn total(&self, activation: &dyn Activation<T>, z: &[T], a: &[T], y: &[T], outputs: usize)
-    -> f64;
+    fn total(
+        &self,
+        activation: &dyn Activation<T>,
+        z: &[T],
+        a: &[T],
+        y: &[T],
+        outputs: usize,
+    ) -> f64;
 
     /// Writes `dL/dZ` of the batch's mean loss into `delta`.
     ///
@@ -92,7 +98,11 @@ impl<T: Float> Loss<T> for Squared {
     }
 
     fn total(&self, _act: &dyn Activation<T>, _z: &[T], a: &[T], y: &[T], _outputs: usize) -> f64 {
-        a.iter().zip(y).map(|(&ai, &yi)| (ai - yi).f64().powi(2)).sum::<f64>() * 0.5
+        a.iter()
+            .zip(y)
+            .map(|(&ai, &yi)| (ai - yi).f64().powi(2))
+            .sum::<f64>()
+            * 0.5
     }
 
     fn output_delta(
@@ -132,7 +142,10 @@ impl<T: Float> Loss<T> for LogLoss {
     fn total(&self, act: &dyn Activation<T>, z: &[T], a: &[T], y: &[T], _outputs: usize) -> f64 {
         if act.name() == "sigmoid" {
             // −[y ln σ(z) + (1−y) ln(1−σ(z))] = softplus(z) − y z
-            z.iter().zip(y).map(|(&zi, &yi)| softplus(zi.f64()) - yi.f64() * zi.f64()).sum()
+            z.iter()
+                .zip(y)
+                .map(|(&zi, &yi)| softplus(zi.f64()) - yi.f64() * zi.f64())
+                .sum()
         } else {
             a.iter()
                 .zip(y)
@@ -184,7 +197,10 @@ impl<T: Float> Loss<T> for CrossEntropy {
                 .map(|(zc, yc)| {
                     let max = zc.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v.f64()));
                     let lse = max + zc.iter().map(|&v| (v.f64() - max).exp()).sum::<f64>().ln();
-                    zc.iter().zip(yc).map(|(&zk, &yk)| yk.f64() * (lse - zk.f64())).sum::<f64>()
+                    zc.iter()
+                        .zip(yc)
+                        .map(|(&zk, &yk)| yk.f64() * (lse - zk.f64()))
+                        .sum::<f64>()
                 })
                 .sum()
         } else {
@@ -258,7 +274,11 @@ impl<T: Float> Loss<T> for Perceptron {
         let two = T::of(2.0);
         for ((d, &zi), &yi) in delta.iter_mut().zip(z).zip(y) {
             let s = two * yi - T::one();
-            *d = if s * zi <= T::zero() { -s * scale } else { T::zero() };
+            *d = if s * zi <= T::zero() {
+                -s * scale
+            } else {
+                T::zero()
+            };
         }
         Ok(())
     }
@@ -270,7 +290,13 @@ mod tests {
     use crate::activation::{Identity, Pointwise, Sigmoid, Softmax, Step, Tanh, sigmoid};
 
     /// `output_delta` is the derivative of `total / B` with respect to the scores.
-    fn check_delta(loss: &dyn Loss<f64>, act: &dyn Activation<f64>, z0: &[f64], y: &[f64], k: usize) {
+    fn check_delta(
+        loss: &dyn Loss<f64>,
+        act: &dyn Activation<f64>,
+        z0: &[f64],
+        y: &[f64],
+        k: usize,
+    ) {
         let eval = |z: &[f64]| {
             let mut z = z.to_vec();
             let mut a = vec![0.0; z.len()];
@@ -290,20 +316,68 @@ mod tests {
             let (zm, am) = eval(&zm);
             let fd = (loss.total(act, &zp, &ap, y, k) - loss.total(act, &zm, &am, y, k))
                 / (2.0 * h * batch);
-            assert!((fd - delta[i]).abs() < 1e-7, "{} after {}: {fd} vs {}", loss.name(), act.name(), delta[i]);
+            assert!(
+                (fd - delta[i]).abs() < 1e-7,
+                "{} after {}: {fd} vs {}",
+                loss.name(),
+                act.name(),
+                delta[i]
+            );
         }
     }
 
     #[test]
     fn output_deltas_are_the_derivatives_of_the_losses() {
         let z = [0.4, -1.3, 2.2, 0.1, -0.7, 1.1];
-        check_delta(&Squared, &Pointwise(Identity), &z, &[1.0, -0.5, 2.0, 0.0, 0.3, 1.0], 1);
-        check_delta(&Squared, &Pointwise(Tanh), &z, &[1.0, -0.5, 0.2, 0.0, 0.3, 1.0], 2);
-        check_delta(&Squared, &Pointwise(Sigmoid), &z, &[1.0, 0.0, 1.0, 0.0, 0.0, 1.0], 1);
-        check_delta(&LogLoss, &Pointwise(Sigmoid), &z, &[1.0, 0.0, 1.0, 0.0, 0.0, 1.0], 1);
-        check_delta(&LogLoss, &Pointwise(Tanh), &[0.4, 1.3, 0.2], &[1.0, 0.0, 1.0], 1);
-        check_delta(&CrossEntropy, &Softmax, &z, &[0.0, 1.0, 0.0, 1.0, 0.0, 0.0], 3);
-        check_delta(&CrossEntropy, &Pointwise(Sigmoid), &z, &[0.0, 1.0, 0.0, 1.0, 0.0, 0.0], 3);
+        check_delta(
+            &Squared,
+            &Pointwise(Identity),
+            &z,
+            &[1.0, -0.5, 2.0, 0.0, 0.3, 1.0],
+            1,
+        );
+        check_delta(
+            &Squared,
+            &Pointwise(Tanh),
+            &z,
+            &[1.0, -0.5, 0.2, 0.0, 0.3, 1.0],
+            2,
+        );
+        check_delta(
+            &Squared,
+            &Pointwise(Sigmoid),
+            &z,
+            &[1.0, 0.0, 1.0, 0.0, 0.0, 1.0],
+            1,
+        );
+        check_delta(
+            &LogLoss,
+            &Pointwise(Sigmoid),
+            &z,
+            &[1.0, 0.0, 1.0, 0.0, 0.0, 1.0],
+            1,
+        );
+        check_delta(
+            &LogLoss,
+            &Pointwise(Tanh),
+            &[0.4, 1.3, 0.2],
+            &[1.0, 0.0, 1.0],
+            1,
+        );
+        check_delta(
+            &CrossEntropy,
+            &Softmax,
+            &z,
+            &[0.0, 1.0, 0.0, 1.0, 0.0, 0.0],
+            3,
+        );
+        check_delta(
+            &CrossEntropy,
+            &Pointwise(Sigmoid),
+            &z,
+            &[0.0, 1.0, 0.0, 1.0, 0.0, 0.0],
+            3,
+        );
         check_delta(&Perceptron, &Step, &z, &[1.0, 1.0, 0.0, 0.0, 1.0, 1.0], 2);
     }
 
@@ -315,20 +389,36 @@ mod tests {
         let by_scores = LogLoss.total(&Pointwise(Sigmoid), &z, &a, &y, 1);
         let by_probs = LogLoss.total(&Pointwise(Tanh), &z, &a, &y, 1);
         assert!((by_scores - by_probs).abs() < 1e-12);
-        assert!(LogLoss.total(&Pointwise(Sigmoid), &[800.0], &[1.0], &[0.0], 1).is_finite());
+        assert!(
+            LogLoss
+                .total(&Pointwise(Sigmoid), &[800.0], &[1.0], &[0.0], 1)
+                .is_finite()
+        );
     }
 
     #[test]
     fn perceptron_counts_zero_scores_as_mistakes() {
         let mut delta = [0.0; 3];
-        Perceptron.output_delta(&Step, &[0.0, 2.0, -1.0], &[1.0, 1.0, 0.0], &[1.0, 0.0, 1.0], &mut delta, 1).unwrap();
+        Perceptron
+            .output_delta(
+                &Step,
+                &[0.0, 2.0, -1.0],
+                &[1.0, 1.0, 0.0],
+                &[1.0, 0.0, 1.0],
+                &mut delta,
+                1,
+            )
+            .unwrap();
         assert_eq!(delta, [-1.0 / 3.0, 1.0 / 3.0, -1.0 / 3.0]);
     }
 
     #[test]
     fn a_differentiable_loss_refuses_a_step_output() {
         let err = Loss::<f64>::check_output(&Squared, &Step).unwrap_err();
-        assert!(err.to_string().contains("back-propagation needs differentiable activations"));
+        assert!(
+            err.to_string()
+                .contains("back-propagation needs differentiable activations")
+        );
         assert!(Loss::<f64>::check_output(&Perceptron, &Step).is_ok());
     }
 }

@@ -49,7 +49,16 @@ fn argmax<T: Float>(v: &[T]) -> usize {
 impl MetricSums {
     /// Empty sums for data of `task`.
     pub fn new(task: Task) -> Self {
-        Self { task, samples: 0, loss: 0.0, correct: 0, log_loss: 0.0, sse: 0.0, sum_y: 0.0, sum_y2: 0.0 }
+        Self {
+            task,
+            samples: 0,
+            loss: 0.0,
+            correct: 0,
+            log_loss: 0.0,
+            sse: 0.0,
+            sum_y: 0.0,
+            sum_y2: 0.0,
+        }
     }
 
     /// Adds a batch: `loss_total` is the loss summed over its samples, `z` and `a` the
@@ -87,7 +96,10 @@ impl MetricSums {
     /// The metrics of everything added so far.
     pub fn finish(&self) -> Metrics {
         let n = self.samples.max(1) as f64;
-        let mut m = Metrics { loss: self.loss / n, ..Metrics::default() };
+        let mut m = Metrics {
+            loss: self.loss / n,
+            ..Metrics::default()
+        };
         if self.task.is_classification() {
             m.accuracy = Some(self.correct as f64 / n);
             m.log_loss = Some(self.log_loss / n);
@@ -95,7 +107,11 @@ impl MetricSums {
             let values = n * self.task.outputs() as f64;
             let sst = self.sum_y2 - self.sum_y * self.sum_y / values;
             m.mse = Some(self.sse / values);
-            m.r2 = Some(if sst > 0.0 { 1.0 - self.sse / sst } else { f64::NAN });
+            m.r2 = Some(if sst > 0.0 {
+                1.0 - self.sse / sst
+            } else {
+                f64::NAN
+            });
         }
         m
     }
@@ -106,7 +122,16 @@ mod tests {
     use super::*;
 
     fn batch<'a>(y: &'a [f64], labels: &'a [u32]) -> Batch<'a, f64> {
-        Batch { x: &[], y, labels, len: if labels.is_empty() { y.len() } else { labels.len() } }
+        Batch {
+            x: &[],
+            y,
+            labels,
+            len: if labels.is_empty() {
+                y.len()
+            } else {
+                labels.len()
+            },
+        }
     }
 
     #[test]
@@ -136,7 +161,12 @@ mod tests {
         assert!((m.log_loss.unwrap() - expected).abs() < 1e-12);
 
         let mut b = MetricSums::new(Task::Binary);
-        b.add(&batch(&[1.0, 0.0, 1.0], &[1, 0, 1]), &[0.5, 0.2, 0.0], &[0.0; 3], 0.0);
+        b.add(
+            &batch(&[1.0, 0.0, 1.0], &[1, 0, 1]),
+            &[0.5, 0.2, 0.0],
+            &[0.0; 3],
+            0.0,
+        );
         assert!((b.finish().accuracy.unwrap() - 1.0 / 3.0).abs() < 1e-12);
     }
 }

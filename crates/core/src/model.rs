@@ -40,11 +40,18 @@ pub struct ModelPlan {
 }
 
 fn mismatch(model: &str, task: Task, advice: &str) -> CoreError {
-    CoreError::ModelTaskMismatch { model: model.into(), task: task.to_string(), advice: advice.into() }
+    CoreError::ModelTaskMismatch {
+        model: model.into(),
+        task: task.to_string(),
+        advice: advice.into(),
+    }
 }
 
 fn layer(units: usize, activation: &str) -> LayerPlan {
-    LayerPlan { units, activation: activation.into() }
+    LayerPlan {
+        units,
+        activation: activation.into(),
+    }
 }
 
 /// The output layer and default loss that fit a task.
@@ -64,9 +71,16 @@ impl ModelPlan {
     /// For regression.
     pub fn perceptron(task: Task) -> Result<Self> {
         if !task.is_classification() {
-            return Err(mismatch("perceptron", task, "the perceptron classifies; use `linear` for regression"));
+            return Err(mismatch(
+                "perceptron",
+                task,
+                "the perceptron classifies; use `linear` for regression",
+            ));
         }
-        Ok(Self { layers: vec![layer(task.outputs(), "step")], default_loss: "perceptron".into() })
+        Ok(Self {
+            layers: vec![layer(task.outputs(), "step")],
+            default_loss: "perceptron".into(),
+        })
     }
 
     /// Linear regression: one identity unit and the squared loss.
@@ -75,10 +89,17 @@ impl ModelPlan {
     /// For classification.
     pub fn linear(task: Task) -> Result<Self> {
         if task.is_classification() {
-            return Err(mismatch("linear", task, "use `logistic` for classification"));
+            return Err(mismatch(
+                "linear",
+                task,
+                "use `logistic` for classification",
+            ));
         }
         let (out, loss) = output_for(task);
-        Ok(Self { layers: vec![out], default_loss: loss.into() })
+        Ok(Self {
+            layers: vec![out],
+            default_loss: loss.into(),
+        })
     }
 
     /// Logistic regression (sigmoid, log loss), or softmax regression for several classes.
@@ -87,10 +108,17 @@ impl ModelPlan {
     /// For regression.
     pub fn logistic(task: Task) -> Result<Self> {
         if !task.is_classification() {
-            return Err(mismatch("logistic", task, "logistic regression classifies; use `linear` for regression"));
+            return Err(mismatch(
+                "logistic",
+                task,
+                "logistic regression classifies; use `linear` for regression",
+            ));
         }
         let (out, loss) = output_for(task);
-        Ok(Self { layers: vec![out], default_loss: loss.into() })
+        Ok(Self {
+            layers: vec![out],
+            default_loss: loss.into(),
+        })
     }
 
     /// A multi-layer perceptron: `hidden` layers of `activation`, then the task's output.
@@ -99,12 +127,18 @@ impl ModelPlan {
     /// When a hidden layer has no units.
     pub fn mlp(task: Task, hidden: &[usize], activation: &str) -> Result<Self> {
         if hidden.contains(&0) {
-            return Err(CoreError::InvalidParameter { name: "hidden".into(), reason: "every hidden layer needs at least one unit".into() });
+            return Err(CoreError::InvalidParameter {
+                name: "hidden".into(),
+                reason: "every hidden layer needs at least one unit".into(),
+            });
         }
         let (out, loss) = output_for(task);
         let mut layers: Vec<LayerPlan> = hidden.iter().map(|&u| layer(u, activation)).collect();
         layers.push(out);
-        Ok(Self { layers, default_loss: loss.into() })
+        Ok(Self {
+            layers,
+            default_loss: loss.into(),
+        })
     }
 
     /// Builds the network, resolving activation names with `activation`; `init` overrides
@@ -142,12 +176,27 @@ mod tests {
     #[test]
     fn kinds_follow_the_task() {
         let multi = Task::Multiclass { classes: 4 };
-        assert_eq!(ModelPlan::perceptron(multi).unwrap().layers, vec![layer(4, "step")]);
-        assert_eq!(ModelPlan::logistic(Task::Binary).unwrap().default_loss, "log");
-        assert_eq!(ModelPlan::logistic(multi).unwrap().layers, vec![layer(4, "softmax")]);
-        assert_eq!(ModelPlan::linear(Task::Regression).unwrap().default_loss, "squared");
+        assert_eq!(
+            ModelPlan::perceptron(multi).unwrap().layers,
+            vec![layer(4, "step")]
+        );
+        assert_eq!(
+            ModelPlan::logistic(Task::Binary).unwrap().default_loss,
+            "log"
+        );
+        assert_eq!(
+            ModelPlan::logistic(multi).unwrap().layers,
+            vec![layer(4, "softmax")]
+        );
+        assert_eq!(
+            ModelPlan::linear(Task::Regression).unwrap().default_loss,
+            "squared"
+        );
         let mlp = ModelPlan::mlp(Task::Binary, &[8, 4], "tanh").unwrap();
-        assert_eq!(mlp.layers, vec![layer(8, "tanh"), layer(4, "tanh"), layer(1, "sigmoid")]);
+        assert_eq!(
+            mlp.layers,
+            vec![layer(8, "tanh"), layer(4, "tanh"), layer(1, "sigmoid")]
+        );
     }
 
     #[test]

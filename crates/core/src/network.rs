@@ -56,12 +56,21 @@ impl<T: Float> Network<T> {
     /// When there are no layers or a layer has no units, when a hidden activation is not
     /// differentiable (back-propagation must pass through it), or when `loss` cannot
     /// follow the output activation.
-    pub fn new(inputs: usize, layers: Vec<LayerSpec<T>>, loss: Arc<dyn Loss<T>>, seed: u64) -> Result<Self> {
+    pub fn new(
+        inputs: usize,
+        layers: Vec<LayerSpec<T>>,
+        loss: Arc<dyn Loss<T>>,
+        seed: u64,
+    ) -> Result<Self> {
         let Some(last) = layers.last() else {
-            return Err(CoreError::Shape("a network needs at least one layer".into()));
+            return Err(CoreError::Shape(
+                "a network needs at least one layer".into(),
+            ));
         };
         if inputs == 0 || layers.iter().any(|l| l.units == 0) {
-            return Err(CoreError::Shape("every layer, and the input, needs at least one unit".into()));
+            return Err(CoreError::Shape(
+                "every layer, and the input, needs at least one unit".into(),
+            ));
         }
         for hidden in &layers[..layers.len() - 1] {
             if !hidden.activation.is_differentiable() {
@@ -85,10 +94,19 @@ impl<T: Float> Network<T> {
         let mut params = vec![T::zero(); offset];
         for (layer, spec) in dense.iter().zip(&layers) {
             let wlen = layer.units() * layer.inputs();
-            let (w, b) = params[layer.offset()..layer.offset() + layer.param_len()].split_at_mut(wlen);
+            let (w, b) =
+                params[layer.offset()..layer.offset() + layer.param_len()].split_at_mut(wlen);
             spec.init.fill(w, b, layer.inputs(), &mut rng);
         }
-        let mut net = Self { inputs, layers: dense, grads: vec![T::zero(); offset], params, loss, capacity: 0, par: Par::Seq };
+        let mut net = Self {
+            inputs,
+            layers: dense,
+            grads: vec![T::zero(); offset],
+            params,
+            loss,
+            capacity: 0,
+            par: Par::Seq,
+        };
         net.reserve(EVALUATION_CHUNK);
         Ok(net)
     }
@@ -177,7 +195,8 @@ impl<T: Float> Network<T> {
         let last = self.layers.len() - 1;
         let (activation, z, a, delta) = self.layers[last].cache_and_delta(n);
         let total = self.loss.total(activation, z, a, batch.y, outputs);
-        self.loss.output_delta(activation, z, a, batch.y, delta, outputs)?;
+        self.loss
+            .output_delta(activation, z, a, batch.y, delta, outputs)?;
         for l in (0..self.layers.len()).rev() {
             let (below, rest) = self.layers.split_at_mut(l);
             let input = below.last().map_or(batch.x, |prev| prev.output(n));
@@ -199,7 +218,8 @@ impl<T: Float> Network<T> {
     fn output_loss(&self, batch: &Batch<'_, T>) -> f64 {
         let last = self.layers.last().expect("a network has layers");
         let (z, a) = (last.pre_activation(batch.len), last.output(batch.len));
-        self.loss.total(last.activation(), z, a, batch.y, self.outputs())
+        self.loss
+            .total(last.activation(), z, a, batch.y, self.outputs())
     }
 
     /// The loss and metrics over a whole dataset, scored in chunks.

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use descent_core::activation::{Activation, Identity, Pointwise, Relu, Sigmoid, Softmax, Step, Tanh};
+use descent_core::activation::{
+    Activation, Identity, Pointwise, Relu, Sigmoid, Softmax, Step, Tanh,
+};
 use descent_core::data::{Dataset, Task};
 use descent_core::gradcheck::gradient_check;
 use descent_core::init::Init;
@@ -23,25 +25,54 @@ fn hidden_activation(i: usize) -> Arc<dyn Activation<f64>> {
 
 /// The output activation, loss and task of each head the models use.
 fn head(i: usize, outputs: usize) -> (Arc<dyn Activation<f64>>, Arc<dyn Loss<f64>>, Task) {
-    let multi = Task::Multiclass { classes: outputs.max(3) };
+    let multi = Task::Multiclass {
+        classes: outputs.max(3),
+    };
     match i % 6 {
-        0 => (Arc::new(Pointwise(Identity)), Arc::new(Squared), Task::Regression),
-        1 => (Arc::new(Pointwise(Sigmoid)), Arc::new(LogLoss), Task::Binary),
+        0 => (
+            Arc::new(Pointwise(Identity)),
+            Arc::new(Squared),
+            Task::Regression,
+        ),
+        1 => (
+            Arc::new(Pointwise(Sigmoid)),
+            Arc::new(LogLoss),
+            Task::Binary,
+        ),
         2 => (Arc::new(Softmax), Arc::new(CrossEntropy), multi),
-        3 => (Arc::new(Pointwise(Sigmoid)), Arc::new(Squared), Task::Binary),
-        4 => (Arc::new(Pointwise(Tanh)), Arc::new(Squared), Task::Regression),
+        3 => (
+            Arc::new(Pointwise(Sigmoid)),
+            Arc::new(Squared),
+            Task::Binary,
+        ),
+        4 => (
+            Arc::new(Pointwise(Tanh)),
+            Arc::new(Squared),
+            Task::Regression,
+        ),
         _ => (Arc::new(Step), Arc::new(Perceptron), multi),
     }
 }
 
 fn random_data(task: Task, features: usize, n: usize, seed: u64) -> Dataset<f64> {
     let mut r = rng(seed, Stream::Data);
-    let x: Vec<f64> = (0..features * n).map(|_| r.random_range(-2.0..2.0)).collect();
+    let x: Vec<f64> = (0..features * n)
+        .map(|_| r.random_range(-2.0..2.0))
+        .collect();
     match task {
-        Task::Regression => Dataset::regression(features, x, (0..n).map(|_| r.random_range(-1.0..1.0)).collect()),
+        Task::Regression => Dataset::regression(
+            features,
+            x,
+            (0..n).map(|_| r.random_range(-1.0..1.0)).collect(),
+        ),
         _ => {
             let k = task.outputs().max(2);
-            Dataset::classification(features, x, (0..n).map(|_| r.random_range(0..k as u32)).collect(), k)
+            Dataset::classification(
+                features,
+                x,
+                (0..n).map(|_| r.random_range(0..k as u32)).collect(),
+                k,
+            )
         }
     }
     .unwrap()
@@ -100,8 +131,16 @@ fn a_wrong_gradient_is_caught() {
         }
     }
     let layers = vec![
-        LayerSpec { units: 4, activation: Arc::new(Pointwise(BadTanh)), init: Init::Normal },
-        LayerSpec { units: 1, activation: Arc::new(Pointwise(Identity)), init: Init::Normal },
+        LayerSpec {
+            units: 4,
+            activation: Arc::new(Pointwise(BadTanh)),
+            init: Init::Normal,
+        },
+        LayerSpec {
+            units: 1,
+            activation: Arc::new(Pointwise(Identity)),
+            init: Init::Normal,
+        },
     ];
     let mut net = Network::new(3, layers, Arc::new(Squared), 1).unwrap();
     let data = random_data(Task::Regression, 3, 5, 2);
@@ -114,9 +153,21 @@ fn a_wrong_gradient_is_caught() {
 #[test]
 fn a_hidden_step_is_a_configuration_error() {
     let layers = vec![
-        LayerSpec { units: 2, activation: Arc::new(Step) as Arc<dyn Activation<f64>>, init: Init::Zeros },
-        LayerSpec { units: 1, activation: Arc::new(Pointwise(Sigmoid)), init: Init::Zeros },
+        LayerSpec {
+            units: 2,
+            activation: Arc::new(Step) as Arc<dyn Activation<f64>>,
+            init: Init::Zeros,
+        },
+        LayerSpec {
+            units: 1,
+            activation: Arc::new(Pointwise(Sigmoid)),
+            init: Init::Zeros,
+        },
     ];
     let err = Network::new(2, layers, Arc::new(LogLoss), 0).unwrap_err();
-    assert!(err.to_string().contains("back-propagation needs differentiable activations"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("back-propagation needs differentiable activations"),
+        "{err}"
+    );
 }

@@ -22,7 +22,11 @@ pub enum Task {
 impl Task {
     /// The classification task for `classes` classes (2 is binary).
     pub fn classification(classes: usize) -> Task {
-        if classes <= 2 { Task::Binary } else { Task::Multiclass { classes } }
+        if classes <= 2 {
+            Task::Binary
+        } else {
+            Task::Multiclass { classes }
+        }
     }
 
     /// Whether the targets are class labels.
@@ -103,13 +107,22 @@ impl<T: Float> Dataset<T> {
     /// # Errors
     /// When the lengths disagree, there are no samples, fewer than two classes, or a label
     /// is out of range.
-    pub fn classification(features: usize, x: Vec<T>, labels: Vec<u32>, classes: usize) -> Result<Self> {
+    pub fn classification(
+        features: usize,
+        x: Vec<T>,
+        labels: Vec<u32>,
+        classes: usize,
+    ) -> Result<Self> {
         check_shape(features, x.len(), labels.len())?;
         if classes < 2 {
-            return Err(CoreError::Data(format!("classification needs at least 2 classes, got {classes}")));
+            return Err(CoreError::Data(format!(
+                "classification needs at least 2 classes, got {classes}"
+            )));
         }
         if let Some(bad) = labels.iter().find(|&&l| l as usize >= classes) {
-            return Err(CoreError::Data(format!("label {bad} is out of range for {classes} classes")));
+            return Err(CoreError::Data(format!(
+                "label {bad} is out of range for {classes} classes"
+            )));
         }
         let task = Task::classification(classes);
         let outputs = task.outputs();
@@ -121,7 +134,14 @@ impl<T: Float> Dataset<T> {
                 y[i * outputs + l as usize] = T::one();
             }
         }
-        Ok(Self { task, features, x, y, labels, feature_names: default_names(features) })
+        Ok(Self {
+            task,
+            features,
+            x,
+            y,
+            labels,
+            feature_names: default_names(features),
+        })
     }
 
     /// Names the feature columns (the default names are `x0, x1, ...`).
@@ -199,7 +219,11 @@ impl<T: Float> Dataset<T> {
         Batch {
             x: &self.x[start * f..(start + len) * f],
             y: &self.y[start * o..(start + len) * o],
-            labels: if self.labels.is_empty() { &[] } else { &self.labels[start..start + len] },
+            labels: if self.labels.is_empty() {
+                &[]
+            } else {
+                &self.labels[start..start + len]
+            },
             len,
         }
     }
@@ -218,8 +242,19 @@ impl<T: Float> Dataset<T> {
             x.extend_from_slice(&self.x[i * f..(i + 1) * f]);
             y.extend_from_slice(&self.y[i * o..(i + 1) * o]);
         }
-        let labels = if self.labels.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.labels[i]).collect() };
-        Self { task: self.task, features: f, x, y, labels, feature_names: self.feature_names.clone() }
+        let labels = if self.labels.is_empty() {
+            Vec::new()
+        } else {
+            indices.iter().map(|&i| self.labels[i]).collect()
+        };
+        Self {
+            task: self.task,
+            features: f,
+            x,
+            y,
+            labels,
+            feature_names: self.feature_names.clone(),
+        }
     }
 
     /// The same data in another precision.
@@ -238,10 +273,14 @@ impl<T: Float> Dataset<T> {
 
 fn check_shape(features: usize, x_len: usize, n: usize) -> Result<()> {
     if features == 0 || n == 0 {
-        return Err(CoreError::Data(format!("a dataset needs samples and features, got {n} samples of {features} features")));
+        return Err(CoreError::Data(format!(
+            "a dataset needs samples and features, got {n} samples of {features} features"
+        )));
     }
     if x_len != features * n {
-        return Err(CoreError::Shape(format!("{x_len} feature values for {n} samples of {features} features")));
+        return Err(CoreError::Shape(format!(
+            "{x_len} feature values for {n} samples of {features} features"
+        )));
     }
     Ok(())
 }
@@ -262,12 +301,20 @@ mod tests {
 
     #[test]
     fn batches_are_views_and_subsets_copy_in_order() {
-        let d = Dataset::<f32>::regression(2, (0..8).map(|v| v as f32).collect(), vec![10.0, 11.0, 12.0, 13.0]).unwrap();
+        let d = Dataset::<f32>::regression(
+            2,
+            (0..8).map(|v| v as f32).collect(),
+            vec![10.0, 11.0, 12.0, 13.0],
+        )
+        .unwrap();
         let b = d.batch(1, 2);
         assert_eq!((b.x, b.y), (&[2.0, 3.0, 4.0, 5.0][..], &[11.0, 12.0][..]));
         assert!(std::ptr::eq(b.x.as_ptr(), d.x()[2..].as_ptr()));
         let s = d.subset(&[3, 0]);
-        assert_eq!((s.x(), s.y()), (&[6.0, 7.0, 0.0, 1.0][..], &[13.0, 10.0][..]));
+        assert_eq!(
+            (s.x(), s.y()),
+            (&[6.0, 7.0, 0.0, 1.0][..], &[13.0, 10.0][..])
+        );
     }
 
     #[test]

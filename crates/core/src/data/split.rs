@@ -27,16 +27,30 @@ impl<T: Float> Dataset<T> {
     /// # Errors
     /// When a fraction is outside `[0, 1)`, they add up to 1 or more, or the training part
     /// would be empty.
-    pub fn split(&self, test_fraction: f64, validation_fraction: f64, seed: u64) -> Result<Split<T>> {
-        for (name, f) in [("test_fraction", test_fraction), ("validation_fraction", validation_fraction)] {
+    pub fn split(
+        &self,
+        test_fraction: f64,
+        validation_fraction: f64,
+        seed: u64,
+    ) -> Result<Split<T>> {
+        for (name, f) in [
+            ("test_fraction", test_fraction),
+            ("validation_fraction", validation_fraction),
+        ] {
             if !(0.0..1.0).contains(&f) {
-                return Err(CoreError::InvalidParameter { name: name.into(), reason: format!("{f} is outside [0, 1)") });
+                return Err(CoreError::InvalidParameter {
+                    name: name.into(),
+                    reason: format!("{f} is outside [0, 1)"),
+                });
             }
         }
         if test_fraction + validation_fraction >= 1.0 {
             return Err(CoreError::InvalidParameter {
                 name: "test_fraction + validation_fraction".into(),
-                reason: format!("{} leaves nothing to train on", test_fraction + validation_fraction),
+                reason: format!(
+                    "{} leaves nothing to train on",
+                    test_fraction + validation_fraction
+                ),
             });
         }
         let mut rng = rng(seed, Stream::Split);
@@ -61,13 +75,20 @@ impl<T: Float> Dataset<T> {
             train.extend_from_slice(&stratum[n_test + n_val..]);
         }
         if train.is_empty() {
-            return Err(CoreError::Data(format!("{} samples leave none to train on after the split", self.len())));
+            return Err(CoreError::Data(format!(
+                "{} samples leave none to train on after the split",
+                self.len()
+            )));
         }
         for part in [&mut train, &mut validation, &mut test] {
             part.shuffle(&mut rng);
         }
         let part = |idx: Vec<usize>| (!idx.is_empty()).then(|| self.subset(&idx));
-        Ok(Split { train: self.subset(&train), validation: part(validation), test: part(test) })
+        Ok(Split {
+            train: self.subset(&train),
+            validation: part(validation),
+            test: part(test),
+        })
     }
 }
 
@@ -76,7 +97,14 @@ impl<T: Float> Split<T> {
     /// and returns the statistics used.
     pub fn standardize(&mut self) -> Standardizer {
         let s = Standardizer::fit(&self.train);
-        for part in [Some(&mut self.train), self.validation.as_mut(), self.test.as_mut()].into_iter().flatten() {
+        for part in [
+            Some(&mut self.train),
+            self.validation.as_mut(),
+            self.test.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             s.apply(part);
         }
         s
@@ -84,9 +112,12 @@ impl<T: Float> Split<T> {
 
     /// The held-out parts that exist, with their names (`validation`, `test`).
     pub fn held_out(&self) -> impl Iterator<Item = (&'static str, &Dataset<T>)> {
-        [("validation", self.validation.as_ref()), ("test", self.test.as_ref())]
-            .into_iter()
-            .filter_map(|(n, d)| d.map(|d| (n, d)))
+        [
+            ("validation", self.validation.as_ref()),
+            ("test", self.test.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(n, d)| d.map(|d| (n, d)))
     }
 }
 
@@ -95,7 +126,11 @@ mod tests {
     use super::*;
 
     fn labelled(counts: &[usize]) -> Dataset<f64> {
-        let labels: Vec<u32> = counts.iter().enumerate().flat_map(|(c, &n)| std::iter::repeat_n(c as u32, n)).collect();
+        let labels: Vec<u32> = counts
+            .iter()
+            .enumerate()
+            .flat_map(|(c, &n)| std::iter::repeat_n(c as u32, n))
+            .collect();
         let x = (0..labels.len()).map(|i| i as f64).collect();
         Dataset::classification(1, x, labels, counts.len()).unwrap()
     }
@@ -112,7 +147,10 @@ mod tests {
         let val = s.validation.as_ref().unwrap();
         assert_eq!([count(test, 0), count(test, 1), count(test, 2)], [10, 6, 4]);
         assert_eq!([count(val, 0), count(val, 1), count(val, 2)], [5, 3, 2]);
-        let mut all: Vec<f64> = [&s.train, test, val].iter().flat_map(|p| p.x().to_vec()).collect();
+        let mut all: Vec<f64> = [&s.train, test, val]
+            .iter()
+            .flat_map(|p| p.x().to_vec())
+            .collect();
         all.sort_by(f64::total_cmp);
         assert_eq!(all, (0..100).map(|i| i as f64).collect::<Vec<_>>());
         // each sample keeps its own label
@@ -126,10 +164,19 @@ mod tests {
     #[test]
     fn the_split_depends_on_its_seed_only() {
         let d = labelled(&[40, 40]);
-        assert_eq!(d.split(0.25, 0.0, 1).unwrap(), d.split(0.25, 0.0, 1).unwrap());
-        assert_ne!(d.split(0.25, 0.0, 1).unwrap().train.x(), d.split(0.25, 0.0, 2).unwrap().train.x());
+        assert_eq!(
+            d.split(0.25, 0.0, 1).unwrap(),
+            d.split(0.25, 0.0, 1).unwrap()
+        );
+        assert_ne!(
+            d.split(0.25, 0.0, 1).unwrap().train.x(),
+            d.split(0.25, 0.0, 2).unwrap().train.x()
+        );
         let train = d.split(0.25, 0.0, 1).unwrap().train;
-        assert!(train.labels()[..10].iter().any(|&l| l == 1), "sorted input reaches training mixed");
+        assert!(
+            train.labels()[..10].contains(&1),
+            "sorted input reaches training mixed"
+        );
     }
 
     #[test]

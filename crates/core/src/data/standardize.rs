@@ -41,7 +41,11 @@ impl Standardizer {
     /// Rewrites `data`'s features as `(x − mean) / std`.
     pub fn apply<T: Float>(&self, data: &mut Dataset<T>) {
         let f = data.features();
-        let scale: Vec<f64> = self.std.iter().map(|&s| if s > 0.0 { 1.0 / s } else { 1.0 }).collect();
+        let scale: Vec<f64> = self
+            .std
+            .iter()
+            .map(|&s| if s > 0.0 { 1.0 / s } else { 1.0 })
+            .collect();
         for sample in data.x_mut().chunks_exact_mut(f) {
             for ((v, m), s) in sample.iter_mut().zip(&self.mean).zip(&scale) {
                 *v = T::of((v.f64() - m) * s);
@@ -57,11 +61,19 @@ mod tests {
     #[test]
     fn training_statistics_are_applied_to_every_part() {
         // feature 0: 1, 3 (mean 2, std 1); feature 1: constant 5
-        let train = Dataset::<f64>::regression(2, vec![1.0, 5.0, 3.0, 5.0], vec![0.0, 0.0]).unwrap();
+        let train =
+            Dataset::<f64>::regression(2, vec![1.0, 5.0, 3.0, 5.0], vec![0.0, 0.0]).unwrap();
         let test = Dataset::<f64>::regression(2, vec![4.0, 7.0], vec![0.0]).unwrap();
-        let mut split = super::super::Split { train, validation: None, test: Some(test) };
+        let mut split = super::super::Split {
+            train,
+            validation: None,
+            test: Some(test),
+        };
         let s = split.standardize();
-        assert_eq!((s.mean.clone(), s.std.clone()), (vec![2.0, 5.0], vec![1.0, 0.0]));
+        assert_eq!(
+            (s.mean.clone(), s.std.clone()),
+            (vec![2.0, 5.0], vec![1.0, 0.0])
+        );
         assert_eq!(split.train.x(), &[-1.0, 0.0, 1.0, 0.0]);
         assert_eq!(split.test.unwrap().x(), &[2.0, 2.0]);
     }

@@ -42,18 +42,32 @@ impl Synthetic {
     }
 
     fn check(&self, name: &str, min_classes: usize, two_d: bool) -> Result<()> {
-        let bad = |reason: String| Err(CoreError::InvalidParameter { name: format!("{name} dataset"), reason });
+        let bad = |reason: String| {
+            Err(CoreError::InvalidParameter {
+                name: format!("{name} dataset"),
+                reason,
+            })
+        };
         if self.samples == 0 || self.features == 0 {
             return bad("needs at least one sample and one feature".into());
         }
         if two_d && self.features != 2 {
-            return bad(format!("is two-dimensional: features must be 2, not {}", self.features));
+            return bad(format!(
+                "is two-dimensional: features must be 2, not {}",
+                self.features
+            ));
         }
         if self.classes < min_classes {
-            return bad(format!("needs at least {min_classes} classes, got {}", self.classes));
+            return bad(format!(
+                "needs at least {min_classes} classes, got {}",
+                self.classes
+            ));
         }
-        if !(self.noise >= 0.0 && self.noise.is_finite()) {
-            return bad(format!("noise must be a finite number ≥ 0, not {}", self.noise));
+        if self.noise.is_nan() || self.noise < 0.0 || self.noise.is_infinite() {
+            return bad(format!(
+                "noise must be a finite number ≥ 0, not {}",
+                self.noise
+            ));
         }
         Ok(())
     }
@@ -67,10 +81,16 @@ impl Synthetic {
         let mut rng = self.rng();
         let w: Vec<f64> = (0..self.features).map(|_| gaussian(&mut rng)).collect();
         let b = gaussian(&mut rng);
-        let x: Vec<f64> = (0..self.samples * self.features).map(|_| gaussian(&mut rng)).collect();
+        let x: Vec<f64> = (0..self.samples * self.features)
+            .map(|_| gaussian(&mut rng))
+            .collect();
         let y = x
             .chunks_exact(self.features)
-            .map(|s| s.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() + b + self.noise * gaussian(&mut rng))
+            .map(|s| {
+                s.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>()
+                    + b
+                    + self.noise * gaussian(&mut rng)
+            })
             .collect();
         Dataset::regression(self.features, x, y)
     }
@@ -83,7 +103,9 @@ impl Synthetic {
     pub fn blobs(&self) -> Result<Dataset<f64>> {
         self.check("blobs", 2, false)?;
         let mut rng = self.rng();
-        let centres: Vec<f64> = (0..self.classes * self.features).map(|_| rng.random_range(-5.0..5.0)).collect();
+        let centres: Vec<f64> = (0..self.classes * self.features)
+            .map(|_| rng.random_range(-5.0..5.0))
+            .collect();
         let mut x = Vec::with_capacity(self.samples * self.features);
         let mut labels = Vec::with_capacity(self.samples);
         for _ in 0..self.samples {
@@ -103,10 +125,13 @@ impl Synthetic {
     /// Unless `features` is 2; on zero samples or negative noise.
     pub fn xor(&self) -> Result<Dataset<f64>> {
         self.check("xor", 0, true)?;
-        self.two_d(|rng| {
-            let (a, b): (f64, f64) = (rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0));
-            ([a, b], u32::from((a > 0.0) != (b > 0.0)))
-        }, 2)
+        self.two_d(
+            |rng| {
+                let (a, b): (f64, f64) = (rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0));
+                ([a, b], u32::from((a > 0.0) != (b > 0.0)))
+            },
+            2,
+        )
     }
 
     /// Two concentric circles (radii 1 and ½); the inner one is class 1.
@@ -115,12 +140,15 @@ impl Synthetic {
     /// Unless `features` is 2; on zero samples or negative noise.
     pub fn circles(&self) -> Result<Dataset<f64>> {
         self.check("circles", 0, true)?;
-        self.two_d(|rng| {
-            let inner = rng.random_range(0..2u32);
-            let r = if inner == 1 { 0.5 } else { 1.0 };
-            let t: f64 = rng.random_range(0.0..2.0 * PI);
-            ([r * t.cos(), r * t.sin()], inner)
-        }, 2)
+        self.two_d(
+            |rng| {
+                let inner = rng.random_range(0..2u32);
+                let r = if inner == 1 { 0.5 } else { 1.0 };
+                let t: f64 = rng.random_range(0.0..2.0 * PI);
+                ([r * t.cos(), r * t.sin()], inner)
+            },
+            2,
+        )
     }
 
     /// Two interleaving half circles.
@@ -129,12 +157,19 @@ impl Synthetic {
     /// Unless `features` is 2; on zero samples or negative noise.
     pub fn moons(&self) -> Result<Dataset<f64>> {
         self.check("moons", 0, true)?;
-        self.two_d(|rng| {
-            let lower = rng.random_range(0..2u32);
-            let t: f64 = rng.random_range(0.0..PI);
-            let p = if lower == 1 { [1.0 - t.cos(), 0.5 - t.sin()] } else { [t.cos(), t.sin()] };
-            (p, lower)
-        }, 2)
+        self.two_d(
+            |rng| {
+                let lower = rng.random_range(0..2u32);
+                let t: f64 = rng.random_range(0.0..PI);
+                let p = if lower == 1 {
+                    [1.0 - t.cos(), 0.5 - t.sin()]
+                } else {
+                    [t.cos(), t.sin()]
+                };
+                (p, lower)
+            },
+            2,
+        )
     }
 
     /// `classes` spiral arms winding out from the origin, one per class.
@@ -144,15 +179,22 @@ impl Synthetic {
     pub fn spirals(&self) -> Result<Dataset<f64>> {
         self.check("spirals", 2, true)?;
         let classes = self.classes;
-        self.two_d(|rng| {
-            let c = rng.random_range(0..classes);
-            let r: f64 = rng.random_range(0.05..1.0);
-            let theta = 3.0 * PI * r + 2.0 * PI * c as f64 / classes as f64;
-            ([r * theta.cos(), r * theta.sin()], c as u32)
-        }, classes)
+        self.two_d(
+            |rng| {
+                let c = rng.random_range(0..classes);
+                let r: f64 = rng.random_range(0.05..1.0);
+                let theta = 3.0 * PI * r + 2.0 * PI * c as f64 / classes as f64;
+                ([r * theta.cos(), r * theta.sin()], c as u32)
+            },
+            classes,
+        )
     }
 
-    fn two_d(&self, mut point: impl FnMut(&mut Rng) -> ([f64; 2], u32), classes: usize) -> Result<Dataset<f64>> {
+    fn two_d(
+        &self,
+        mut point: impl FnMut(&mut Rng) -> ([f64; 2], u32),
+        classes: usize,
+    ) -> Result<Dataset<f64>> {
         let mut rng = self.rng();
         let mut x = Vec::with_capacity(self.samples * 2);
         let mut labels = Vec::with_capacity(self.samples);
@@ -173,9 +215,16 @@ impl Synthetic {
     /// # Errors
     /// On zero samples or features, a zero-width hidden layer, or negative noise.
     pub fn teacher(&self, hidden: &[usize], tanh: bool, task: Task) -> Result<Dataset<f64>> {
-        self.check("teacher", if task.is_classification() { 2 } else { 0 }, false)?;
+        self.check(
+            "teacher",
+            if task.is_classification() { 2 } else { 0 },
+            false,
+        )?;
         if hidden.contains(&0) {
-            return Err(CoreError::InvalidParameter { name: "teacher dataset".into(), reason: "hidden layers need at least one unit".into() });
+            return Err(CoreError::InvalidParameter {
+                name: "teacher dataset".into(),
+                reason: "hidden layers need at least one unit".into(),
+            });
         }
         let mut rng = self.rng();
         let n = self.samples;
@@ -184,16 +233,28 @@ impl Synthetic {
             Task::Binary | Task::Regression => 1,
             Task::Multiclass { classes } => classes,
         };
-        let widths: Vec<usize> = std::iter::once(self.features).chain(hidden.iter().copied()).chain([outputs]).collect();
+        let widths: Vec<usize> = std::iter::once(self.features)
+            .chain(hidden.iter().copied())
+            .chain([outputs])
+            .collect();
         let gain = if tanh { 1.0 } else { 2.0 };
         let mut h = x.clone();
         for (li, pair) in widths.windows(2).enumerate() {
             let (fan_in, fan_out) = (pair[0], pair[1]);
             let std = (gain / fan_in as f64).sqrt();
-            let w: Vec<f64> = (0..fan_in * fan_out).map(|_| gaussian(&mut rng) * std).collect();
+            let w: Vec<f64> = (0..fan_in * fan_out)
+                .map(|_| gaussian(&mut rng) * std)
+                .collect();
             let b: Vec<f64> = (0..fan_out).map(|_| gaussian(&mut rng) * 0.1).collect();
             let mut next = vec![0.0; fan_out * n];
-            matmul(view_mut(&mut next, fan_out, n), Accum::Replace, view(&w, fan_out, fan_in), view(&h, fan_in, n), 1.0, Par::Seq);
+            matmul(
+                view_mut(&mut next, fan_out, n),
+                Accum::Replace,
+                view(&w, fan_out, fan_in),
+                view(&h, fan_in, n),
+                1.0,
+                Par::Seq,
+            );
             let last = li + 2 == widths.len();
             for col in next.chunks_exact_mut(fan_out) {
                 for (v, bias) in col.iter_mut().zip(&b) {
@@ -207,7 +268,10 @@ impl Synthetic {
         }
         match task {
             Task::Regression => {
-                let y = h.iter().map(|v| v + self.noise * gaussian(&mut rng)).collect();
+                let y = h
+                    .iter()
+                    .map(|v| v + self.noise * gaussian(&mut rng))
+                    .collect();
                 Dataset::regression(self.features, x, y)
             }
             Task::Binary => {
@@ -217,7 +281,14 @@ impl Synthetic {
             Task::Multiclass { classes } => {
                 let labels = h
                     .chunks_exact(classes)
-                    .map(|col| col.iter().enumerate().fold((0, f64::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0 as u32)
+                    .map(|col| {
+                        col.iter()
+                            .enumerate()
+                            .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
+                                if v > best.1 { (i, v) } else { best }
+                            })
+                            .0 as u32
+                    })
                     .collect();
                 Dataset::classification(self.features, x, labels, classes)
             }
@@ -230,7 +301,13 @@ mod tests {
     use super::*;
 
     fn spec(samples: usize, features: usize, classes: usize, noise: f64) -> Synthetic {
-        Synthetic { samples, features, classes, noise, seed: 5 }
+        Synthetic {
+            samples,
+            features,
+            classes,
+            noise,
+            seed: 5,
+        }
     }
 
     #[test]
@@ -247,7 +324,10 @@ mod tests {
             assert_eq!((d.len(), d.features(), d.task()), (200, 2, task));
         }
         assert_eq!(s.moons().unwrap(), s.moons().unwrap());
-        assert_ne!(s.moons().unwrap(), Synthetic { seed: 6, ..s }.moons().unwrap());
+        assert_ne!(
+            s.moons().unwrap(),
+            Synthetic { seed: 6, ..s }.moons().unwrap()
+        );
     }
 
     #[test]
@@ -255,20 +335,35 @@ mod tests {
         // Four samples of a 3-feature plane: any fifth is determined by solving for w and b;
         // check instead that y is affine in x along a difference of samples.
         let d = spec(50, 3, 0, 0.0).linear().unwrap();
-        let d2 = Synthetic { samples: 50, ..spec(50, 3, 0, 0.0) }.linear().unwrap();
+        let d2 = Synthetic {
+            samples: 50,
+            ..spec(50, 3, 0, 0.0)
+        }
+        .linear()
+        .unwrap();
         assert_eq!(d, d2);
         let x = d.x();
         let y = d.y();
         // y_i − y_j = w·(x_i − x_j): recover w from 3 differences, then test a fourth.
         let m = |i: usize, j: usize| -> [f64; 4] {
-            [x[3 * i] - x[3 * j], x[3 * i + 1] - x[3 * j + 1], x[3 * i + 2] - x[3 * j + 2], y[i] - y[j]]
+            [
+                x[3 * i] - x[3 * j],
+                x[3 * i + 1] - x[3 * j + 1],
+                x[3 * i + 2] - x[3 * j + 2],
+                y[i] - y[j],
+            ]
         };
         let rows = [m(1, 0), m(2, 0), m(3, 0)];
         let det = |a: [[f64; 3]; 3]| {
-            a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+            a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+                - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
                 + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
         };
-        let a = [[rows[0][0], rows[0][1], rows[0][2]], [rows[1][0], rows[1][1], rows[1][2]], [rows[2][0], rows[2][1], rows[2][2]]];
+        let a = [
+            [rows[0][0], rows[0][1], rows[0][2]],
+            [rows[1][0], rows[1][1], rows[1][2]],
+            [rows[2][0], rows[2][1], rows[2][2]],
+        ];
         let d0 = det(a);
         let w: Vec<f64> = (0..3)
             .map(|c| {
@@ -293,7 +388,9 @@ mod tests {
 
     #[test]
     fn teacher_labels_cover_the_classes() {
-        let d = spec(2000, 20, 10, 0.0).teacher(&[32], false, Task::Multiclass { classes: 10 }).unwrap();
+        let d = spec(2000, 20, 10, 0.0)
+            .teacher(&[32], false, Task::Multiclass { classes: 10 })
+            .unwrap();
         let mut seen = [0usize; 10];
         d.labels().iter().for_each(|&l| seen[l as usize] += 1);
         assert!(seen.iter().filter(|&&c| c > 0).count() >= 5, "{seen:?}");

@@ -1,0 +1,74 @@
+//! One training step (forward, back-propagation, SGD update) of the 784-256-128-10 relu
+//! MLP at batch sizes 1, 64 and 512: the baseline of descent's training speed.
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use descent_core::activation::{Activation, Pointwise, Relu, Softmax};
+use descent_core::data::Task;
+use descent_core::data::synthetic::Synthetic;
+use descent_core::init::Init;
+use descent_core::loss::CrossEntropy;
+use descent_core::{LayerSpec, Network};
+use descent_optim::rules::{Hyperparameters, Sgd, UpdateRule};
+
+fn mnist_mlp() -> Network<f32> {
+    let relu = || Arc::new(Pointwise(Relu)) as Arc<dyn Activation<f32>>;
+    let layers = vec![
+        LayerSpec {
+            units: 256,
+            activation: relu(),
+            init: Init::Uniform,
+        },
+        LayerSpec {
+            units: 128,
+            activation: relu(),
+            init: Init::Uniform,
+        },
+        LayerSpec {
+            units: 10,
+            activation: Arc::new(Softmax),
+            init: Init::Uniform,
+        },
+    ];
+    Network::new(784, layers, Arc::new(CrossEntropy), 0).expect("a valid network")
+}
+
+fn training_step(c: &mut Criterion) {
+    let data = Synthetic {
+        samples: 512,
+        features: 784,
+        classes: 10,
+        noise: 0.0,
+        seed: 0,
+    }
+    .teacher(&[256, 128], false, Task::Multiclass { classes: 10 })
+    .expect("teacher data")
+    .convert::<f32>();
+    let mut group = c.benchmark_group("training_step_784_256_128_10");
+    for batch in [1usize, 64, 512] {
+        let mut net = mnist_mlp();
+        let mut rule = Sgd::new(net.params().len(), &Hyperparameters::default());
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(batch), &batch, |b, &batch| {
+            let samples = data.batch(0, batch);
+            b.iter(|| {
+                let loss = net
+                    .compute_gradients(black_box(&samples))
+                    .expect("differentiable");
+                let (p, g) = net.params_and_grads();
+                rule.update(p, g, 0.05);
+                black_box(loss)
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, training_step);
+criterion_main!(benches);

@@ -1,0 +1,167 @@
+//! Cutting an epoch into batches: full batch (GD), one sample (SGD) or mini-batches.
+
+use descent_core::Float;
+use descent_core::data::{Batch, Dataset};
+use descent_core::random::{Rng, Stream, rng};
+use rand::seq::SliceRandom;
+
+/// How many samples each update sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchSize {
+    /// The whole training set: gradient descent.
+    Full,
+    /// This many samples: 1 is stochastic gradient descent, more is mini-batch.
+    Samples(usize),
+}
+
+impl BatchSize {
+    /// The number of samples per batch for a training set of `n` samples.
+    pub fn resolve(self, n: usize) -> usize {
+        match self {
+            BatchSize::Full => n,
+            BatchSize::Samples(b) => b.clamp(1, n.max(1)),
+        }
+    }
+}
+
+/// Produces the batches of each epoch.
+///
+/// Without shuffling (or with a full batch, where the order does not change the gradient
+/// beyond rounding) a batch is a view of consecutive training samples. With shuffling the
+/// samples are visited in a new seeded permutation each epoch and each batch is gathered
+/// into a buffer allocated once. The last batch of an epoch holds the remaining
+/// `n mod batch` samples when `batch` does not divide `n`; its loss is the mean over those
+/// samples, so it is a smaller but unbiased step.
+#[derive(Debug)]
+pub struct Batcher<T> {
+    batch: usize,
+    shuffle: bool,
+    order: Vec<usize>,
+    rng: Rng,
+    x: Vec<T>,
+    y: Vec<T>,
+}
+
+impl<T: Float> Batcher<T> {
+    /// A batcher for `train`, drawing its permutations from `seed`.
+    pub fn new(train: &Dataset<T>, size: BatchSize, shuffle: bool, seed: u64) -> Self {
+        let n = train.len();
+        let batch = size.resolve(n);
+        let shuffle = shuffle && batch < n;
+        let (x, y) = if shuffle {
+            (
+                vec![T::zero(); batch * train.features()],
+                vec![T::zero(); batch * train.outputs()],
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Self {
+            batch,
+            shuffle,
+            order: (0..n).collect(),
+            rng: rng(seed, Stream::Shuffle),
+            x,
+            y,
+        }
+    }
+
+    /// Samples per (full) batch.
+    pub fn batch_size(&self) -> usize {
+        self.batch
+    }
+
+    /// Batches per epoch.
+    pub fn batches_per_epoch(&self) -> usize {
+        self.order.len().div_ceil(self.batch)
+    }
+
+    /// Starts an epoch: draws the next permutation when shuffling.
+    pub fn start_epoch(&mut self) {
+        if self.shuffle {
+            self.order.shuffle(&mut self.rng);
+        }
+    }
+
+    /// Batch number `k` of the current epoch.
+    pub fn batch<'a>(&'a mut self, train: &'a Dataset<T>, k: usize) -> Batch<'a, T> {
+        let start = k * self.batch;
+        let len = self.batch.min(self.order.len() - start);
+        if !self.shuffle {
+            return train.batch(start, len);
+        }
+        let (f, o) = (train.features(), train.outputs());
+        for (j, &i) in self.order[start..start + len].iter().enumerate() {
+            self.x[j * f..(j + 1) * f].copy_from_slice(&train.x()[i * f..(i + 1) * f]);
+            self.y[j * o..(j + 1) * o].copy_from_slice(&train.y()[i * o..(i + 1) * o]);
+        }
+        Batch {
+            x: &self.x[..len * f],
+            y: &self.y[..len * o],
+            labels: &[],
+            len,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize) -> Dataset<f64> {
+        Dataset::regression(
+            1,
+            (0..n).map(|i| i as f64).collect(),
+            (0..n).map(|i| 10.0 * i as f64).collect(),
+        )
+        .unwrap()
+    }
+
+    fn epoch(b: &mut Batcher<f64>, d: &Dataset<f64>) -> Vec<Vec<f64>> {
+        b.start_epoch();
+        (0..b.batches_per_epoch())
+            .map(|k| {
+                let batch = b.batch(d, k);
+                for (x, y) in batch.x.iter().zip(batch.y) {
+                    assert_eq!(*y, 10.0 * x, "features and targets stay paired");
+                }
+                batch.x.to_vec()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_sample_once_per_epoch_with_a_partial_last_batch() {
+        let d = data(10);
+        let mut b = Batcher::new(&d, BatchSize::Samples(4), true, 1);
+        let first = epoch(&mut b, &d);
+        assert_eq!(
+            first.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![4, 4, 2]
+        );
+        let mut all: Vec<f64> = first.concat();
+        all.sort_by(f64::total_cmp);
+        assert_eq!(all, (0..10).map(|i| i as f64).collect::<Vec<_>>());
+        let second = epoch(&mut b, &d);
+        assert_ne!(first, second, "a new permutation each epoch");
+        let mut again = Batcher::new(&d, BatchSize::Samples(4), true, 1);
+        assert_eq!(
+            epoch(&mut again, &d),
+            first,
+            "the same seed gives the same order"
+        );
+    }
+
+    #[test]
+    fn unshuffled_and_full_batches_are_views_in_order() {
+        let d = data(5);
+        let mut b = Batcher::new(&d, BatchSize::Full, true, 1);
+        assert_eq!(epoch(&mut b, &d), vec![vec![0.0, 1.0, 2.0, 3.0, 4.0]]);
+        let mut s = Batcher::new(&d, BatchSize::Samples(2), false, 1);
+        assert_eq!(
+            epoch(&mut s, &d),
+            vec![vec![0.0, 1.0], vec![2.0, 3.0], vec![4.0]]
+        );
+        assert_eq!(BatchSize::Samples(50).resolve(5), 5);
+    }
+}

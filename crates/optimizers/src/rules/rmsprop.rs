@@ -1,0 +1,37 @@
+//! RMSprop (Tieleman & Hinton, 2012).
+
+use descent_core::Float;
+
+use super::{Hyperparameters, UpdateRule, decayed};
+
+/// `s ← ρs + (1−ρ)g²`, `θ ← θ − η g / (√s + ε)`.
+#[derive(Debug, Clone)]
+pub struct Rmsprop<T> {
+    s: Vec<T>,
+    rho: T,
+    epsilon: T,
+    weight_decay: T,
+}
+
+impl<T: Float> Rmsprop<T> {
+    /// RMSprop for `len` parameters (ε defaults to 1e-8).
+    pub fn new(len: usize, h: &Hyperparameters) -> Self {
+        Self {
+            s: vec![T::zero(); len],
+            rho: T::of(h.rho),
+            epsilon: T::of(h.epsilon.unwrap_or(1e-8)),
+            weight_decay: T::of(h.weight_decay),
+        }
+    }
+}
+
+impl<T: Float> UpdateRule<T> for Rmsprop<T> {
+    fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
+        let (rho, eps, wd) = (self.rho, self.epsilon, self.weight_decay);
+        for ((p, &g), s) in params.iter_mut().zip(grads).zip(self.s.iter_mut()) {
+            let g = decayed(g, *p, wd);
+            *s = rho * *s + (T::one() - rho) * g * g;
+            *p -= lr * g / (s.sqrt() + eps);
+        }
+    }
+}

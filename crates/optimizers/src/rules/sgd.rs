@@ -1,0 +1,35 @@
+//! Plain stochastic gradient descent.
+
+use descent_core::Float;
+
+use super::{Hyperparameters, UpdateRule, decayed};
+
+/// `θ ← θ − η (g + λθ)`.
+#[derive(Debug, Clone)]
+pub struct Sgd<T> {
+    weight_decay: T,
+}
+
+impl<T: Float> Sgd<T> {
+    /// A rule for any number of parameters (it keeps no state).
+    pub fn new(_len: usize, h: &Hyperparameters) -> Self {
+        Self {
+            weight_decay: T::of(h.weight_decay),
+        }
+    }
+}
+
+impl<T: Float> UpdateRule<T> for Sgd<T> {
+    fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
+        let wd = self.weight_decay;
+        if wd == T::zero() {
+            for (p, &g) in params.iter_mut().zip(grads) {
+                *p -= lr * g;
+            }
+        } else {
+            for (p, &g) in params.iter_mut().zip(grads) {
+                *p -= lr * decayed(g, *p, wd);
+            }
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The training loop: epochs of batches, evaluation, stopping and records.
+
+use std::time::Instant;
+
+use descent_core::data::Split;
+use descent_core::metrics::Metrics;
+use descent_core::{Float, Network};
+
+use crate::batching::{BatchSize, Batcher};
+use crate::error::{OptimError, Result};
+use crate::rules::UpdateRule;
+use crate::schedule::Schedule;
+
+/// When to stop and how to batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    /// The most epochs to train.
+    pub epochs: usize,
+    /// Samples per update.
+    pub batch_size: BatchSize,
+    /// Whether to visit the samples in a new random order each epoch.
+    pub shuffle: bool,
+    /// Stop as converged when the training loss improves on its best value by less than
+    /// this for `patience` epochs in a row; `None` never stops early.
+    pub tolerance: Option<f64>,
+    /// See `tolerance`.
+    pub patience: usize,
+    /// The learning rate the schedule scales.
+    pub learning_rate: f64,
+    /// The seed of the shuffles.
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// Checks the ranges the loop relies on.
+    ///
+    /// # Errors
+    /// A learning rate that is not a finite positive number, zero epochs, a zero batch
+    /// size, a negative tolerance or zero patience with a tolerance.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name, reason: String| Err(OptimError::InvalidParameter { name, reason });
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad(
+                "learning_rate",
+                format!("must be a finite number > 0, not {}", self.learning_rate),
+            );
+        }
+        if self.epochs == 0 {
+            return bad("epochs", "must be at least 1".into());
+        }
+        if self.batch_size == BatchSize::Samples(0) {
+            return bad("batch_size", "must be at least 1 (or \"full\")".into());
+        }
+        if let Some(t) = self.tolerance {
+            if t.is_nan() || t < 0.0 {
+                return bad("tolerance", format!("must be ≥ 0, not {t}"));
+            }
+            if self.patience == 0 {
+                return bad(
+                    "patience",
+                    "must be at least 1 when a tolerance is set".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How training ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The training loss stopped improving (see [`TrainConfig::tolerance`]).
+    Converged,
+    /// All epochs ran.
+    MaxEpochs,
+    /// The loss became NaN or infinite.
+    Diverged,
+}
+
+/// The state after an epoch (epoch 0 is the untrained model).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochRecord {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Weight updates made so far.
+    pub updates: u64,
+    /// Seconds spent training so far, evaluation excluded.
+    pub seconds: f64,
+    /// Loss and metrics on the training set.
+    pub train: Metrics,
+    /// Loss and metrics on the validation set, if there is one.
+    pub validation: Option<Metrics>,
+    /// Loss and metrics on the test set, if there is one.
+    pub test: Option<Metrics>,
+}
+
+/// What a training run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Why it stopped.
+    pub stop: Stop,
+    /// One record per epoch, from epoch 0.
+    pub records: Vec<EpochRecord>,
+    /// Training samples processed (each sample once per epoch).
+    pub samples: u64,
+}
+
+impl Outcome {
+    /// The last record.
+    pub fn last(&self) -> &EpochRecord {
+        self.records
+            .last()
+            .expect("an outcome has the epoch-0 record")
+    }
+}
+
+/// Trains `net` on `data.train` with `rule` and `schedule`, evaluating every part after
+/// each epoch and calling `observe` with each record.
+///
+/// Once the first batch has run, a step allocates nothing: the network's buffers and the
+/// batcher's are sized up front, and evaluation reuses them. A batch loss that is NaN or
+/// infinite stops the run as [`Stop::Diverged`] (the record of that epoch is kept).
+///
+/// # Errors
+/// An invalid configuration, or a network that cannot be back-propagated.
+pub fn train<T: Float>(
+    net: &mut Network<T>,
+    rule: &mut dyn UpdateRule<T>,
+    schedule: &dyn Schedule,
+    data: &Split<T>,
+    config: &TrainConfig,
+    mut observe: impl FnMut(&EpochRecord),
+) -> Result<Outcome> {
+    config.validate()?;
+    let train = &data.train;
+    let mut batcher = Batcher::new(train, config.batch_size, config.shuffle, config.seed);
+    net.reserve(batcher.batch_size());
+    let evaluate = |net: &mut Network<T>, epoch, updates, seconds| EpochRecord {
+        epoch,
+        updates,
+        seconds,
+        train: net.evaluate(train),
+        validation: data.validation.as_ref().map(|d| net.evaluate(d)),
+        test: data.test.as_ref().map(|d| net.evaluate(d)),
+    };
+    let mut records = Vec::with_capacity(config.epochs + 1);
+    records.push(evaluate(net, 0, 0, 0.0));
+    observe(&records[0]);
+    let (mut updates, mut seconds, mut samples) = (0u64, 0.0, 0u64);
+    let mut best = records[0].train.loss;
+    let mut stalled = 0;
+    let mut stop = Stop::MaxEpochs;
+    for epoch in 0..config.epochs {
+        let lr = T::of(config.learning_rate * schedule.factor(epoch, config.epochs));
+        let started = Instant::now();
+        batcher.start_epoch();
+        let mut diverged = false;
+        for k in 0..batcher.batches_per_epoch() {
+            let batch = batcher.batch(train, k);
+            samples += batch.len as u64;
+            let loss = net.compute_gradients(&batch)?;
+            if !loss.is_finite() {
+                diverged = true;
+                break;
+            }
+            let (params, grads) = net.params_and_grads();
+            rule.update(params, grads, lr);
+            updates += 1;
+        }
+        seconds += started.elapsed().as_secs_f64();
+        let record = evaluate(net, epoch + 1, updates, seconds);
+        observe(&record);
+        let loss = record.train.loss;
+        records.push(record);
+        if diverged || !loss.is_finite() {
+            stop = Stop::Diverged;
+            break;
+        }
+        if let Some(tolerance) = config.tolerance {
+            stalled = if best - loss < tolerance {
+                stalled + 1
+            } else {
+                0
+            };
+            if stalled >= config.patience {
+                stop = Stop::Converged;
+                break;
+            }
+        }
+        best = best.min(loss);
+    }
+    Ok(Outcome {
+        stop,
+        records,
+        samples,
+    })
+}

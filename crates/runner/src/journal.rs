@@ -1,0 +1,94 @@
+//! The journal `runs.jsonl`: one JSON line per finished run, appended and flushed as each
+//! run finishes, from which every table, plot and report is rebuilt.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The training loss stopped improving by more than `tolerance` for `patience` epochs.
+    Converged,
+    /// It trained for the full `epochs`.
+    MaxEpochs,
+    /// The loss became NaN or infinite; training stopped there.
+    Diverged,
+    /// Something else went wrong (its message is in `error`).
+    Failed,
+}
+
+impl Status {
+    /// The word written in tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Converged => "converged",
+            Status::MaxEpochs => "max_epochs",
+            Status::Diverged => "diverged",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// The per-epoch record of a run, column by column (all vectors have one entry per epoch).
+///
+/// `metrics` holds the task's metrics by column name: for classification
+/// `train_accuracy`, `val_accuracy`, `test_accuracy`; for regression `train_r2`, `val_r2`,
+/// `test_r2`. An entry is `None` where that part of the data does not exist.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Curves {
+    /// Epoch number, from 1.
+    pub epoch: Vec<u32>,
+    /// Weight updates made so far.
+    pub updates: Vec<u64>,
+    /// Training seconds so far (evaluation excluded).
+    pub seconds: Vec<f64>,
+    /// Mean training loss over the whole training set after the epoch.
+    pub train_loss: Vec<f64>,
+    /// The same on the validation set.
+    pub val_loss: Vec<Option<f64>>,
+    /// The same on the test set.
+    pub test_loss: Vec<Option<f64>>,
+    /// The task's metrics, by column name.
+    pub metrics: BTreeMap<String, Vec<Option<f64>>>,
+}
+
+/// One finished run, as one line of `runs.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Stable hash of the resolved configuration and seed.
+    pub run_id: String,
+    /// Position of the run in the expanded experiment (variants × grid × seeds).
+    pub index: usize,
+    /// The variant's name (`base` when the file has no variants).
+    pub variant: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// The value of each swept key (dotted name) for this run, as written in the file.
+    pub swept: BTreeMap<String, serde_json::Value>,
+    /// How the run ended.
+    pub status: Status,
+    /// The error message of a failed run.
+    pub error: Option<String>,
+    /// `regression`, `binary` or `multiclass` (tells which metric columns apply).
+    pub task: String,
+    /// Epochs trained.
+    pub epochs: u32,
+    /// Weight updates made.
+    pub updates: u64,
+    /// Final mean training loss.
+    pub train_loss: Option<f64>,
+    /// Final validation loss.
+    pub val_loss: Option<f64>,
+    /// Final test loss.
+    pub test_loss: Option<f64>,
+    /// Final metrics by column name (`train_accuracy`, `test_accuracy`, `test_r2`, ...).
+    pub metrics: BTreeMap<String, Option<f64>>,
+    /// Training seconds, evaluation excluded.
+    pub train_seconds: f64,
+    /// Training samples processed per training second.
+    pub samples_per_second: f64,
+    /// The per-epoch record.
+    pub curves: Curves,
+}

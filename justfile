@@ -1,0 +1,18 @@
+# descent's everyday commands. `just --list` shows them.
+
+# Run an experiment file (release build), e.g. `just run experiments/batch_sizes.toml`.
+run FILE *ARGS:
+    cargo run --release -- run {{FILE}} {{ARGS}}
+
+# The whole test suite (what CI runs).
+test:
+    cargo test --workspace
+
+# Criterion benchmarks of the training step.
+bench:
+    cargo bench -p descent-optim --bench step
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
