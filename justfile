@@ -16,3 +16,7 @@ bench:
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# Scaffold a plugin crate in plugins/NAME and wire it into the binary.
+new-plugin NAME:
+    scripts/new-plugin.sh {{NAME}}

@@ -367,7 +367,8 @@ cmd_up() {
         die "munged is not answering on $MUNGE_SOCKET"
     }
 
-    # -c: start from a clean controller state (no jobs or node states from a previous run).
+    # -c: start from a clean controller state (no jobs or node states from a previous
+    # run; job ids still keep counting up across runs).
     start_daemon slurmctld "$SLURMCTLD" -f "$CONF" -c
     wait_for "slurmctld to answer" 30 ctld_responds || {
         show_logs slurmctld
@@ -413,8 +414,9 @@ cmd_down() {
     require_root
     if is_running slurmctld; then
         # Cancel whatever is still queued or running, so no job step outlives slurmd.
+        # %A is the array job id for array tasks, so one id cancels a whole array.
         local jobs
-        jobs=$(squeue -h -o '%i' 2>/dev/null | tr '\n' ' ' || true)
+        jobs=$(squeue -h -o '%A' 2>/dev/null | sort -un | tr '\n' ' ' || true)
         if [[ -n ${jobs// /} ]]; then
             log "cancelling jobs: $jobs"
             # shellcheck disable=SC2086 # word splitting of the id list is intended
@@ -514,7 +516,9 @@ cmd_selftest() {
 
     local tsub array_id merge_id
     tsub=$(now)
-    # --parsable prints "<jobid>" (or "<jobid>;<cluster>"): keep the id only.
+    # --parsable prints "<jobid>" (or "<jobid>;<cluster>"): keep the id only. The
+    # wrapped commands are single-quoted on purpose: they expand inside the job.
+    # shellcheck disable=SC2016
     array_id=$(sbatch --parsable --array=0-1 --job-name=selftest-shard \
         --partition=debug --cpus-per-task=1 --time=00:05:00 --chdir="$work" \
         --output="$work/shard-%A_%a.out" \

@@ -105,7 +105,7 @@ proptest! {
             if *p == 0.0 { *p = 0.1; }
         }
         let data = random_data(task, features, batch, seed + 1);
-        let checks = gradient_check(&mut net, &data.all()).unwrap();
+        let checks = gradient_check(&mut net, &data.all(), None).unwrap();
         prop_assert_eq!(checks.len(), widths.len() + 1);
         for c in checks {
             prop_assert!(c.max_relative_error < 1e-6, "layer {}: {}", c.layer, c.max_relative_error);
@@ -144,9 +144,12 @@ fn a_wrong_gradient_is_caught() {
     ];
     let mut net = Network::new(3, layers, Arc::new(Squared), 1).unwrap();
     let data = random_data(Task::Regression, 3, 5, 2);
-    let checks = gradient_check(&mut net, &data.all()).unwrap();
+    let checks = gradient_check(&mut net, &data.all(), None).unwrap();
     assert!(checks[0].max_relative_error > 1e-2, "{checks:?}");
     assert!(checks[1].max_relative_error < 1e-6, "{checks:?}");
+    let sampled = gradient_check(&mut net, &data.all(), Some(5)).unwrap();
+    assert_eq!(sampled[0].parameters, 5);
+    assert!(sampled[0].max_relative_error > 1e-2, "{sampled:?}");
 }
 
 /// A step unit below another layer is refused: back-propagation would have to cross it.

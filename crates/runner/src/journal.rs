@@ -44,8 +44,9 @@ pub struct Curves {
     pub updates: Vec<u64>,
     /// Training seconds so far (evaluation excluded).
     pub seconds: Vec<f64>,
-    /// Mean training loss over the whole training set after the epoch.
-    pub train_loss: Vec<f64>,
+    /// Mean training loss over the whole training set after the epoch (`None` once it is
+    /// not a finite number).
+    pub train_loss: Vec<Option<f64>>,
     /// The same on the validation set.
     pub val_loss: Vec<Option<f64>>,
     /// The same on the test set.

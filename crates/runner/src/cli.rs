@@ -1,0 +1,333 @@
+//! The `descent` command line: argument parsing, and each command's flow from input to
+//! output and exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, ConfigError};
+use crate::datasets::DataEnv;
+use crate::execute::{self, Options};
+use crate::output;
+use crate::plan::{self, Plan};
+use crate::registry::Registry;
+
+/// A plugin: its crate name and its `register` function.
+pub type Plugin = (&'static str, fn(&mut Registry));
+
+/// Train and compare perceptrons, linear and logistic regression and MLPs with gradient
+/// descent, SGD and mini-batch SGD, from TOML experiment files.
+#[derive(Debug, Parser)]
+#[command(name = "descent", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Expand and run an experiment; write tables, plots and a report.
+    Run {
+        /// The experiment file.
+        file: PathBuf,
+        /// Override a key of the file before expansion (dotted path, TOML value), e.g.
+        /// `--set training.epochs=5`. Repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Runs trained at the same time (default: all cores).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+        /// Output directory (default: `experiment.output`, else `reports/<name>`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Start over instead of resuming runs already in the journal.
+        #[arg(long)]
+        fresh: bool,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Validate an experiment and print its runs; trains nothing, writes nothing.
+    Check {
+        /// The experiment file.
+        file: PathBuf,
+        /// Override a key, as for `run`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// List every registered model, activation, loss, optimizer, schedule, dataset and metric.
+    List,
+    /// Rebuild the plots and report of an output directory from its tables.
+    Report {
+        /// The output directory of a run.
+        dir: PathBuf,
+    },
+    /// Compare back-propagated gradients with central finite differences, per variant.
+    Gradcheck {
+        /// The experiment file.
+        file: PathBuf,
+        /// Override a key, as for `run`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// The largest acceptable max relative error of a layer.
+        #[arg(long, default_value_t = 1e-6)]
+        tolerance: f64,
+        /// Parameters checked per layer (spread evenly); 0 checks every parameter.
+        #[arg(long, default_value_t = 2000)]
+        per_layer: usize,
+    },
+}
+
+/// Exit code: every run finished (diverged runs included).
+const OK: u8 = 0;
+/// Exit code: some runs failed, or a gradient check failed.
+const SOME_FAILED: u8 = 1;
+/// Exit code: the input was invalid; nothing was trained or written.
+const INVALID: u8 = 2;
+
+/// Runs the command line with the built-ins and `plugins` registered.
+pub fn main(plugins: &[Plugin]) -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let mut registry = Registry::with_builtins();
+    for (origin, register) in plugins {
+        registry.plugin(origin, register);
+    }
+    let result = match cli.command {
+        Command::Run {
+            file,
+            sets,
+            jobs,
+            out,
+            fresh,
+            quiet,
+        } => {
+            let options = Options {
+                jobs: jobs.unwrap_or_else(default_jobs),
+                fresh,
+                quiet,
+            };
+            run(&registry, &file, &sets, out.as_deref(), &options)
+        }
+        Command::Check { file, sets } => check(&registry, &file, &sets),
+        Command::List => {
+            print!("{}", listing(&registry));
+            Ok(OK)
+        }
+        Command::Report { dir } => output::rebuild_report(&dir).map(|()| OK),
+        Command::Gradcheck {
+            file,
+            sets,
+            tolerance,
+            per_layer,
+        } => gradcheck(&registry, &file, &sets, tolerance, per_layer),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => match e.downcast_ref::<ConfigError>() {
+            Some(config) => {
+                for d in &config.diagnostics {
+                    eprintln!("error: {d}");
+                }
+                ExitCode::from(INVALID)
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(SOME_FAILED)
+            }
+        },
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init()
+        .ok();
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Reads, expands and validates an experiment, printing warnings and notes.
+fn load(registry: &Registry, file: &Path, sets: &[String]) -> Result<Plan> {
+    let experiment = config::load(file, sets)?;
+    let base = file
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let plan = plan::plan(experiment, registry, DataEnv { root: None, base })?;
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
+    }
+    for n in &plan.notes {
+        eprintln!("note: {n}");
+    }
+    Ok(plan)
+}
+
+fn run(
+    registry: &Registry,
+    file: &Path,
+    sets: &[String],
+    out: Option<&Path>,
+    options: &Options,
+) -> Result<u8> {
+    let plan = load(registry, file, sets)?;
+    let dir = execute::output_dir(out, &plan);
+    if options.fresh {
+        output::clear(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let started = output::now();
+    output::write_experiment(&dir, &plan)?;
+    let summary = execute::execute(&plan, registry, &dir, options)?;
+    let failed = output::write_all(&dir, &plan, &started, options, &summary)?;
+    if !options.quiet {
+        eprintln!(
+            "{} run(s) trained, {} resumed from the journal; report: {}",
+            summary.trained,
+            summary.skipped,
+            dir.join("report.md").display()
+        );
+    }
+    Ok(if failed > 0 { SOME_FAILED } else { OK })
+}
+
+fn check(registry: &Registry, file: &Path, sets: &[String]) -> Result<u8> {
+    let plan = load(registry, file, sets)?;
+    print!("{}", runs_table(&plan));
+    Ok(OK)
+}
+
+/// The expanded runs as an aligned text table.
+pub fn runs_table(plan: &Plan) -> String {
+    let mut header = vec!["run_id".to_owned(), "variant".to_owned(), "seed".to_owned()];
+    header.extend(plan.experiment.axes.iter().cloned());
+    let rows: Vec<Vec<String>> = plan
+        .runs
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.spec.run_id.clone(),
+                r.spec.variant.clone(),
+                r.spec.seed.to_string(),
+            ];
+            row.extend(
+                plan.experiment
+                    .axes
+                    .iter()
+                    .map(|a| r.spec.swept.get(a).map_or_else(String::new, value_text)),
+            );
+            row
+        })
+        .collect();
+    let mut out = aligned(&header, &rows);
+    out.push_str(&format!(
+        "{} run(s): {} variant(s) × {} grid point(s) × {} seed(s)\n",
+        plan.runs.len(),
+        plan.experiment.variants.len(),
+        plan.runs.len() / (plan.experiment.variants.len() * plan.experiment.seeds.len()).max(1),
+        plan.experiment.seeds.len()
+    ));
+    out
+}
+
+/// A swept value as users wrote it (`32`, `full`, `[16, 32]`).
+pub fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string().replace(',', ", "),
+    }
+}
+
+fn aligned(header: &[String], rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let mut s = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        s.truncate(s.trim_end().len());
+        s.push('\n');
+        s
+    };
+    let mut out = line(header);
+    for r in rows {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+/// `descent list`: every group, one line per part, plugins marked.
+pub fn listing(registry: &Registry) -> String {
+    let mut out = String::new();
+    for group in registry.listing() {
+        out.push_str(&format!("{}:\n", group.group));
+        let width = group.entries.iter().map(|e| e.0.len()).max().unwrap_or(0);
+        for (name, help, origin) in group.entries {
+            let mark = if origin == "built-in" {
+                String::new()
+            } else {
+                format!("  [plugin: {origin}]")
+            };
+            out.push_str(&format!("  {name:<width$}  {help}{mark}\n"));
+        }
+        out.push('\n');
+    }
+    out.push_str("initialisations: zeros, uniform, normal, xavier, he (default: he for relu, zeros for step, xavier otherwise)\n");
+    out
+}
+
+fn gradcheck(
+    registry: &Registry,
+    file: &Path,
+    sets: &[String],
+    tolerance: f64,
+    per_layer: usize,
+) -> Result<u8> {
+    let plan = load(registry, file, sets)?;
+    let mut worst: f64 = 0.0;
+    let mut seen = std::collections::BTreeSet::new();
+    for run in plan
+        .runs
+        .iter()
+        .filter(|r| seen.insert(r.spec.variant.clone()))
+    {
+        let checks = crate::train::gradient_check(run, &plan, registry, per_layer)?;
+        println!("variant {} (run {}):", run.spec.variant, run.spec.run_id);
+        for c in &checks {
+            let verdict = if c.max_relative_error <= tolerance {
+                "ok"
+            } else {
+                "FAIL"
+            };
+            println!(
+                "  layer {}: {:>6} parameters checked, max relative error {:.3e}  {verdict}",
+                c.layer, c.parameters, c.max_relative_error
+            );
+            worst = worst.max(c.max_relative_error);
+        }
+    }
+    println!("worst: {worst:.3e} (tolerance {tolerance:.0e})");
+    Ok(if worst <= tolerance { OK } else { SOME_FAILED })
+}

@@ -1,0 +1,645 @@
+//! Reading an experiment file: sections, `--set` overrides, and the expansion into runs
+//! (variants × grid points × seeds).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::{Table, Value};
+
+use super::diagnostic::{ConfigError, Diagnostic, Origin, SourceFile, file_diagnostic, suggestion};
+use super::overrides::Override;
+use super::run_id::run_id;
+use super::schema::RunConfig;
+use super::spans::{Spans, join};
+
+/// The sections that configure a run (the others describe the experiment).
+pub const RUN_SECTIONS: [&str; 4] = ["dataset", "model", "optimizer", "training"];
+const SECTIONS: [&str; 8] = [
+    "experiment",
+    "dataset",
+    "model",
+    "optimizer",
+    "training",
+    "grid",
+    "variant",
+    "report",
+];
+
+/// `[experiment]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExperimentSection {
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "default_seeds")]
+    seeds: Vec<u64>,
+    output: Option<String>,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![0]
+}
+
+impl Default for ExperimentSection {
+    fn default() -> Self {
+        Self {
+            name: None,
+            description: String::new(),
+            seeds: default_seeds(),
+            output: None,
+        }
+    }
+}
+
+/// `[report]`, as written (checked against the available columns later).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    /// The column whose values colour the lines.
+    pub group_by: Option<String>,
+    /// The metric columns to plot.
+    pub metrics: Option<Vec<String>>,
+    /// The x axes: `epoch`, `seconds`, `updates`.
+    pub x: Option<Vec<String>>,
+}
+
+/// One run to train: a resolved configuration and a seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    /// Position in the expansion (variants, then grid points, then seeds).
+    pub index: usize,
+    /// Stable hash of `config`, `variant` and `seed`.
+    pub run_id: String,
+    /// The variant's name (`base` without variants).
+    pub variant: String,
+    /// The seed of initialisation and shuffling.
+    pub seed: u64,
+    /// The grid point: each swept key's value, as written.
+    pub swept: BTreeMap<String, serde_json::Value>,
+    /// The resolved configuration.
+    pub config: RunConfig,
+    /// Where each key of the run came from, for errors found later.
+    pub origins: HashMap<String, Origin>,
+    /// The run keys that were written (not defaulted), for unused-key warnings.
+    pub written: Vec<String>,
+}
+
+/// An experiment file, read, overridden and expanded into runs.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The file, for locating errors.
+    pub source: SourceFile,
+    /// `experiment.name` (default: the file's stem).
+    pub name: String,
+    /// `experiment.description`.
+    pub description: String,
+    /// Every configuration runs once per seed.
+    pub seeds: Vec<u64>,
+    /// `experiment.output`, if set.
+    pub output: Option<PathBuf>,
+    /// The grid's keys, in file order.
+    pub axes: Vec<String>,
+    /// The variants' names, in file order (`base` without variants).
+    pub variants: Vec<String>,
+    /// `[report]` as written.
+    pub report: ReportSection,
+    /// The document after `--set`, as saved to `experiment.toml`.
+    pub resolved: Table,
+    /// The `--set` overrides as given.
+    pub overrides: Vec<String>,
+    /// The runs, in order.
+    pub runs: Vec<RunSpec>,
+    spans: Spans,
+}
+
+impl Experiment {
+    /// Where a dotted key of the file stands (or its nearest ancestor).
+    pub fn origin(&self, path: &str) -> Origin {
+        self.spans.find(path).map_or(Origin::Unknown, Origin::File)
+    }
+}
+
+/// Reads and expands `path` with the `--set` overrides in `sets`.
+///
+/// # Errors
+/// Every problem with the file or the overrides, located.
+pub fn load(path: &Path, sets: &[String]) -> Result<Experiment, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::single(file_diagnostic(
+            path,
+            format!("cannot read the experiment file: {e}"),
+        ))
+    })?;
+    parse(
+        SourceFile {
+            path: path.to_owned(),
+            text,
+        },
+        sets,
+    )
+}
+
+/// Expands an experiment from its text (see [`load`]).
+///
+/// # Errors
+/// Every problem with the file or the overrides, located.
+pub fn parse(source: SourceFile, sets: &[String]) -> Result<Experiment, ConfigError> {
+    let mut doc: Table = toml::from_str(&source.text).map_err(|e| {
+        let origin = e.span().map_or(Origin::Unknown, |s| Origin::File(s.start));
+        ConfigError::single(source.diagnostic(
+            &origin,
+            None,
+            format!("not valid TOML: {}", e.message()),
+        ))
+    })?;
+    let spans = Spans::of(&source.text);
+    let overrides = sets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Override::parse(s, i + 1))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ConfigError::single)?;
+    let cx = Context {
+        source: &source,
+        spans: &spans,
+    };
+    let mut errors = ConfigError {
+        diagnostics: Vec::new(),
+    };
+
+    let (run_overrides, doc_overrides): (Vec<&Override>, Vec<&Override>) =
+        overrides.iter().partition(|o| {
+            RUN_SECTIONS
+                .iter()
+                .any(|s| o.key.split('.').next() == Some(*s))
+        });
+    for o in doc_overrides {
+        if let Err(message) = set_path(&mut doc, &o.key, o.value.clone()) {
+            errors.push(cx.at(&Origin::Set(o.number, o.text.clone()), &o.key, message));
+        }
+    }
+    for key in doc.keys() {
+        if !SECTIONS.contains(&key.as_str()) {
+            let mut d = cx.at(&cx.origin(key), key, "unknown section".to_string());
+            d.help = Some(suggestion(key, SECTIONS));
+            errors.push(d);
+        }
+    }
+    let experiment: ExperimentSection = cx.section(&doc, "experiment").unwrap_or_else(|d| {
+        errors.push(d);
+        ExperimentSection::default()
+    });
+    let report: ReportSection = cx.section(&doc, "report").unwrap_or_else(|d| {
+        errors.push(d);
+        ReportSection::default()
+    });
+    let name = experiment.name.clone().unwrap_or_else(|| {
+        source
+            .path
+            .file_stem()
+            .map_or("experiment".into(), |s| s.to_string_lossy().into_owned())
+    });
+    if let Err(message) = check_name(&name) {
+        errors.push(cx.at(&cx.origin("experiment.name"), "experiment.name", message));
+    }
+    if experiment.seeds.is_empty() {
+        errors.push(cx.at(
+            &cx.origin("experiment.seeds"),
+            "experiment.seeds",
+            "needs at least one seed".into(),
+        ));
+    }
+
+    let mut base = Table::new();
+    for s in RUN_SECTIONS {
+        match doc.get(s) {
+            Some(Value::Table(t)) => {
+                base.insert(s.into(), Value::Table(t.clone()));
+            }
+            Some(_) => errors.push(cx.at(&cx.origin(s), s, "must be a table".into())),
+            None => {}
+        }
+    }
+    let mut axes = cx.grid(&doc).unwrap_or_else(|e| {
+        e.diagnostics.into_iter().for_each(|d| errors.push(d));
+        Vec::new()
+    });
+    // An override of a swept key fixes that axis to the override's value.
+    for axis in &mut axes {
+        if let Some(o) = run_overrides.iter().rev().find(|o| o.key == axis.key) {
+            axis.values = vec![(o.value.clone(), Origin::Set(o.number, o.text.clone()))];
+        }
+    }
+    let variants = cx.variants(&doc).unwrap_or_else(|e| {
+        e.diagnostics.into_iter().for_each(|d| errors.push(d));
+        Vec::new()
+    });
+    if !errors.diagnostics.is_empty() {
+        return Err(errors);
+    }
+
+    let mut runs = Vec::new();
+    let base_variant = [Variant {
+        name: "base".into(),
+        index: None,
+        table: Table::new(),
+    }];
+    let variant_list: &[Variant] = if variants.is_empty() {
+        &base_variant
+    } else {
+        &variants
+    };
+    for variant in variant_list {
+        for point in grid_points(&axes) {
+            let mut merged = Table::new();
+            let mut origins = HashMap::new();
+            merge(&mut merged, &base, "", &mut origins, &|p| cx.origin(p));
+            let prefix = variant
+                .index
+                .map(|i| format!("variant.{i}"))
+                .unwrap_or_default();
+            merge(&mut merged, &variant.table, "", &mut origins, &|p| {
+                cx.origin(&join(&prefix, p))
+            });
+            let mut swept = BTreeMap::new();
+            for (axis, (value, origin)) in axes.iter().zip(&point) {
+                set_path(&mut merged, &axis.key, value.clone()).ok();
+                origins.insert(axis.key.clone(), origin.clone());
+                swept.insert(axis.key.clone(), to_json(value));
+            }
+            for o in &run_overrides {
+                if let Err(message) = set_path(&mut merged, &o.key, o.value.clone()) {
+                    errors.push(cx.at(&Origin::Set(o.number, o.text.clone()), &o.key, message));
+                }
+                origins.insert(o.key.clone(), Origin::Set(o.number, o.text.clone()));
+            }
+            let written: Vec<String> = origins.keys().cloned().collect();
+            let config: RunConfig = match serde_path_to_error::deserialize(Value::Table(merged)) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(cx.serde_error(
+                        &e.path().to_string(),
+                        e.inner().message(),
+                        &origins,
+                    ));
+                    continue;
+                }
+            };
+            for &seed in &experiment.seeds {
+                runs.push(RunSpec {
+                    index: runs.len(),
+                    run_id: run_id(&config, &variant.name, seed),
+                    variant: variant.name.clone(),
+                    seed,
+                    swept: swept.clone(),
+                    config: config.clone(),
+                    origins: origins.clone(),
+                    written: written.clone(),
+                });
+            }
+        }
+    }
+    if !errors.diagnostics.is_empty() {
+        return Err(errors);
+    }
+    Ok(Experiment {
+        name,
+        description: experiment.description,
+        seeds: experiment.seeds,
+        output: experiment.output.map(PathBuf::from),
+        axes: axes.into_iter().map(|a| a.key).collect(),
+        variants: variant_list.iter().map(|v| v.name.clone()).collect(),
+        report,
+        resolved: doc,
+        overrides: sets.to_vec(),
+        runs,
+        source,
+        spans,
+    })
+}
+
+/// `experiment.name` must be a plain file name, never a path.
+fn check_name(name: &str) -> Result<(), String> {
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{name}\" is not a plain file name (letters, digits, `-`, `_`, `.`; not `.` or `..`)"
+        ))
+    }
+}
+
+/// One swept key and its values, each with where it was written.
+#[derive(Debug, Clone)]
+struct Axis {
+    key: String,
+    values: Vec<(Value, Origin)>,
+}
+
+/// A named setup from `[[variant]]`.
+#[derive(Debug, Clone)]
+struct Variant {
+    name: String,
+    index: Option<usize>,
+    table: Table,
+}
+
+/// Every combination of one value per axis, the last axis varying fastest.
+fn grid_points(axes: &[Axis]) -> Vec<Vec<(Value, Origin)>> {
+    axes.iter().fold(vec![Vec::new()], |points, axis| {
+        points
+            .into_iter()
+            .flat_map(|p| {
+                axis.values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push(v.clone());
+                    q
+                })
+            })
+            .collect()
+    })
+}
+
+/// Copies `src` into `dst` key by key (tables merged recursively), recording origins.
+fn merge(
+    dst: &mut Table,
+    src: &Table,
+    prefix: &str,
+    origins: &mut HashMap<String, Origin>,
+    origin: &dyn Fn(&str) -> Origin,
+) {
+    for (key, value) in src {
+        let path = join(prefix, key);
+        match (dst.get_mut(key), value) {
+            (Some(Value::Table(d)), Value::Table(s)) => merge(d, s, &path, origins, origin),
+            _ => {
+                if let Value::Table(s) = value {
+                    let mut fresh = Table::new();
+                    merge(&mut fresh, s, &path, origins, origin);
+                    dst.insert(key.clone(), Value::Table(fresh));
+                } else {
+                    origins.insert(path.clone(), origin(&path));
+                    dst.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Sets a dotted key in a table, creating intermediate tables.
+fn set_path(table: &mut Table, key: &str, value: Value) -> Result<(), String> {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().unwrap_or(key);
+    let mut t = table;
+    for (depth, part) in parts.iter().enumerate() {
+        let entry = t
+            .entry((*part).to_owned())
+            .or_insert_with(|| Value::Table(Table::new()));
+        t = match entry {
+            Value::Table(inner) => inner,
+            _ => return Err(format!("`{}` is not a table", parts[..=depth].join("."))),
+        };
+    }
+    t.insert(last.to_owned(), value);
+    Ok(())
+}
+
+/// A TOML value as JSON (for tables of swept values).
+pub fn to_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Integer(i) => serde_json::Value::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Boolean(b) => serde_json::Value::Bool(*b),
+        Value::Datetime(d) => serde_json::Value::String(d.to_string()),
+        Value::Array(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
+        Value::Table(t) => {
+            serde_json::Value::Object(t.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
+    }
+}
+
+/// The file and its spans, for locating diagnostics.
+struct Context<'a> {
+    source: &'a SourceFile,
+    spans: &'a Spans,
+}
+
+impl Context<'_> {
+    fn origin(&self, path: &str) -> Origin {
+        self.spans.find(path).map_or(Origin::Unknown, Origin::File)
+    }
+
+    fn at(&self, origin: &Origin, key: &str, message: String) -> Diagnostic {
+        self.source.diagnostic(origin, Some(key), message)
+    }
+
+    /// A serde error at `path` (dotted), located through the run's origins and phrased
+    /// with a suggestion for unknown keys.
+    fn serde_error(
+        &self,
+        path: &str,
+        message: &str,
+        origins: &HashMap<String, Origin>,
+    ) -> Diagnostic {
+        // serde_path_to_error writes the root as `.`
+        let path = path.trim_start_matches('.');
+        let mut p = path;
+        let origin = loop {
+            if let Some(o) = origins.get(p) {
+                break o.clone();
+            }
+            match p.rfind('.') {
+                Some(i) => p = &p[..i],
+                None => break self.origin(path),
+            }
+        };
+        let mut d = self.at(&origin, path, message.to_owned());
+        if let Some(unknown) = backticked(message)
+            .first()
+            .filter(|_| message.starts_with("unknown field"))
+        {
+            let expected = backticked(message);
+            d.message = format!("unknown key `{unknown}`");
+            d.key = Some(
+                path.rsplit_once('.')
+                    .map_or(path.to_owned(), |(parent, _)| format!("{parent}.{unknown}")),
+            );
+            d.help = Some(suggestion(unknown, expected[1..].iter().copied()));
+        } else if message.starts_with("missing field") {
+            let field = backticked(message).first().copied().unwrap_or_default();
+            d.key = Some(join(path, field));
+            d.message = format!(
+                "missing key `{field}`: set it in the base table, a variant, the grid or with --set"
+            );
+        }
+        d
+    }
+
+    /// Deserializes an optional top-level table.
+    fn section<T: for<'de> Deserialize<'de> + Default>(
+        &self,
+        doc: &Table,
+        name: &str,
+    ) -> Result<T, Diagnostic> {
+        let Some(value) = doc.get(name) else {
+            return Ok(T::default());
+        };
+        serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+            let path = join(name, &e.path().to_string());
+            let path = path.trim_end_matches(".?").to_owned();
+            self.serde_error(&path, e.inner().message(), &HashMap::new())
+        })
+    }
+
+    /// The `[grid]` axes: dotted keys of run settings, each an array of values.
+    fn grid(&self, doc: &Table) -> Result<Vec<Axis>, ConfigError> {
+        let mut errors = ConfigError {
+            diagnostics: Vec::new(),
+        };
+        let mut axes = Vec::new();
+        let Some(grid) = doc.get("grid") else {
+            return Ok(axes);
+        };
+        let Value::Table(grid) = grid else {
+            return Err(ConfigError::single(self.at(
+                &self.origin("grid"),
+                "grid",
+                "must be a table".into(),
+            )));
+        };
+        let mut leaves = Vec::new();
+        flatten(grid, "", &mut leaves);
+        for (key, value) in leaves {
+            let at = join("grid", &key);
+            if !RUN_SECTIONS
+                .iter()
+                .any(|s| key.split('.').next() == Some(*s))
+                || !key.contains('.')
+            {
+                let mut d = self.at(
+                    &self.origin(&at),
+                    &at,
+                    "a grid axis must be a key of [dataset], [model], [optimizer] or [training]"
+                        .into(),
+                );
+                d.help = Some(format!(
+                    "write e.g. `training.batch_size = [1, 32]` under [grid]; did you mean `{}`?",
+                    join("training", &key)
+                ));
+                errors.push(d);
+                continue;
+            }
+            match value {
+                Value::Array(items) if !items.is_empty() => axes.push(Axis {
+                    values: items.iter().enumerate().map(|(i, v)| (v.clone(), self.origin(&format!("{at}.{i}")))).collect(),
+                    key,
+                }),
+                Value::Array(_) => errors.push(self.at(&self.origin(&at), &at, "an empty grid axis gives no runs: list at least one value".into())),
+                other => errors.push(self.at(
+                    &self.origin(&at),
+                    &at,
+                    format!("every grid value must be an array of values, not a {}; write `{key} = [{other}]`", other.type_str()),
+                )),
+            }
+        }
+        if errors.diagnostics.is_empty() {
+            Ok(axes)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The `[[variant]]` tables.
+    fn variants(&self, doc: &Table) -> Result<Vec<Variant>, ConfigError> {
+        let mut errors = ConfigError {
+            diagnostics: Vec::new(),
+        };
+        let mut variants: Vec<Variant> = Vec::new();
+        let Some(list) = doc.get("variant") else {
+            return Ok(variants);
+        };
+        let Value::Array(items) = list else {
+            return Err(ConfigError::single(self.at(
+                &self.origin("variant"),
+                "variant",
+                "write variants as [[variant]] tables".into(),
+            )));
+        };
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("variant.{i}");
+            let Value::Table(t) = item else {
+                errors.push(self.at(&self.origin(&at), &at, "a variant must be a table".into()));
+                continue;
+            };
+            let mut table = t.clone();
+            let name = match table.remove("name") {
+                Some(Value::String(n)) if !n.is_empty() => n,
+                _ => {
+                    errors.push(self.at(
+                        &self.origin(&at),
+                        &format!("{at}.name"),
+                        "every variant needs a name (a non-empty string)".into(),
+                    ));
+                    continue;
+                }
+            };
+            if variants.iter().any(|v| v.name == name) {
+                errors.push(self.at(
+                    &self.origin(&format!("{at}.name")),
+                    &format!("{at}.name"),
+                    format!("two variants are named \"{name}\""),
+                ));
+            }
+            for key in table.keys() {
+                if !RUN_SECTIONS.contains(&key.as_str()) {
+                    let mut d = self.at(
+                        &self.origin(&format!("{at}.{key}")),
+                        &format!("{at}.{key}"),
+                        "a variant may set only `name` and the run tables".into(),
+                    );
+                    d.help = Some(suggestion(
+                        key,
+                        RUN_SECTIONS.iter().copied().chain(["name"]),
+                    ));
+                    errors.push(d);
+                }
+            }
+            variants.push(Variant {
+                name,
+                index: Some(i),
+                table,
+            });
+        }
+        if errors.diagnostics.is_empty() {
+            Ok(variants)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The leaves of a table as dotted keys; arrays and non-table values are leaves.
+fn flatten(table: &Table, prefix: &str, out: &mut Vec<(String, Value)>) {
+    for (key, value) in table {
+        let path = join(prefix, key);
+        match value {
+            Value::Table(t) => flatten(t, &path, out),
+            other => out.push((path, other.clone())),
+        }
+    }
+}
+
+/// The words between backticks in a message.
+fn backticked(message: &str) -> Vec<&str> {
+    message.split('`').skip(1).step_by(2).collect()
+}

@@ -1,0 +1,16 @@
+//! Experiment files: serde types, `--set` overrides, expansion into runs, and errors that
+//! point at file, line, column and key.
+
+pub mod diagnostic;
+mod experiment;
+mod overrides;
+mod run_id;
+pub mod schema;
+mod spans;
+
+pub use diagnostic::{ConfigError, Diagnostic, Origin, SourceFile};
+pub use experiment::{Experiment, RUN_SECTIONS, ReportSection, RunSpec, load, parse, to_json};
+pub use run_id::run_id;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,91 @@
+//! `--set KEY=VALUE` overrides.
+
+use super::diagnostic::Diagnostic;
+
+/// One `--set` override: a dotted key and a TOML value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    /// Dotted key, such as `training.epochs`.
+    pub key: String,
+    /// The value; written in TOML syntax, or a bare word taken as a string.
+    pub value: toml::Value,
+    /// The override as the user wrote it.
+    pub text: String,
+    /// Its position among the overrides, from 1.
+    pub number: usize,
+}
+
+impl Override {
+    /// Parses `KEY=VALUE`. The value is TOML (`5`, `0.1`, `"full"`, `[1, 2]`); a value that
+    /// is not TOML is taken as a string, so `--set dataset.name=iris` needs no quotes.
+    ///
+    /// # Errors
+    /// Without `=`, or with an empty or malformed key.
+    pub fn parse(text: &str, number: usize) -> Result<Self, Diagnostic> {
+        let fail = |message: String| Diagnostic {
+            location: format!("--set #{number} ({text})"),
+            key: None,
+            message,
+            help: Some(
+                "write --set KEY=VALUE with a dotted key, e.g. --set training.epochs=5".into(),
+            ),
+        };
+        let (key, raw) = text
+            .split_once('=')
+            .ok_or_else(|| fail("missing `=`".into()))?;
+        let key = key.trim();
+        let valid_part = |p: &str| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
+        if !key.split('.').all(valid_part) {
+            return Err(fail(format!("`{key}` is not a dotted key")));
+        }
+        let raw = raw.trim();
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+        Ok(Self {
+            key: key.to_owned(),
+            value,
+            text: text.to_owned(),
+            number,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_toml_or_bare_strings() {
+        assert_eq!(
+            Override::parse("training.epochs=5", 1).unwrap().value,
+            toml::Value::Integer(5)
+        );
+        assert_eq!(
+            Override::parse("a.b = [1, 2]", 1).unwrap().value,
+            toml::Value::Array(vec![1.into(), 2.into()])
+        );
+        assert_eq!(
+            Override::parse("dataset.name=iris", 1).unwrap().value,
+            toml::Value::String("iris".into())
+        );
+        assert_eq!(
+            Override::parse("training.batch_size=\"full\"", 1)
+                .unwrap()
+                .value,
+            toml::Value::String("full".into())
+        );
+        assert!(
+            Override::parse("epochs", 2)
+                .unwrap_err()
+                .location
+                .contains("--set #2")
+        );
+        assert!(Override::parse("a..b=1", 1).is_err());
+    }
+}

@@ -1,0 +1,342 @@
+//! The configuration of one run, as serde types: every key users may write, with its
+//! default. Unknown keys are errors (`deny_unknown_fields`).
+//!
+//! Optional keys that a kind may not use are `Option`s, left out of the canonical form
+//! when unset, so adding a new optional key never changes existing run ids.
+
+use descent_optim::rules::Hyperparameters;
+use descent_optim::schedule::ScheduleParameters;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Everything that determines one training run, except its seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// The data.
+    pub dataset: DatasetConfig,
+    /// The model.
+    pub model: ModelConfig,
+    /// The update rule and its learning rate.
+    #[serde(default)]
+    pub optimizer: OptimizerConfig,
+    /// Batching, stopping, loss and precision.
+    #[serde(default)]
+    pub training: TrainingConfig,
+}
+
+/// `[dataset]`: which data, and how it is split and scaled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// A shipped or synthetic dataset (`iris`, `moons`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A CSV file with a header row, instead of `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// CSV: the label column (default `target`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// CSV and teacher: `regression` or `classification` (CSV default: inferred).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Fraction held out for testing (default 0.2; datasets with an official test split use it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_fraction: Option<f64>,
+    /// Fraction held out for validation.
+    #[serde(default)]
+    pub validation_fraction: f64,
+    /// The seed of the split (not the run's seed: every run sees the same split).
+    #[serde(default)]
+    pub split_seed: u64,
+    /// Z-score features with training-set statistics.
+    #[serde(default = "yes")]
+    pub standardize: bool,
+    /// Synthetic: number of samples (MNIST-style datasets: keep the first this many training images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<usize>,
+    /// Synthetic: number of features.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<usize>,
+    /// Synthetic: number of classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
+    /// Synthetic: noise level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<f64>,
+    /// Synthetic: the seed of the data (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Teacher: hidden layer widths of the network that labels the data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Vec<usize>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[model]`: the kind of model and its shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// `perceptron`, `linear`, `logistic`, `mlp`, or a plugin's model.
+    pub kind: String,
+    /// MLP: hidden layer widths (default `[32]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Vec<usize>>,
+    /// MLP: hidden activation (default `relu`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<String>,
+    /// Weight initialisation (default: the one that fits each layer's activation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<String>,
+}
+
+/// `[optimizer]`: the update rule, learning rate and schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// `sgd`, `momentum`, `nesterov`, `adam`, `rmsprop`, `adagrad`, or a plugin's.
+    #[serde(default = "sgd")]
+    pub kind: String,
+    /// The step size η (> 0).
+    #[serde(default = "learning_rate")]
+    pub learning_rate: f64,
+    /// `constant`, `step`, `exponential`, `inverse_time`, `cosine`, or a plugin's.
+    #[serde(default = "constant")]
+    pub schedule: String,
+    /// Momentum coefficient (default 0.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
+    /// Adam's β₁ (default 0.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta1: Option<f64>,
+    /// Adam's β₂ (default 0.999).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta2: Option<f64>,
+    /// RMSprop's decay (default 0.99).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rho: Option<f64>,
+    /// Denominator guard (default per rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
+    /// Coupled L2 weight decay (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    /// `step` schedule: epochs between decays (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_size: Option<usize>,
+    /// `step` / `exponential` schedules: decay factor (default 0.5 / 0.95).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<f64>,
+    /// `inverse_time` schedule: decay rate (default 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay: Option<f64>,
+    /// `cosine` schedule: fraction of the learning rate left at the end (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_fraction: Option<f64>,
+}
+
+fn sgd() -> String {
+    "sgd".into()
+}
+fn learning_rate() -> f64 {
+    0.01
+}
+fn constant() -> String {
+    "constant".into()
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        Self {
+            kind: sgd(),
+            learning_rate: learning_rate(),
+            schedule: constant(),
+            momentum: None,
+            beta1: None,
+            beta2: None,
+            rho: None,
+            epsilon: None,
+            weight_decay: None,
+            step_size: None,
+            gamma: None,
+            decay: None,
+            final_fraction: None,
+        }
+    }
+}
+
+impl OptimizerConfig {
+    /// The update-rule hyperparameters, with each rule's defaults where unset.
+    pub fn hyperparameters(&self) -> Hyperparameters {
+        let d = Hyperparameters::default();
+        Hyperparameters {
+            momentum: self.momentum.unwrap_or(d.momentum),
+            beta1: self.beta1.unwrap_or(d.beta1),
+            beta2: self.beta2.unwrap_or(d.beta2),
+            rho: self.rho.unwrap_or(d.rho),
+            epsilon: self.epsilon,
+            weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
+        }
+    }
+
+    /// The schedule parameters, with defaults where unset.
+    pub fn schedule_parameters(&self) -> ScheduleParameters {
+        let d = ScheduleParameters::default();
+        ScheduleParameters {
+            step_size: self.step_size.unwrap_or(d.step_size),
+            gamma: self.gamma,
+            decay: self.decay.unwrap_or(d.decay),
+            final_fraction: self.final_fraction.unwrap_or(d.final_fraction),
+        }
+    }
+}
+
+/// How many samples each update sees: a number, or the whole training set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchSetting {
+    /// `batch_size = n`.
+    Samples(u64),
+    /// `batch_size = "full"`.
+    Full,
+}
+
+impl Serialize for BatchSetting {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            BatchSetting::Samples(n) => s.serialize_u64(*n),
+            BatchSetting::Full => s.serialize_str("full"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BatchSetting {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(i64),
+            Word(String),
+        }
+        let expected = "a positive integer or \"full\"";
+        match Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom(format!("expected {expected}")))?
+        {
+            Raw::Number(n) if n >= 1 => Ok(BatchSetting::Samples(n.unsigned_abs())),
+            Raw::Number(n) => Err(serde::de::Error::custom(format!(
+                "{n} is out of range: expected {expected}"
+            ))),
+            Raw::Word(w) if w == "full" => Ok(BatchSetting::Full),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "\"{w}\" is not {expected}"
+            ))),
+        }
+    }
+}
+
+/// `[training]`: batching, stopping, the loss and the float precision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// The loss (default: the one that fits the model and task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<String>,
+    /// 1 = SGD, `"full"` = GD, n = mini-batch.
+    #[serde(default = "batch_size")]
+    pub batch_size: BatchSetting,
+    /// At most this many epochs.
+    #[serde(default = "epochs")]
+    pub epochs: usize,
+    /// Stop when the training loss improves by less than this ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+    /// ... for this many epochs in a row.
+    #[serde(default = "patience")]
+    pub patience: usize,
+    /// Visit samples in a new random order each epoch.
+    #[serde(default = "yes")]
+    pub shuffle: bool,
+    /// `f32` or `f64`.
+    #[serde(default = "precision")]
+    pub precision: String,
+}
+
+fn batch_size() -> BatchSetting {
+    BatchSetting::Samples(32)
+}
+fn epochs() -> usize {
+    50
+}
+fn patience() -> usize {
+    5
+}
+fn precision() -> String {
+    "f32".into()
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            loss: None,
+            batch_size: batch_size(),
+            epochs: epochs(),
+            tolerance: None,
+            patience: patience(),
+            shuffle: true,
+            precision: precision(),
+        }
+    }
+}
+
+/// The keys every dataset accepts; the others belong to some kinds of dataset only.
+pub const DATASET_COMMON: &[&str] = &[
+    "name",
+    "path",
+    "test_fraction",
+    "validation_fraction",
+    "split_seed",
+    "standardize",
+];
+/// The keys every model accepts.
+pub const MODEL_COMMON: &[&str] = &["kind", "init"];
+/// The keys every optimizer accepts.
+pub const OPTIMIZER_COMMON: &[&str] = &["kind", "learning_rate", "schedule", "weight_decay"];
+/// The schedule keys; each schedule uses some of them.
+pub const SCHEDULE_KEYS: &[&str] = &["step_size", "gamma", "decay", "final_fraction"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_in_and_unknown_keys_are_refused() {
+        let c: RunConfig =
+            toml::from_str("[dataset]\nname = \"iris\"\n[model]\nkind = \"logistic\"\n").unwrap();
+        assert_eq!(c.training.batch_size, BatchSetting::Samples(32));
+        assert_eq!(c.optimizer.kind, "sgd");
+        assert!(c.dataset.standardize);
+        let e = toml::from_str::<RunConfig>(
+            "[dataset]\nname = \"iris\"\n[model]\nkind = \"mlp\"\nhiden = [3]\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown field `hiden`"), "{e}");
+    }
+
+    #[test]
+    fn batch_size_is_a_number_or_full() {
+        let parse = |v: &str| toml::from_str::<TrainingConfig>(&format!("batch_size = {v}"));
+        assert_eq!(parse("8").unwrap().batch_size, BatchSetting::Samples(8));
+        assert_eq!(parse("\"full\"").unwrap().batch_size, BatchSetting::Full);
+        assert!(parse("0").unwrap_err().to_string().contains("out of range"));
+        assert!(parse("\"half\"").is_err());
+        assert_eq!(
+            toml::to_string(&TrainingConfig::default())
+                .unwrap()
+                .lines()
+                .find(|l| l.starts_with("batch_size")),
+            Some("batch_size = 32")
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Expansion, overrides and located errors of experiment files.
+
+use super::*;
+
+fn parse_text(text: &str, sets: &[&str]) -> Result<Experiment, ConfigError> {
+    let sets: Vec<String> = sets.iter().map(|s| (*s).to_owned()).collect();
+    parse(
+        SourceFile {
+            path: "exp.toml".into(),
+            text: text.into(),
+        },
+        &sets,
+    )
+}
+
+const BASE: &str = r#"
+[experiment]
+name = "t"
+seeds = [0, 1]
+
+[dataset]
+name = "iris"
+
+[model]
+kind = "mlp"
+hidden = [8]
+
+[optimizer]
+learning_rate = 0.1
+
+[grid]
+training.batch_size = [1, "full"]
+optimizer.learning_rate = [0.01, 0.1, 1.0]
+"#;
+
+#[test]
+fn runs_are_variants_times_grid_times_seeds_in_order() {
+    let e = parse_text(BASE, &[]).unwrap();
+    assert_eq!(e.runs.len(), 2 * 3 * 2);
+    assert_eq!(
+        e.axes,
+        vec!["training.batch_size", "optimizer.learning_rate"]
+    );
+    let firsts: Vec<(String, u64)> = e
+        .runs
+        .iter()
+        .take(3)
+        .map(|r| (r.swept["optimizer.learning_rate"].to_string(), r.seed))
+        .collect();
+    assert_eq!(
+        firsts,
+        vec![("0.01".into(), 0), ("0.01".into(), 1), ("0.1".into(), 0)]
+    );
+    assert_eq!(
+        e.runs[6].config.training.batch_size,
+        schema::BatchSetting::Full
+    );
+    assert!(e.runs.iter().enumerate().all(|(i, r)| r.index == i));
+    let ids: std::collections::HashSet<_> = e.runs.iter().map(|r| &r.run_id).collect();
+    assert_eq!(ids.len(), e.runs.len(), "run ids are unique");
+}
+
+/// The run ids of a fixed configuration, pinned: if this test fails, a change altered the
+/// canonical form of configurations and every existing journal would stop resuming.
+#[test]
+fn run_ids_are_golden() {
+    let e = parse_text(BASE, &[]).unwrap();
+    let ids: Vec<&str> = e.runs.iter().take(4).map(|r| r.run_id.as_str()).collect();
+    assert_eq!(ids, GOLDEN);
+}
+
+const GOLDEN: [&str; 4] = [
+    "cd072b187a78",
+    "e14b651b1efc",
+    "3be2cc910269",
+    "13a3d14d50c9",
+];
+
+#[test]
+fn variants_merge_key_by_key_then_grid_then_set() {
+    let text = format!(
+        "{BASE}\n[[variant]]\nname = \"a\"\nmodel = {{ activation = \"tanh\" }}\n[[variant]]\nname = \"b\"\noptimizer = {{ learning_rate = 5.0, kind = \"adam\" }}\n"
+    );
+    let e = parse_text(&text, &["training.epochs=3", "optimizer.learning_rate=0.5"]).unwrap();
+    assert_eq!(e.variants, vec!["a", "b"]);
+    let a = &e.runs[0].config;
+    assert_eq!(
+        (a.model.hidden.clone(), a.model.activation.as_deref()),
+        (Some(vec![8]), Some("tanh")),
+        "variant keys merge over the base"
+    );
+    assert_eq!(a.training.epochs, 3);
+    assert!(
+        e.runs
+            .iter()
+            .all(|r| r.config.optimizer.learning_rate == 0.5),
+        "--set wins over grid and variants"
+    );
+    assert_eq!(
+        e.runs.len(),
+        8, // 2 variants × 2 batch sizes × 1 learning rate × 2 seeds
+        "the overridden axis collapses to one value"
+    );
+    assert_eq!(e.runs.last().unwrap().config.optimizer.kind, "adam");
+}
+
+#[test]
+fn a_base_may_leave_a_key_to_the_grid() {
+    let text = "[model]\nkind = \"logistic\"\n[grid]\ndataset.name = [\"iris\", \"wine\"]\n";
+    let e = parse_text(text, &[]).unwrap();
+    assert_eq!(e.runs.len(), 2);
+    assert_eq!(e.name, "exp");
+}
+
+#[test]
+fn grid_values_that_are_arrays_are_one_value() {
+    let text = "[dataset]\nname = \"iris\"\n[model]\nkind = \"mlp\"\n[grid]\nmodel.hidden = [[16], [32, 32]]\n";
+    let e = parse_text(text, &[]).unwrap();
+    assert_eq!(e.runs.len(), 2);
+    assert_eq!(e.runs[1].config.model.hidden, Some(vec![32, 32]));
+}
+
+fn first_error(text: &str, sets: &[&str]) -> Diagnostic {
+    parse_text(text, sets).unwrap_err().diagnostics.remove(0)
+}
+
+#[test]
+fn unknown_keys_are_located_with_a_suggestion() {
+    let text =
+        "[dataset]\nname = \"iris\"\n[model]\nkind = \"mlp\"\n[optimizer]\nlearning_rat = 0.1\n";
+    let d = first_error(text, &[]);
+    assert_eq!(d.location, "exp.toml:6:1");
+    assert_eq!(d.key.as_deref(), Some("optimizer.learning_rat"));
+    assert!(d.help.unwrap().starts_with("did you mean `learning_rate`?"));
+    let d = first_error("[modle]\nkind = \"mlp\"\n", &[]);
+    assert!(d.help.unwrap().contains("did you mean `model`?"));
+}
+
+#[test]
+fn type_errors_and_bad_values_name_the_key() {
+    let d = first_error(&BASE.replace("hidden = [8]", "hidden = \"wide\""), &[]);
+    assert_eq!(
+        (d.key.as_deref(), d.location.as_str()),
+        (Some("model.hidden"), "exp.toml:11:1")
+    );
+    // a grid axis replaces the base's value, so a bad base value under an axis is never used
+    assert!(
+        parse_text(
+            &BASE.replace("learning_rate = 0.1", "learning_rate = \"fast\""),
+            &[]
+        )
+        .is_ok()
+    );
+    let d = first_error(&BASE.replace("[1, \"full\"]", "[0, 8]"), &[]);
+    assert_eq!(d.key.as_deref(), Some("training.batch_size"));
+    assert!(d.message.contains("out of range"), "{}", d.message);
+    let d = first_error(&BASE.replace("[0.01, 0.1, 1.0]", "[]"), &[]);
+    assert!(d.message.contains("empty grid axis"), "{}", d.message);
+    let d = first_error(BASE, &["training.epochs=many"]);
+    assert!(d.location.starts_with("--set #1"), "{}", d.location);
+    let d = first_error(&BASE.replace("name = \"t\"", "name = \"../up\""), &[]);
+    assert_eq!(d.key.as_deref(), Some("experiment.name"));
+    let d = first_error("[model\nkind = 1", &[]);
+    assert!(d.message.starts_with("not valid TOML"), "{}", d.message);
+    let d = first_error(
+        "[dataset]\nname = \"iris\"\n[model]\nkind = \"mlp\"\n[grid]\nepochs = [1]\n",
+        &[],
+    );
+    assert!(d.help.unwrap().contains("training.epochs"));
+}
+
+#[test]
+fn a_missing_required_key_says_where_to_set_it() {
+    let d = first_error("[dataset]\nname = \"iris\"\n", &[]);
+    assert_eq!(d.key.as_deref(), Some("model"));
+    assert!(d.message.contains("missing key"), "{}", d.message);
+}

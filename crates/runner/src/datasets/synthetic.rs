@@ -1,0 +1,127 @@
+//! The seeded synthetic datasets, as registry entries.
+
+use descent_core::Float;
+use descent_core::data::synthetic::Synthetic;
+use descent_core::data::{Dataset, Task};
+
+use super::DataEnv;
+use crate::config::schema::DatasetConfig;
+use crate::registry::{DatasetKind, Registry, Source};
+
+/// A generator with its defaults for `samples`, `features`, `classes` and `noise`.
+struct Generated {
+    generate: fn(&Synthetic) -> descent_core::Result<Dataset<f64>>,
+    defaults: Synthetic,
+}
+
+impl Generated {
+    fn settings(&self, c: &DatasetConfig) -> Synthetic {
+        let d = &self.defaults;
+        Synthetic {
+            samples: c.samples.unwrap_or(d.samples),
+            features: c.features.unwrap_or(d.features),
+            classes: c.classes.unwrap_or(d.classes),
+            noise: c.noise.unwrap_or(d.noise),
+            seed: c.seed.unwrap_or(d.seed),
+        }
+    }
+}
+
+impl DatasetKind for Generated {
+    fn load<T: Float>(&self, config: &DatasetConfig, _env: &DataEnv) -> Result<Source<T>, String> {
+        let data = (self.generate)(&self.settings(config)).map_err(|e| e.to_string())?;
+        Ok(Source {
+            data: data.convert(),
+            test: None,
+            notes: Vec::new(),
+        })
+    }
+}
+
+/// Data labelled by a random network (`hidden` widths, default [16]).
+struct Teacher(Generated);
+
+impl DatasetKind for Teacher {
+    fn load<T: Float>(&self, config: &DatasetConfig, _env: &DataEnv) -> Result<Source<T>, String> {
+        let s = self.0.settings(config);
+        let task = match config.task.as_deref() {
+            None | Some("classification") => Task::classification(s.classes),
+            Some("regression") => Task::Regression,
+            Some(other) => {
+                return Err(format!(
+                    "`task` must be \"classification\" or \"regression\", not \"{other}\""
+                ));
+            }
+        };
+        let hidden = config.hidden.clone().unwrap_or_else(|| vec![16]);
+        let data = s.teacher(&hidden, false, task).map_err(|e| e.to_string())?;
+        Ok(Source {
+            data: data.convert(),
+            test: None,
+            notes: Vec::new(),
+        })
+    }
+}
+
+const KEYS: &[&str] = &["samples", "features", "classes", "noise", "seed"];
+const KEYS_2D: &[&str] = &["samples", "classes", "noise", "seed"];
+
+fn defaults(samples: usize, features: usize, classes: usize, noise: f64) -> Synthetic {
+    Synthetic {
+        samples,
+        features,
+        classes,
+        noise,
+        seed: 0,
+    }
+}
+
+/// Registers the generators.
+pub fn register(r: &mut Registry) {
+    let generated = |generate, d| Generated {
+        generate,
+        defaults: d,
+    };
+    r.dataset(
+        "linear",
+        "regression on a random hyperplane plus Gaussian noise (500 × 5, noise 0.1)",
+        &["samples", "features", "noise", "seed"],
+        generated(Synthetic::linear, defaults(500, 5, 0, 0.1)),
+    );
+    r.dataset(
+        "blobs",
+        "Gaussian clusters, one per class (500 × 2, 3 classes, spread 1)",
+        KEYS,
+        generated(Synthetic::blobs, defaults(500, 2, 3, 1.0)),
+    );
+    r.dataset(
+        "xor",
+        "XOR of the signs of two coordinates: not linearly separable (500 × 2)",
+        &["samples", "noise", "seed"],
+        generated(Synthetic::xor, defaults(500, 2, 2, 0.05)),
+    );
+    r.dataset(
+        "circles",
+        "two concentric circles (500 × 2)",
+        &["samples", "noise", "seed"],
+        generated(Synthetic::circles, defaults(500, 2, 2, 0.05)),
+    );
+    r.dataset(
+        "moons",
+        "two interleaving half moons (500 × 2)",
+        &["samples", "noise", "seed"],
+        generated(Synthetic::moons, defaults(500, 2, 2, 0.1)),
+    );
+    r.dataset(
+        "spirals",
+        "interleaved spiral arms, one per class (600 × 2, 3 classes)",
+        KEYS_2D,
+        generated(Synthetic::spirals, defaults(600, 2, 3, 0.02)),
+    );
+    r.dataset(
+        "teacher",
+        "labels from a random relu network with `hidden` widths (1000 × 10, 3 classes; `task` = regression for its output)",
+        &["samples", "features", "classes", "noise", "seed", "hidden", "task"],
+        Teacher(generated(Synthetic::linear, defaults(1000, 10, 3, 0.01))),
+    );
+}

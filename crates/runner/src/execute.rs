@@ -1,0 +1,242 @@
+//! Running a planned experiment: runs in parallel on a rayon pool, one journal line per
+//! finished run, resume from the journal, and progress on the terminal.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{IsTerminal, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::journal::{RunRecord, Status};
+use crate::journal_reader::Journal;
+use crate::plan::{Plan, PlannedRun};
+use crate::registry::Registry;
+use crate::train::{failed, train_run};
+
+/// The journal's file name in an output directory.
+pub const JOURNAL: &str = "runs.jsonl";
+
+/// How to execute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Runs trained at the same time.
+    pub jobs: usize,
+    /// Start over instead of resuming from the journal.
+    pub fresh: bool,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+/// What an execution did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Runs trained now.
+    pub trained: usize,
+    /// Runs found in the journal and not trained again.
+    pub skipped: usize,
+}
+
+/// Appends records to the journal, one flushed line each, from any thread.
+struct JournalWriter {
+    file: Mutex<File>,
+}
+
+impl JournalWriter {
+    /// Opens the journal for appending after its last complete line: a line torn by a killed
+    /// run is cut off first, so that new lines never follow a fragment.
+    fn open(path: &Path, valid_len: u64) -> Result<Self> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open the journal {}", path.display()))?;
+        if file.metadata()?.len() > valid_len {
+            file.set_len(valid_len)
+                .with_context(|| format!("cannot cut the torn last line of {}", path.display()))?;
+        }
+        Ok(Self {
+            file: Mutex::new(file),
+        })
+    }
+
+    fn append(&self, record: &RunRecord) -> Result<()> {
+        let mut line = serde_json::to_string(record)?;
+        line.push('\n');
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the journal lock is poisoned"))?;
+        file.write_all(line.as_bytes())?;
+        file.flush()?;
+        Ok(())
+    }
+}
+
+/// Trains every run of `plan` not already in `dir`'s journal, appending a line per run.
+///
+/// A run that fails or panics is recorded as `failed` with its message and the others go
+/// on; a run whose loss diverges is recorded as `diverged`.
+///
+/// # Errors
+/// Only when the journal cannot be written.
+pub fn execute(plan: &Plan, registry: &Registry, dir: &Path, options: &Options) -> Result<Summary> {
+    let journal_path = dir.join(JOURNAL);
+    let (done, valid_len): (HashSet<String>, u64) = if journal_path.exists() {
+        let journal = Journal::open(&journal_path)?;
+        (
+            journal.runs().iter().map(|r| r.run_id.clone()).collect(),
+            journal.valid_len(),
+        )
+    } else {
+        (HashSet::new(), 0)
+    };
+    let todo: Vec<&PlannedRun> = plan
+        .runs
+        .iter()
+        .filter(|r| !done.contains(&r.spec.run_id))
+        .collect();
+    let skipped = plan.runs.len() - todo.len();
+    let progress = Progress::new(todo.len(), options.quiet);
+    if skipped > 0 {
+        progress.say(&format!(
+            "skipping {skipped} run(s) already in {} (use --fresh to start over)",
+            journal_path.display()
+        ));
+    }
+    let journal = JournalWriter::open(&journal_path, valid_len)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.max(1))
+        .build()
+        .context("cannot start the thread pool")?;
+    let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
+    pool.install(|| {
+        todo.par_iter().for_each(|run| {
+            let started = Instant::now();
+            let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry)))
+                .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&panic))))
+                .unwrap_or_else(|message| failed(run, message));
+            progress.finished(&record, started.elapsed().as_secs_f64());
+            if let (Err(e), Ok(mut errs)) = (journal.append(&record), errors.lock()) {
+                errs.push(e);
+            }
+        });
+    });
+    progress.done();
+    if let Some(e) = errors.into_inner().ok().and_then(|mut e| e.pop()) {
+        return Err(e);
+    }
+    Ok(Summary {
+        trained: todo.len(),
+        skipped,
+    })
+}
+
+/// A metric for a progress line: four decimals, or a dash where there is none.
+fn number(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".into(), |v| format!("{v:.4}"))
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Progress: a bar on a terminal, a line per run otherwise, nothing when quiet.
+struct Progress {
+    bar: Option<ProgressBar>,
+    lines: bool,
+    total: usize,
+    count: Mutex<usize>,
+}
+
+impl Progress {
+    fn new(total: usize, quiet: bool) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (!quiet && terminal && total > 0).then(|| {
+            let bar = ProgressBar::new(total as u64);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} runs, ETA {eta} {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Self {
+            bar,
+            lines: !quiet && !terminal,
+            total,
+            count: Mutex::new(0),
+        }
+    }
+
+    fn say(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None if self.lines => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    fn finished(&self, record: &RunRecord, seconds: f64) {
+        let n = self.count.lock().map(|mut c| {
+            *c += 1;
+            *c
+        });
+        let n = n.unwrap_or(0);
+        let outcome = match record.status {
+            Status::Failed => format!("failed: {}", record.error.as_deref().unwrap_or("")),
+            status => {
+                let metric = ["test_accuracy", "test_r2"]
+                    .iter()
+                    .find_map(|k| {
+                        record
+                            .metrics
+                            .get(*k)
+                            .map(|v| format!(", {k} {}", number(*v)))
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "{}, train_loss {}{metric}",
+                    status.as_str(),
+                    number(record.train_loss)
+                )
+            }
+        };
+        let line = format!(
+            "[{n}/{}] {} {} seed {}: {outcome} ({seconds:.1} s)",
+            self.total, record.run_id, record.variant, record.seed
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                if record.status == Status::Failed || record.status == Status::Diverged {
+                    bar.println(line);
+                }
+            }
+            None if self.lines => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The output directory: `--out`, else `experiment.output`, else `reports/<name>`.
+pub fn output_dir(out: Option<&Path>, plan: &Plan) -> PathBuf {
+    out.map(Path::to_path_buf)
+        .or_else(|| plan.experiment.output.clone())
+        .unwrap_or_else(|| Path::new("reports").join(&plan.experiment.name))
+}

@@ -1,0 +1,24 @@
+//! descent-runner: experiment files in; comparison tables, plots and reports out.
+//!
+//! The data path: experiment file → [`config`] (parse, override, expand, locate errors) →
+//! runs → datasets loaded once and shared → each run trained on the rayon pool → a
+//! [`journal`] line per finished run → tables, plots and the report.
+
+mod atomic;
+pub mod cli;
+pub mod config;
+pub mod datasets;
+pub mod execute;
+pub mod journal;
+pub mod journal_reader;
+pub mod output;
+pub mod output_error;
+pub mod plan;
+pub mod plots;
+pub mod registry;
+pub mod report;
+pub mod suggest;
+pub mod tables;
+#[cfg(test)]
+mod test_fixtures;
+pub mod train;

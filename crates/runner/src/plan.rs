@@ -1,0 +1,662 @@
+//! The validation pass: turns an expanded experiment into runs that can train, checking
+//! every name against the registry and every value against its range, loading each
+//! dataset once, and building each model once as a dry run. Training code never
+//! re-checks; a problem found here stops everything before any training (exit code 2).
+
+use std::collections::BTreeSet;
+
+use descent_core::Network;
+use descent_core::data::Task;
+use descent_core::init::Init;
+use descent_core::model::ModelPlan;
+
+use crate::config::diagnostic::suggestion;
+use crate::config::schema::{DATASET_COMMON, MODEL_COMMON, OPTIMIZER_COMMON, RunConfig};
+use crate::config::{ConfigError, Diagnostic, Experiment, Origin, RunSpec};
+use crate::datasets::{DataCache, DataEnv, dataset_kind};
+use crate::registry::{Precision, Registry};
+
+/// The axes users may plot against.
+pub const X_AXES: [&str; 3] = ["epoch", "seconds", "updates"];
+
+/// A run that passed validation.
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    /// The run as expanded.
+    pub spec: RunSpec,
+    /// The task of its data.
+    pub task: Task,
+}
+
+/// What the report plots: checked against the experiment's columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSpec {
+    /// The runs column whose values colour the lines (a swept key or `variant`).
+    pub group_by: String,
+    /// The metric columns to plot.
+    pub metrics: Vec<String>,
+    /// The x axes.
+    pub x: Vec<String>,
+}
+
+/// An experiment ready to train.
+#[derive(Debug)]
+pub struct Plan {
+    /// The experiment as read.
+    pub experiment: Experiment,
+    /// Every run, validated, in order.
+    pub runs: Vec<PlannedRun>,
+    /// Keys set but unused by the chosen kinds, and similar advice.
+    pub warnings: Vec<String>,
+    /// Facts about the data (inferred tasks, label mappings).
+    pub notes: Vec<String>,
+    /// What the report shows.
+    pub report: ReportSpec,
+    /// The prepared datasets, shared by the runs.
+    pub data: DataCache,
+}
+
+/// Validates `experiment` against `registry`, loading its datasets.
+///
+/// # Errors
+/// Every invalid name, value or combination, located in the file.
+pub fn plan(
+    experiment: Experiment,
+    registry: &Registry,
+    env: DataEnv,
+) -> Result<Plan, ConfigError> {
+    let data = DataCache::new(env);
+    let mut errors = ConfigError {
+        diagnostics: Vec::new(),
+    };
+    let mut warnings = BTreeSet::new();
+    let mut runs = Vec::with_capacity(experiment.runs.len());
+    let mut checked = BTreeSet::new();
+    for spec in &experiment.runs {
+        let cx = RunContext {
+            experiment: &experiment,
+            spec,
+        };
+        // Seeds share a configuration: check each configuration once.
+        let key = (
+            spec.variant.clone(),
+            serde_json::to_string(&spec.config).unwrap_or_default(),
+        );
+        if let Some(task) = checked_task(&checked, &key) {
+            runs.push(PlannedRun {
+                spec: spec.clone(),
+                task,
+            });
+            continue;
+        }
+        match check_run(&cx, registry, &data, &mut warnings) {
+            Ok(task) => {
+                checked.insert((key, task_code(task)));
+                runs.push(PlannedRun {
+                    spec: spec.clone(),
+                    task,
+                });
+            }
+            Err(ds) => ds.into_iter().for_each(|d| errors.push(d)),
+        }
+    }
+    let report = match report_spec(&experiment, &runs, registry) {
+        Ok(r) => r,
+        Err(d) => {
+            errors.push(d);
+            ReportSpec {
+                group_by: String::new(),
+                metrics: Vec::new(),
+                x: Vec::new(),
+            }
+        }
+    };
+    if !errors.diagnostics.is_empty() {
+        return Err(errors);
+    }
+    let notes = data.notes();
+    Ok(Plan {
+        experiment,
+        runs,
+        warnings: warnings.into_iter().collect(),
+        notes,
+        report,
+        data,
+    })
+}
+
+type CheckedKey = (String, String);
+
+fn task_code(task: Task) -> usize {
+    match task {
+        Task::Regression => 0,
+        Task::Binary => 1,
+        Task::Multiclass { classes } => classes,
+    }
+}
+
+fn checked_task(checked: &BTreeSet<(CheckedKey, usize)>, key: &CheckedKey) -> Option<Task> {
+    checked
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, code)| match code {
+            0 => Task::Regression,
+            1 => Task::Binary,
+            &classes => Task::Multiclass { classes },
+        })
+}
+
+/// One run and where its keys came from.
+struct RunContext<'a> {
+    experiment: &'a Experiment,
+    spec: &'a RunSpec,
+}
+
+impl RunContext<'_> {
+    fn origin(&self, key: &str) -> Origin {
+        let mut k = key;
+        loop {
+            if let Some(o) = self.spec.origins.get(k) {
+                return o.clone();
+            }
+            match k.rfind('.') {
+                Some(i) => k = &k[..i],
+                None => return Origin::Unknown,
+            }
+        }
+    }
+
+    fn error(&self, key: &str, message: impl Into<String>) -> Diagnostic {
+        let mut d = self
+            .experiment
+            .source
+            .diagnostic(&self.origin(key), Some(key), message);
+        if self.experiment.runs.len() > 1 {
+            d.message = format!(
+                "{} (run {} of variant \"{}\")",
+                d.message, self.spec.run_id, self.spec.variant
+            );
+        }
+        d
+    }
+
+    fn unknown(
+        &self,
+        key: &str,
+        what: &str,
+        name: &str,
+        valid: impl IntoIterator<Item = &'static str> + Clone,
+    ) -> Diagnostic {
+        let mut d = self.error(key, format!("unknown {what} `{name}`"));
+        d.help = Some(suggestion(name, valid));
+        d
+    }
+}
+
+/// A name that must be in a registry group.
+fn known<'r>(
+    cx: &RunContext<'_>,
+    key: &str,
+    what: &str,
+    name: &str,
+    names: impl Iterator<Item = &'r str> + Clone,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    if names.clone().any(|n| n == name) {
+        return true;
+    }
+    let valid: Vec<&str> = names.collect();
+    let mut d = cx.error(key, format!("unknown {what} `{name}`"));
+    d.help = Some(suggestion(name, valid.iter().copied()));
+    out.push(d);
+    false
+}
+
+/// Checks a run; returns its data's task.
+fn check_run(
+    cx: &RunContext<'_>,
+    registry: &Registry,
+    data: &DataCache,
+    warnings: &mut BTreeSet<String>,
+) -> Result<Task, Vec<Diagnostic>> {
+    let c = &cx.spec.config;
+    let mut errs = Vec::new();
+    check_ranges(cx, c, &mut errs);
+    if c.training.precision != "f32" && c.training.precision != "f64" {
+        errs.push(cx.unknown(
+            "training.precision",
+            "precision",
+            &c.training.precision,
+            ["f32", "f64"],
+        ));
+    }
+    let model_ok = known(
+        cx,
+        "model.kind",
+        "model",
+        &c.model.kind,
+        registry.models().names(),
+        &mut errs,
+    );
+    if let Some(a) = &c.model.activation {
+        known(
+            cx,
+            "model.activation",
+            "activation",
+            a,
+            registry.activations().names(),
+            &mut errs,
+        );
+    }
+    if let Some(init) = c
+        .model
+        .init
+        .as_ref()
+        .filter(|i| Init::from_name(i).is_none())
+    {
+        errs.push(cx.unknown(
+            "model.init",
+            "initialisation",
+            init,
+            Init::ALL.map(|(n, _)| n),
+        ));
+    }
+    let optimizer_ok = known(
+        cx,
+        "optimizer.kind",
+        "optimizer",
+        &c.optimizer.kind,
+        registry.optimizers().names(),
+        &mut errs,
+    );
+    let schedule_ok = known(
+        cx,
+        "optimizer.schedule",
+        "schedule",
+        &c.optimizer.schedule,
+        registry.schedules().names(),
+        &mut errs,
+    );
+    if let Some(loss) = &c.training.loss {
+        known(
+            cx,
+            "training.loss",
+            "loss",
+            loss,
+            registry.losses().names(),
+            &mut errs,
+        );
+    }
+    let dataset = match dataset_kind(&c.dataset) {
+        Ok(kind) => known(
+            cx,
+            "dataset.name",
+            "dataset",
+            kind,
+            registry.datasets().names(),
+            &mut errs,
+        )
+        .then_some(kind),
+        Err(message) => {
+            errs.push(cx.error("dataset", message));
+            None
+        }
+    };
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    // Unused keys are warnings.
+    let mut unused = |section: &str, common: &[&str], uses: &[String], kind: &str, what: &str| {
+        for key in cx
+            .spec
+            .written
+            .iter()
+            .filter_map(|k| k.strip_prefix(section).and_then(|k| k.strip_prefix('.')))
+        {
+            let used = common.contains(&key) || uses.iter().any(|u| u == key);
+            if !used {
+                warnings.insert(format!("`{section}.{key}` is not used by {what} `{kind}`"));
+            }
+        }
+    };
+    let kind = dataset.unwrap_or_default();
+    if let Some(e) = registry.datasets().get(kind) {
+        unused("dataset", DATASET_COMMON, &e.uses, kind, "dataset");
+    }
+    if let Some(e) = registry.models().get(&c.model.kind).filter(|_| model_ok) {
+        unused("model", MODEL_COMMON, &e.uses, &c.model.kind, "model");
+    }
+    if optimizer_ok && schedule_ok {
+        let mut uses = registry
+            .optimizers()
+            .get(&c.optimizer.kind)
+            .map(|e| e.uses.clone())
+            .unwrap_or_default();
+        uses.extend(
+            registry
+                .schedules()
+                .get(&c.optimizer.schedule)
+                .map(|e| e.uses.clone())
+                .unwrap_or_default(),
+        );
+        let what = format!("optimizer `{}` or schedule", c.optimizer.kind);
+        unused(
+            "optimizer",
+            OPTIMIZER_COMMON,
+            &uses,
+            &c.optimizer.schedule,
+            &what,
+        );
+    }
+    let task = match c.training.precision.as_str() {
+        "f64" => dry_build::<f64>(cx, registry, data),
+        _ => dry_build::<f32>(cx, registry, data),
+    };
+    task.map_err(|d| vec![d])
+}
+
+/// Loads the run's data and builds its model once, in the run's precision.
+fn dry_build<T: Precision>(
+    cx: &RunContext<'_>,
+    registry: &Registry,
+    data: &DataCache,
+) -> Result<Task, Diagnostic> {
+    let c = &cx.spec.config;
+    let split = data.get::<T>(&c.dataset, registry).map_err(|m| {
+        cx.error(
+            if c.dataset.path.is_some() {
+                "dataset.path"
+            } else {
+                "dataset.name"
+            },
+            m,
+        )
+    })?;
+    let task = split.train.task();
+    let plan = build_plan(c, registry, task).map_err(|m| cx.error("model.kind", m))?;
+    build_network::<T>(c, registry, &plan, split.train.features(), 0)
+        .map_err(|(key, m)| cx.error(key, m))?;
+    Ok(task)
+}
+
+/// The model plan of a run's configuration for `task`.
+///
+/// # Errors
+/// The model kind's message.
+pub fn build_plan(c: &RunConfig, registry: &Registry, task: Task) -> Result<ModelPlan, String> {
+    let kind = registry
+        .models()
+        .get(&c.model.kind)
+        .ok_or_else(|| format!("unknown model `{}`", c.model.kind))?;
+    kind.factory.plan(&c.model, task).map_err(|e| e.to_string())
+}
+
+/// Builds the network of a run; on failure, the key at fault and the message.
+///
+/// # Errors
+/// Unknown names, and the combinations the core refuses (a step activation that
+/// back-propagation must cross, a loss that cannot follow the output).
+pub fn build_network<T: Precision>(
+    c: &RunConfig,
+    registry: &Registry,
+    plan: &ModelPlan,
+    inputs: usize,
+    seed: u64,
+) -> Result<Network<T>, (&'static str, String)> {
+    let loss_name = c.training.loss.as_deref().unwrap_or(&plan.default_loss);
+    let loss = registry
+        .losses()
+        .get(loss_name)
+        .ok_or(("training.loss", format!("unknown loss `{loss_name}`")))?;
+    let init = c.model.init.as_deref().and_then(Init::from_name);
+    let activation = |name: &str| {
+        registry
+            .activations()
+            .get(name)
+            .map(|e| T::activation(&e.factory))
+            .ok_or_else(|| descent_core::CoreError::InvalidParameter {
+                name: "activation".into(),
+                reason: format!("unknown activation `{name}`"),
+            })
+    };
+    plan.build::<T>(inputs, activation, T::loss(&loss.factory), init, seed)
+        .map_err(|e| {
+            let key = match e {
+                descent_core::CoreError::IncompatibleLoss { .. } => "training.loss",
+                descent_core::CoreError::NotDifferentiable { .. } if c.training.loss.is_some() => {
+                    "training.loss"
+                }
+                _ => "model.activation",
+            };
+            (key, e.to_string())
+        })
+}
+
+/// Checks values against their ranges.
+fn check_ranges(cx: &RunContext<'_>, c: &RunConfig, errs: &mut Vec<Diagnostic>) {
+    let mut check = |ok: bool, key: &str, message: String| {
+        if !ok {
+            errs.push(cx.error(key, message));
+        }
+    };
+    let o = &c.optimizer;
+    check(
+        o.learning_rate.is_finite() && o.learning_rate > 0.0,
+        "optimizer.learning_rate",
+        format!("must be a finite number > 0, not {}", o.learning_rate),
+    );
+    for (key, v) in [
+        ("optimizer.momentum", o.momentum),
+        ("optimizer.beta1", o.beta1),
+        ("optimizer.beta2", o.beta2),
+        ("optimizer.rho", o.rho),
+    ] {
+        if let Some(v) = v {
+            check(
+                (0.0..1.0).contains(&v),
+                key,
+                format!("must be in [0, 1), not {v}"),
+            );
+        }
+    }
+    if let Some(v) = o.epsilon {
+        check(
+            v.is_finite() && v > 0.0,
+            "optimizer.epsilon",
+            format!("must be > 0, not {v}"),
+        );
+    }
+    for (key, v) in [
+        ("optimizer.weight_decay", o.weight_decay),
+        ("optimizer.decay", o.decay),
+    ] {
+        if let Some(v) = v {
+            check(
+                v.is_finite() && v >= 0.0,
+                key,
+                format!("must be ≥ 0, not {v}"),
+            );
+        }
+    }
+    if let Some(v) = o.gamma {
+        check(
+            v > 0.0 && v <= 1.0,
+            "optimizer.gamma",
+            format!("must be in (0, 1], not {v}"),
+        );
+    }
+    if let Some(v) = o.final_fraction {
+        check(
+            (0.0..=1.0).contains(&v),
+            "optimizer.final_fraction",
+            format!("must be in [0, 1], not {v}"),
+        );
+    }
+    if let Some(v) = o.step_size {
+        check(v >= 1, "optimizer.step_size", "must be at least 1".into());
+    }
+    let t = &c.training;
+    check(
+        t.epochs >= 1,
+        "training.epochs",
+        "must be at least 1".into(),
+    );
+    if let Some(v) = t.tolerance {
+        check(
+            v.is_finite() && v >= 0.0,
+            "training.tolerance",
+            format!("must be ≥ 0, not {v}"),
+        );
+        check(
+            t.patience >= 1,
+            "training.patience",
+            "must be at least 1 when a tolerance is set".into(),
+        );
+    }
+    let d = &c.dataset;
+    if let Some(v) = d.test_fraction {
+        check(
+            v > 0.0 && v < 1.0,
+            "dataset.test_fraction",
+            format!("must be in (0, 1), not {v}"),
+        );
+    }
+    check(
+        (0.0..1.0).contains(&d.validation_fraction),
+        "dataset.validation_fraction",
+        format!("must be in [0, 1), not {}", d.validation_fraction),
+    );
+    if d.test_fraction.unwrap_or(0.0) + d.validation_fraction >= 1.0 {
+        check(
+            false,
+            "dataset.validation_fraction",
+            "test_fraction + validation_fraction leaves nothing to train on".into(),
+        );
+    }
+    if let Some(h) = &c.model.hidden {
+        check(
+            !h.contains(&0),
+            "model.hidden",
+            "every hidden layer needs at least one unit".into(),
+        );
+    }
+}
+
+/// The report settings, defaulted and checked against the experiment's columns.
+fn report_spec(
+    e: &Experiment,
+    runs: &[PlannedRun],
+    registry: &Registry,
+) -> Result<ReportSpec, Diagnostic> {
+    let at = |key: &str, message: String, valid: Vec<String>| {
+        let mut d = e.source.diagnostic(&e.origin(key), Some(key), message);
+        d.help = Some(format!(
+            "valid: {}",
+            valid
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        d
+    };
+    let mut groupable: Vec<String> = e.axes.clone();
+    groupable.push("variant".into());
+    let group_by = match &e.report.group_by {
+        Some(g) if groupable.contains(g) => g.clone(),
+        Some(g) => {
+            return Err(at(
+                "report.group_by",
+                format!("`{g}` is neither a grid key nor `variant`"),
+                groupable,
+            ));
+        }
+        None => e.axes.first().cloned().unwrap_or_else(|| "variant".into()),
+    };
+    let columns = metric_columns(runs.iter().map(|r| r.task), registry);
+    let metrics = match &e.report.metrics {
+        Some(ms) => {
+            if let Some(bad) = ms.iter().find(|m| !columns.contains(m)) {
+                return Err(at(
+                    "report.metrics",
+                    format!("no column `{bad}` for this experiment's tasks"),
+                    columns,
+                ));
+            }
+            ms.clone()
+        }
+        None => default_metrics(&columns),
+    };
+    let x = match &e.report.x {
+        Some(xs) => {
+            if let Some(bad) = xs.iter().find(|x| !X_AXES.contains(&x.as_str())) {
+                return Err(at(
+                    "report.x",
+                    format!("`{bad}` is not an x axis"),
+                    X_AXES.map(String::from).to_vec(),
+                ));
+            }
+            xs.clone()
+        }
+        None => vec!["epoch".into(), "seconds".into()],
+    };
+    Ok(ReportSpec {
+        group_by,
+        metrics,
+        x,
+    })
+}
+
+/// The per-epoch metric columns available for these tasks: `train_loss`, `val_loss`,
+/// `test_loss`, and `<part>_<metric>` for each registered metric that applies.
+pub fn metric_columns(tasks: impl Iterator<Item = Task>, registry: &Registry) -> Vec<String> {
+    let tasks: BTreeSet<bool> = tasks.map(Task::is_classification).collect();
+    let mut columns = Vec::new();
+    for part in ["train", "val", "test"] {
+        for m in registry.metrics().iter() {
+            let applies = match m.name.as_str() {
+                "loss" => true,
+                _ => tasks
+                    .iter()
+                    .any(|&classification| (m.factory)(&probe(classification)).is_some()),
+            };
+            if applies {
+                columns.push(format!("{part}_{}", m.name));
+            }
+        }
+    }
+    columns
+}
+
+/// Metrics with every field a task can have, to ask a metric whether it applies.
+fn probe(classification: bool) -> descent_core::metrics::Metrics {
+    let v = Some(0.5);
+    if classification {
+        descent_core::metrics::Metrics {
+            loss: 0.5,
+            accuracy: v,
+            log_loss: v,
+            mse: None,
+            r2: None,
+        }
+    } else {
+        descent_core::metrics::Metrics {
+            loss: 0.5,
+            accuracy: None,
+            log_loss: None,
+            mse: v,
+            r2: v,
+        }
+    }
+}
+
+/// `train_loss` and the test metric that says most: accuracy, else r2.
+fn default_metrics(columns: &[String]) -> Vec<String> {
+    let mut m = vec!["train_loss".to_owned()];
+    for c in ["test_accuracy", "test_r2"] {
+        if columns.iter().any(|x| x == c) {
+            m.push(c.to_owned());
+        }
+    }
+    m
+}

@@ -1,0 +1,266 @@
+//! The figures of SPEC section 5 (`plots/*.png`), drawn with plotters from the runs and
+//! curves tables, so that `descent report DIR` can redraw them from the Parquet files alone.
+//!
+//! For every metric of `[report]` and every x axis: `plots/<metric>_vs_<x>.png`, one line per
+//! value of `group_by` (the mean over seeds) with a shaded band (min–max over seeds); and
+//! `plots/<metric>_final.png`, the final value per group as mean ± 1 std with every seed
+//! shown. Other swept keys are never averaged over silently: each combination of their values
+//! gets its own panel. Text is set in DejaVu Sans, embedded in the binary, so a figure is the
+//! same bytes on every machine.
+
+mod draw;
+mod facets;
+mod figure;
+mod series;
+mod text;
+
+use std::path::Path;
+
+use polars::prelude::DataFrame;
+
+use crate::output_error::{OutputError, Result};
+use crate::tables::{config_columns, float_values, quality_columns};
+use facets::Facets;
+use figure::{Prepared, curve_figure, final_figure};
+use series::RunSeries;
+
+/// What to plot: the `[report]` table of the experiment file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotSpec {
+    /// Shown at the top of every figure (the experiment's name).
+    pub title: String,
+    /// The runs column whose values get one line (or point) each: `variant` or a swept key.
+    pub group_by: String,
+    /// Final-value or per-epoch columns to plot (`train_loss`, `test_accuracy`, `test_r2`, ...).
+    pub metrics: Vec<String>,
+    /// The x axes for the curves: any of [`X_AXES`].
+    pub x: Vec<String>,
+}
+
+/// The x axes a curve can be drawn against, as written in `[report] x`.
+pub const X_AXES: [&str; 3] = ["epoch", "seconds", "updates"];
+
+/// One figure written, for the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plot {
+    /// Path relative to the output directory, with `/` separators (`plots/train_loss_vs_epoch.png`).
+    pub file: String,
+    /// One line saying what the figure shows.
+    pub caption: String,
+}
+
+/// The outcome of [`write_plots`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plots {
+    /// The figures written, in `[report]` order.
+    pub files: Vec<Plot>,
+    /// Figures not drawn and why (a metric with no finite value, e.g. `val_loss` without a
+    /// validation set).
+    pub skipped: Vec<String>,
+}
+
+impl PlotSpec {
+    /// Checks `group_by`, `metrics` and `x` against a runs table, naming the valid choices in
+    /// the error.
+    pub fn check(&self, runs: &DataFrame) -> Result<()> {
+        let groups = config_columns(runs)?;
+        if !groups.contains(&self.group_by) {
+            return Err(OutputError::UnknownGroupBy {
+                name: self.group_by.clone(),
+                valid: groups,
+            });
+        }
+        let metrics = quality_columns(runs)?;
+        if let Some(name) = self.metrics.iter().find(|name| !metrics.contains(name)) {
+            return Err(OutputError::UnknownMetric {
+                name: name.clone(),
+                valid: metrics,
+            });
+        }
+        match self.x.iter().find(|x| !X_AXES.contains(&x.as_str())) {
+            Some(x) => Err(OutputError::UnknownXAxis(x.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The curves columns the figures need, to read only those from `curves.parquet`.
+    pub fn curve_columns(&self) -> Vec<String> {
+        let mut columns = vec!["run_id".to_string()];
+        for name in self.x.iter().chain(&self.metrics) {
+            if !columns.contains(name) {
+                columns.push(name.clone());
+            }
+        }
+        columns
+    }
+}
+
+/// Draws every figure of `spec` into `dir/plots/` and says what was drawn.
+///
+/// `runs` is the runs table, `curves` the curves table with at least
+/// [`PlotSpec::curve_columns`]. Call [`PlotSpec::check`] first for errors that name the valid
+/// choices. Each PNG is written under a temporary name and renamed into place.
+pub fn write_plots(
+    dir: &Path,
+    spec: &PlotSpec,
+    runs: &DataFrame,
+    curves: &DataFrame,
+) -> Result<Plots> {
+    text::register_font()?;
+    let plots_dir = dir.join("plots");
+    std::fs::create_dir_all(&plots_dir).map_err(OutputError::io("create", &plots_dir))?;
+    let facets = Facets::new(runs, &spec.group_by)?;
+    let mut plots = Plots::default();
+    for metric in &spec.metrics {
+        for x in &spec.x {
+            let series = RunSeries::read(runs, curves, x, metric)?;
+            let figure = curve_figure(spec, &facets, &series, x, metric);
+            plots.record(dir, figure)?;
+        }
+        let values = float_values(runs, metric)?;
+        plots.record(dir, final_figure(spec, &facets, &values, metric))?;
+    }
+    Ok(plots)
+}
+
+impl Plots {
+    /// Draws a prepared figure, or notes why there is none.
+    fn record(&mut self, dir: &Path, prepared: Prepared) -> Result<()> {
+        match prepared {
+            Prepared::Skip(reason) => self.skipped.push(reason),
+            Prepared::Lines(figure, content) => self.files.push(figure.draw(dir, &content)?),
+            Prepared::Points(figure, content) => self.files.push(figure.draw(dir, &content)?),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::RunRecord;
+    use crate::tables::runs_frame;
+    use crate::test_fixtures::{TempDir, spec, sweep, with_learning_rates, with_problems};
+
+    /// Tables of `records` as `write_plots` gets them.
+    fn frames(records: &[RunRecord]) -> (DataFrame, DataFrame) {
+        let metrics = ["test_accuracy".to_string(), "train_accuracy".to_string()];
+        let runs = runs_frame(records).expect("runs");
+        let curves = crate::tables::curves_frame(records, &metrics).expect("curves");
+        (runs, curves)
+    }
+
+    /// Width and height of a PNG, decoding the whole image to check it is valid.
+    fn png_size(path: &Path) -> (u32, u32) {
+        let file = std::fs::File::open(path).expect("png exists");
+        let mut reader = png::Decoder::new(file).read_info().expect("png header");
+        let mut pixels = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut pixels).expect("png data");
+        (frame.width, frame.height)
+    }
+
+    #[test]
+    fn every_metric_gets_a_curve_per_x_and_a_final_chart() {
+        let dir = TempDir::new("plots");
+        let (runs, curves) = frames(&sweep());
+        let plots = write_plots(dir.path(), &spec(), &runs, &curves).expect("plots");
+        let files: Vec<&str> = plots.files.iter().map(|p| p.file.as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                "plots/train_loss_vs_epoch.png",
+                "plots/train_loss_vs_seconds.png",
+                "plots/train_loss_final.png",
+                "plots/test_accuracy_vs_epoch.png",
+                "plots/test_accuracy_vs_seconds.png",
+                "plots/test_accuracy_final.png",
+            ]
+        );
+        assert!(plots.skipped.is_empty());
+        for plot in &plots.files {
+            assert_eq!(
+                png_size(&dir.path().join(&plot.file)),
+                (1200, 800),
+                "{}",
+                plot.file
+            );
+            assert!(plot.caption.contains("batch_size"), "{}", plot.caption);
+        }
+        assert!(
+            !dir.files().iter().any(|name| name.contains(".tmp")),
+            "{:?}",
+            dir.files()
+        );
+    }
+
+    #[test]
+    fn rendering_twice_gives_the_same_bytes() {
+        let (first, second) = (TempDir::new("plots-a"), TempDir::new("plots-b"));
+        let (runs, curves) = frames(&with_problems());
+        let spec = spec();
+        let plots = write_plots(first.path(), &spec, &runs, &curves).expect("plots");
+        write_plots(second.path(), &spec, &runs, &curves).expect("plots again");
+        for plot in &plots.files {
+            let read = |dir: &TempDir| std::fs::read(dir.path().join(&plot.file)).expect("png");
+            assert!(read(&first) == read(&second), "{} differs", plot.file);
+        }
+    }
+
+    #[test]
+    fn panels_enlarge_nothing_up_to_four_and_render() {
+        let dir = TempDir::new("plots-panels");
+        let (runs, curves) = frames(&with_learning_rates());
+        let plots = write_plots(dir.path(), &spec(), &runs, &curves).expect("plots");
+        for plot in &plots.files {
+            assert_eq!(
+                png_size(&dir.path().join(&plot.file)),
+                (1200, 800),
+                "{}",
+                plot.file
+            );
+            assert!(
+                plot.caption.contains("one panel per learning_rate"),
+                "{}",
+                plot.caption
+            );
+        }
+    }
+
+    #[test]
+    fn diverged_and_failed_runs_do_not_break_the_figures() {
+        let dir = TempDir::new("plots-problems");
+        let (runs, curves) = frames(&with_problems());
+        let mut spec = spec();
+        spec.metrics.push("val_loss".to_string());
+        let plots = write_plots(dir.path(), &spec, &runs, &curves).expect("plots");
+        assert_eq!(plots.files.len(), 6);
+        assert_eq!(
+            plots.skipped,
+            [
+                "val_loss vs epoch: no finite values",
+                "val_loss vs seconds: no finite values",
+                "final val_loss: no finite values"
+            ]
+        );
+    }
+
+    #[test]
+    fn check_names_the_valid_choices() {
+        let (runs, _) = frames(&sweep());
+        let mut bad = spec();
+        bad.group_by = "batch_size".to_string();
+        let message = bad.check(&runs).expect_err("not a column").to_string();
+        assert!(message.contains("training.batch_size"), "{message}");
+        let mut bad = spec();
+        bad.metrics = vec!["test_r2".to_string()];
+        let message = bad.check(&runs).expect_err("not a metric").to_string();
+        assert!(message.contains("test_accuracy"), "{message}");
+        let mut bad = spec();
+        bad.x = vec!["time".to_string()];
+        assert!(matches!(
+            bad.check(&runs),
+            Err(OutputError::UnknownXAxis(_))
+        ));
+        assert!(spec().check(&runs).is_ok());
+    }
+}

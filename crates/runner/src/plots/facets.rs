@@ -1,0 +1,146 @@
+//! Which line (group) and which panel each run belongs to: one line per value of `group_by`,
+//! one panel per combination of the other configuration columns that vary, so that nothing
+//! is averaged over silently.
+
+use polars::prelude::DataFrame;
+
+use crate::output_error::Result;
+use crate::tables::{config_columns, display_names, distinct, labels};
+
+/// The lines and panels of a figure, and which run belongs to which.
+pub(super) struct Facets {
+    /// Display name of the `group_by` column (`batch_size`).
+    pub(super) group_name: String,
+    /// The values of `group_by`, in order of first appearance (the grid order).
+    pub(super) groups: Vec<String>,
+    /// Display names of the columns that split panels (`learning_rate`).
+    pub(super) panel_names: Vec<String>,
+    /// Panel titles (`learning_rate = 0.1`); a single empty title when nothing else varies.
+    pub(super) panels: Vec<String>,
+    /// Per runs row: index into `groups`.
+    group_of: Vec<usize>,
+    /// Per runs row: index into `panels`.
+    panel_of: Vec<usize>,
+    /// Number of diverged runs, for the notes.
+    diverged: usize,
+    /// Number of failed runs, for the notes.
+    failed: usize,
+}
+
+impl Facets {
+    /// Assigns each run to its group (its `group_by` value) and panel (its values of the other
+    /// configuration columns that take more than one value).
+    pub(super) fn new(runs: &DataFrame, group_by: &str) -> Result<Self> {
+        let columns = config_columns(runs)?;
+        let names = display_names(&columns);
+        let mut group_name = group_by.to_string();
+        let mut group_values = vec![String::new(); runs.height()];
+        let mut panel_names = Vec::new();
+        let mut panel_keys: Vec<Vec<String>> = vec![Vec::new(); runs.height()];
+        for (column, name) in columns.iter().zip(&names) {
+            let values = labels(runs, column)?;
+            if column == group_by {
+                group_name = name.clone();
+                group_values = values;
+            } else if distinct(&values).0.len() > 1 {
+                panel_names.push(name.clone());
+                for (key, value) in panel_keys.iter_mut().zip(values) {
+                    key.push(format!("{name} = {value}"));
+                }
+            }
+        }
+        let (groups, group_of) = distinct(&group_values);
+        let (panel_keys, panel_of) = distinct(&panel_keys);
+        let mut panels: Vec<String> = panel_keys.iter().map(|key| key.join(", ")).collect();
+        if panels.is_empty() {
+            // No runs at all: one empty panel, so that a figure still has a frame.
+            panels.push(String::new());
+        }
+        let statuses = labels(runs, "status")?;
+        let count = |status: &str| statuses.iter().filter(|s| *s == status).count();
+        Ok(Facets {
+            group_name,
+            groups,
+            panel_names,
+            panels,
+            group_of,
+            panel_of,
+            diverged: count("diverged"),
+            failed: count("failed"),
+        })
+    }
+
+    /// The runs rows of each panel and group: `[panel][group] -> rows`.
+    pub(super) fn cells(&self) -> Vec<Vec<Vec<usize>>> {
+        let mut cells = vec![vec![Vec::new(); self.groups.len()]; self.panels.len()];
+        for (row, (&panel, &group)) in self.panel_of.iter().zip(&self.group_of).enumerate() {
+            cells[panel][group].push(row);
+        }
+        cells
+    }
+
+    /// The legend label of group `index` (`batch_size = 32`).
+    pub(super) fn group_label(&self, index: usize) -> String {
+        format!("{} = {}", self.group_name, self.groups[index])
+    }
+
+    /// A note on the runs that ended badly, if any.
+    pub(super) fn status_note(&self) -> Option<String> {
+        (self.diverged + self.failed > 0).then(|| {
+            format!(
+                "This sweep has {} diverged and {} failed run(s); see the report.",
+                self.diverged, self.failed
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::runs_frame;
+    use crate::test_fixtures::{sweep, with_learning_rates};
+
+    #[test]
+    fn other_swept_keys_become_panels_not_averages() {
+        let runs = runs_frame(&with_learning_rates()).expect("runs");
+        let facets = Facets::new(&runs, "training.batch_size").expect("facets");
+        assert_eq!(facets.groups, ["8", "full"]);
+        assert_eq!(facets.panel_names, ["learning_rate"]);
+        assert_eq!(
+            facets.panels,
+            ["learning_rate = 0.1", "learning_rate = 0.01"]
+        );
+        let cells = facets.cells();
+        assert_eq!(
+            cells[1][0],
+            [6, 7, 8],
+            "lr 0.01, batch 8: the three seeds of the copy"
+        );
+        assert_eq!(cells[0][1], [3, 4, 5]);
+    }
+
+    #[test]
+    fn a_key_with_one_value_splits_nothing() {
+        let runs = runs_frame(&sweep()).expect("runs");
+        let facets = Facets::new(&runs, "training.batch_size").expect("facets");
+        assert_eq!(facets.panels, [""]);
+        assert_eq!(facets.group_label(1), "batch_size = full");
+        assert_eq!(facets.status_note(), None);
+    }
+
+    #[test]
+    fn grouping_by_variant_puts_every_swept_key_in_panels() {
+        let mut records = with_learning_rates();
+        for record in &mut records[6..] {
+            record.variant = "mlp".to_string();
+        }
+        let runs = runs_frame(&records).expect("runs");
+        let facets = Facets::new(&runs, "variant").expect("facets");
+        assert_eq!(facets.groups, ["base", "mlp"]);
+        // The learning rate moves together with the variant here, but batch size and
+        // learning rate both vary, so both split panels.
+        assert_eq!(facets.panel_names, ["learning_rate", "batch_size"]);
+        assert_eq!(facets.panels.len(), 4);
+    }
+}

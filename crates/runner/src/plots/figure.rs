@@ -1,0 +1,329 @@
+//! Preparing figures: from the runs' values to what each panel shows, the axes, the legend,
+//! the notes and the caption.
+
+use super::PlotSpec;
+use super::draw::{Figure, Key};
+use super::facets::Facets;
+use super::series::{Band, RunSeries, Trace, band};
+use crate::tables::{MeanStd, finite, mean_std};
+
+/// A figure ready to draw, or the reason there is none.
+pub(super) enum Prepared {
+    /// A curves figure.
+    Lines(Figure, Lines),
+    /// A final-values figure.
+    Points(Figure, Points),
+    /// Nothing to draw, and why.
+    Skip(String),
+}
+
+/// The lines of a curves figure.
+pub(super) struct Lines {
+    /// `[panel][group]`: the averaged curve, if the group has points in that panel.
+    pub(super) bands: Vec<Vec<Option<Band>>>,
+    /// Whether x only takes whole values (epochs, updates), for the tick labels.
+    pub(super) integer_x: bool,
+}
+
+/// The points of a final-values figure.
+pub(super) struct Points {
+    /// `[panel][group]`: the final values, if the group has any in that panel.
+    pub(super) cells: Vec<Vec<Option<Cell>>>,
+    /// The group values, one per x position.
+    pub(super) labels: Vec<String>,
+}
+
+/// The final values of one group in one panel.
+pub(super) struct Cell {
+    /// Mean and standard deviation over the seeds.
+    pub(super) stats: MeanStd,
+    /// Each seed's value.
+    pub(super) seeds: Vec<f64>,
+}
+
+/// Prepares `<metric>_vs_<x>.png`: one line per group and panel.
+pub(super) fn curve_figure(
+    spec: &PlotSpec,
+    facets: &Facets,
+    series: &RunSeries,
+    x: &str,
+    metric: &str,
+) -> Prepared {
+    let bands: Vec<Vec<Option<Band>>> = facets
+        .cells()
+        .iter()
+        .map(|panel| {
+            panel
+                .iter()
+                .map(|rows| {
+                    let traces: Vec<Trace<'_>> =
+                        rows.iter().map(|&row| series.trace(row)).collect();
+                    band(&traces)
+                })
+                .collect()
+        })
+        .collect();
+    let all = || bands.iter().flatten().flatten();
+    let y_values: Vec<f64> = all()
+        .flat_map(|band| band.low.iter().chain(&band.high).chain(&band.mean))
+        .copied()
+        .collect();
+    let x_values: Vec<f64> = all().flat_map(|band| band.x.iter().copied()).collect();
+    let (Some(y_axis), Some(x_axis)) = (Axis::fit_y(&y_values, metric), Axis::fit_x(&x_values, x))
+    else {
+        return Prepared::Skip(format!("{metric} vs {x}: no finite values"));
+    };
+    let x_desc = x_description(x);
+    let mut notes = vec![
+        "Line: mean over seeds; shaded band: min–max over seeds.".to_string(),
+        if x == "epoch" {
+            "A run that stopped early counts with its final value afterwards, unless it diverged."
+        } else {
+            "Runs are interpolated linearly onto common x positions; one that stopped early counts with its final value, unless it diverged."
+        }
+        .to_string(),
+    ];
+    notes.extend(excluded_note(series.non_finite(), facets));
+    let mut legend: Vec<Key> = (0..facets.groups.len())
+        .map(|group| Key::Line(facets.group_label(group), group))
+        .collect();
+    legend.push(Key::Band);
+    let figure = Figure {
+        file: format!("plots/{}_vs_{}.png", file_stem(metric), file_stem(x)),
+        caption: format!(
+            "{metric} against {x_desc}, one line per {}: mean over seeds, band = min–max{}",
+            facets.group_name,
+            panels_phrase(facets)
+        ),
+        title: format!("{}: {metric} vs {x_desc}", spec.title),
+        x_desc: x_axis.describe(x_desc),
+        y_desc: y_axis.describe(metric),
+        x_axis,
+        y_axis,
+        panels: facets.panels.clone(),
+        legend,
+        notes,
+    };
+    let integer_x = x != "seconds";
+    Prepared::Lines(figure, Lines { bands, integer_x })
+}
+
+/// Prepares `<metric>_final.png` from each run's final value (`values`, one per runs row).
+pub(super) fn final_figure(
+    spec: &PlotSpec,
+    facets: &Facets,
+    values: &[Option<f64>],
+    metric: &str,
+) -> Prepared {
+    let non_finite = values.iter().flatten().filter(|v| !v.is_finite()).count();
+    let cells: Vec<Vec<Option<Cell>>> = facets
+        .cells()
+        .iter()
+        .map(|panel| {
+            panel
+                .iter()
+                .map(|rows| {
+                    let seeds = finite(rows.iter().map(|&row| values[row]));
+                    (!seeds.is_empty()).then(|| Cell {
+                        stats: mean_std(&seeds),
+                        seeds,
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let y_values: Vec<f64> = cells
+        .iter()
+        .flatten()
+        .flatten()
+        .flat_map(|cell| {
+            let mean = cell.stats.mean.unwrap_or(f64::NAN);
+            let std = cell.stats.std.unwrap_or(0.0);
+            cell.seeds.iter().copied().chain([mean - std, mean + std])
+        })
+        .filter(|value| value.is_finite())
+        .collect();
+    let Some(y_axis) = Axis::fit_y(&y_values, metric) else {
+        return Prepared::Skip(format!("final {metric}: no finite values"));
+    };
+    let mut notes = vec![
+        "Filled dot: mean over seeds; bar: ±1 standard deviation (sample, n−1); hollow dots: single seeds."
+            .to_string(),
+    ];
+    notes.extend(excluded_note(non_finite, facets));
+    let figure = Figure {
+        file: format!("plots/{}_final.png", file_stem(metric)),
+        caption: format!(
+            "Final {metric} per {}: mean ± 1 std over seeds, every seed shown{}",
+            facets.group_name,
+            panels_phrase(facets)
+        ),
+        title: format!("{}: final {metric} by {}", spec.title, facets.group_name),
+        x_desc: facets.group_name.clone(),
+        y_desc: y_axis.describe(metric),
+        x_axis: Axis {
+            low: -0.5,
+            high: facets.groups.len().max(1) as f64 - 0.5,
+            log: false,
+        },
+        y_axis,
+        panels: facets.panels.clone(),
+        legend: vec![Key::Mean, Key::Spread, Key::Seed],
+        notes,
+    };
+    let points = Points {
+        cells,
+        labels: facets.groups.clone(),
+    };
+    Prepared::Points(figure, points)
+}
+
+/// `; one panel per learning_rate` when there are several panels.
+fn panels_phrase(facets: &Facets) -> String {
+    if facets.panels.len() > 1 {
+        format!("; one panel per {}", facets.panel_names.join(" × "))
+    } else {
+        String::new()
+    }
+}
+
+/// The note on values left out of the means and on runs that ended badly, if any.
+fn excluded_note(non_finite: usize, facets: &Facets) -> Option<String> {
+    let left_out = (non_finite > 0)
+        .then(|| format!("{non_finite} NaN/infinite value(s) left out of means and bands."));
+    let parts: Vec<String> = left_out.into_iter().chain(facets.status_note()).collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// The title of an x axis, with its unit.
+fn x_description(x: &str) -> &'static str {
+    match x {
+        "seconds" => "training time (s)",
+        "updates" => "weight updates",
+        _ => "epoch",
+    }
+}
+
+/// A column name made safe for a file name.
+fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// An axis: its range and whether it is logarithmic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Axis {
+    /// Start of the axis.
+    pub(super) low: f64,
+    /// End of the axis.
+    pub(super) high: f64,
+    /// Whether the scale is logarithmic.
+    pub(super) log: bool,
+}
+
+/// Positive values spanning more than this many decades get a log axis (losses on y, weight
+/// updates and seconds on x: batch sizes from 1 to "full" differ by orders of magnitude).
+const LOG_DECADES: f64 = 1.5;
+
+/// Whether `low..high` is positive and spans more than [`LOG_DECADES`] decades.
+fn spans_decades(low: f64, high: f64) -> bool {
+    low > 0.0 && (high / low).log10() > LOG_DECADES
+}
+
+impl Axis {
+    /// The y axis for `values` (all finite) with a 5 % margin; logarithmic for a loss that
+    /// spans decades.
+    fn fit_y(values: &[f64], metric: &str) -> Option<Self> {
+        let (low, high) = bounds(values)?;
+        if metric.ends_with("loss") && spans_decades(low, high) {
+            let margin = 10f64.powf(0.05 * (high / low).log10());
+            return Some(Axis {
+                low: low / margin,
+                high: high * margin,
+                log: true,
+            });
+        }
+        let margin = if high > low {
+            0.05 * (high - low)
+        } else {
+            0.05 * low.abs().max(1.0)
+        };
+        Some(Axis {
+            low: low - margin,
+            high: high + margin,
+            log: false,
+        })
+    }
+
+    /// The x axis for `values` of axis `x`, edge to edge; logarithmic for seconds or updates
+    /// that span decades; widened around a single value.
+    fn fit_x(values: &[f64], x: &str) -> Option<Self> {
+        let (low, high) = bounds(values)?;
+        let log = x != "epoch" && spans_decades(low, high);
+        Some(if high > low {
+            Axis { low, high, log }
+        } else {
+            Axis {
+                low: low - 0.5,
+                high: high + 0.5,
+                log: false,
+            }
+        })
+    }
+
+    /// The axis title: `name`, marked when the scale is logarithmic.
+    fn describe(&self, name: &str) -> String {
+        if self.log {
+            format!("{name} (log scale)")
+        } else {
+            name.to_string()
+        }
+    }
+}
+
+/// The smallest and largest of `values`.
+fn bounds(values: &[f64]) -> Option<(f64, f64)> {
+    let low = values.iter().copied().reduce(f64::min)?;
+    let high = values.iter().copied().reduce(f64::max)?;
+    Some((low, high))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn losses_spanning_decades_get_a_log_axis() {
+        let wide = [0.001, 0.5, 2.0];
+        assert!(Axis::fit_y(&wide, "train_loss").expect("axis").log);
+        let narrow = Axis::fit_y(&[0.1, 2.0], "train_loss").expect("axis");
+        assert!(!narrow.log, "1.3 decades");
+        assert!(
+            !Axis::fit_y(&wide, "test_accuracy").expect("axis").log,
+            "not a loss"
+        );
+        let zero = Axis::fit_y(&[0.0, 0.5, 2.0], "train_loss").expect("axis");
+        assert!(!zero.log, "zero has no logarithm");
+        let flat = Axis::fit_y(&[0.9, 0.9], "test_accuracy").expect("axis");
+        assert!(flat.low < 0.9 && flat.high > 0.9);
+        assert_eq!(Axis::fit_y(&[], "train_loss"), None);
+    }
+
+    #[test]
+    fn updates_spanning_decades_get_a_log_axis_epochs_never() {
+        let updates = [1.0, 40.0, 8000.0];
+        assert!(Axis::fit_x(&updates, "updates").expect("axis").log);
+        assert!(!Axis::fit_x(&updates, "epoch").expect("axis").log);
+        let axis = Axis::fit_x(&[1.0, 20.0], "updates").expect("axis");
+        assert_eq!((axis.low, axis.high, axis.log), (1.0, 20.0, false));
+        let single = Axis::fit_x(&[3.0], "epoch").expect("axis");
+        assert_eq!((single.low, single.high), (2.5, 3.5));
+    }
+}

@@ -1,0 +1,90 @@
+//! Picking the `f32` or `f64` side of a registered part from generic code.
+
+use std::sync::Arc;
+
+use descent_core::Float;
+use descent_core::activation::Activation;
+use descent_core::loss::Loss;
+use descent_optim::rules::UpdateRule;
+
+use super::{ActivationFactory, ErasedDataset, ErasedOptimizer, LossFactory, Source};
+use crate::config::schema::{DatasetConfig, OptimizerConfig};
+use crate::datasets::cache::Slots;
+use crate::datasets::{DataCache, DataEnv};
+
+/// A float type descent trains in, with access to its side of each registered part.
+pub trait Precision: Float {
+    /// This precision's activation.
+    fn activation(f: &ActivationFactory) -> Arc<dyn Activation<Self>>;
+    /// This precision's loss.
+    fn loss(f: &LossFactory) -> Arc<dyn Loss<Self>>;
+    /// An update rule in this precision.
+    fn optimizer(
+        f: &dyn ErasedOptimizer,
+        config: &OptimizerConfig,
+        len: usize,
+    ) -> Box<dyn UpdateRule<Self>>;
+    /// A dataset in this precision.
+    ///
+    /// # Errors
+    /// What the dataset's loader reports.
+    fn dataset(
+        f: &dyn ErasedDataset,
+        config: &DatasetConfig,
+        env: &DataEnv,
+    ) -> Result<Source<Self>, String>;
+    /// The cache's prepared datasets of this precision.
+    fn slots(cache: &DataCache) -> &Slots<Self>;
+}
+
+impl Precision for f32 {
+    fn activation(f: &ActivationFactory) -> Arc<dyn Activation<f32>> {
+        f.f32.clone()
+    }
+    fn loss(f: &LossFactory) -> Arc<dyn Loss<f32>> {
+        f.f32.clone()
+    }
+    fn optimizer(
+        f: &dyn ErasedOptimizer,
+        config: &OptimizerConfig,
+        len: usize,
+    ) -> Box<dyn UpdateRule<f32>> {
+        f.build_f32(config, len)
+    }
+    fn dataset(
+        f: &dyn ErasedDataset,
+        config: &DatasetConfig,
+        env: &DataEnv,
+    ) -> Result<Source<f32>, String> {
+        f.load_f32(config, env)
+    }
+    fn slots(cache: &DataCache) -> &Slots<f32> {
+        &cache.f32
+    }
+}
+
+impl Precision for f64 {
+    fn activation(f: &ActivationFactory) -> Arc<dyn Activation<f64>> {
+        f.f64.clone()
+    }
+    fn loss(f: &LossFactory) -> Arc<dyn Loss<f64>> {
+        f.f64.clone()
+    }
+    fn optimizer(
+        f: &dyn ErasedOptimizer,
+        config: &OptimizerConfig,
+        len: usize,
+    ) -> Box<dyn UpdateRule<f64>> {
+        f.build_f64(config, len)
+    }
+    fn dataset(
+        f: &dyn ErasedDataset,
+        config: &DatasetConfig,
+        env: &DataEnv,
+    ) -> Result<Source<f64>, String> {
+        f.load_f64(config, env)
+    }
+    fn slots(cache: &DataCache) -> &Slots<f64> {
+        &cache.f64
+    }
+}

@@ -1,0 +1,606 @@
+//! `report.md`, the page users open first: what was run, the summary table, the figures, the
+//! best configuration per metric, and the runs that diverged or failed.
+
+use std::path::Path;
+
+use polars::prelude::DataFrame;
+
+use crate::atomic::write_atomically;
+use crate::output_error::{OutputError, Result};
+use crate::plots::{PlotSpec, Plots, write_plots};
+use crate::tables::{
+    NULL_LABEL, config_columns, display_names, distinct, float_values, labels, quality_columns,
+    read_curves, read_runs, render_value, summary_frame, swept_columns,
+};
+
+/// The report's file name in the output directory.
+pub const REPORT_MD: &str = "report.md";
+
+/// Everything [`render_report`] puts on the page besides the files it reads from the output
+/// directory (`experiment.toml`, `manifest.json`).
+#[derive(Debug, Clone, Copy)]
+pub struct ReportInput<'a> {
+    /// The `[report]` settings; `title` heads the page.
+    pub spec: &'a PlotSpec,
+    /// The experiment's description, shown under the title (may be empty).
+    pub description: &'a str,
+    /// The runs table.
+    pub runs: &'a DataFrame,
+    /// The summary table of `runs` (see [`summary_frame`]).
+    pub summary: &'a DataFrame,
+    /// The figures drawn, linked inline.
+    pub plots: &'a Plots,
+}
+
+/// Redraws the figures and rewrites `report.md` in `dir` from the tables there
+/// (`runs.parquet`, `curves.parquet`): what `descent report DIR` does, and the last step of
+/// `descent run` after [`write_tables`](crate::tables::write_tables).
+///
+/// Fails with a message naming the valid choices when `spec` refers to a column the tables do
+/// not have. Returns the figures drawn, for the caller to log.
+pub fn write_report(dir: &Path, spec: &PlotSpec, description: &str) -> Result<Plots> {
+    let runs = read_runs(dir)?;
+    spec.check(&runs)?;
+    let curves = read_curves(dir, &spec.curve_columns())?;
+    let plots = write_plots(dir, spec, &runs, &curves)?;
+    let summary = summary_frame(&runs)?;
+    let input = ReportInput {
+        spec,
+        description,
+        runs: &runs,
+        summary: &summary,
+        plots: &plots,
+    };
+    let text = render_report(dir, &input)?;
+    write_atomically(&dir.join(REPORT_MD), text.as_bytes())?;
+    Ok(plots)
+}
+
+/// Renders `report.md` as Markdown, reading `experiment.toml` and `manifest.json` from `dir`
+/// when they exist.
+pub fn render_report(dir: &Path, input: &ReportInput<'_>) -> Result<String> {
+    let experiment = read_optional(&dir.join("experiment.toml"))?;
+    let manifest = read_optional(&dir.join("manifest.json"))?;
+    let sections = [
+        heading(input),
+        what_was_run(input.runs, input.summary, manifest.as_deref())?,
+        summary_section(input.summary, input.runs)?,
+        best_section(input.summary, input.runs)?,
+        plots_section(input.plots),
+        problems_section(input.runs)?,
+        experiment_section(experiment.as_deref()),
+        files_section(),
+    ];
+    Ok(sections.join("\n"))
+}
+
+/// Reads a text file, `None` when it does not exist.
+fn read_optional(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(OutputError::io("read", path)(error)),
+    }
+}
+
+/// Title and description.
+fn heading(input: &ReportInput<'_>) -> String {
+    let mut text = format!("# {}\n", input.spec.title);
+    if !input.description.trim().is_empty() {
+        text.push_str(&format!("\n{}\n", input.description.trim()));
+    }
+    text
+}
+
+/// Number of runs, variants, grid axes, seeds, outcomes and the manifest's facts.
+fn what_was_run(runs: &DataFrame, summary: &DataFrame, manifest: Option<&str>) -> Result<String> {
+    let seeds = distinct(&labels(runs, "seed")?).0;
+    let mut lines = vec![
+        "## What was run\n".to_string(),
+        format!(
+            "- **Runs:** {} in {} configuration(s), seeds {}",
+            runs.height(),
+            summary.height(),
+            seeds.join(", ")
+        ),
+        format!(
+            "- **Variants:** {}",
+            distinct(&labels(runs, "variant")?).0.join(", ")
+        ),
+    ];
+    let swept = swept_columns(runs)?;
+    if swept.is_empty() {
+        lines.push("- **Grid:** none (one configuration per variant)".to_string());
+    } else {
+        lines.push("- **Grid:**".to_string());
+        for column in &swept {
+            let values = distinct(&labels(runs, column)?).0;
+            lines.push(format!("  - `{column}`: {}", values.join(", ")));
+        }
+    }
+    let statuses = labels(runs, "status")?;
+    let outcome: Vec<String> = distinct(&statuses)
+        .0
+        .into_iter()
+        .map(|status| {
+            let count = statuses.iter().filter(|s| **s == status).count();
+            format!("{count} {status}")
+        })
+        .collect();
+    lines.push(format!("- **Outcome:** {}", outcome.join(", ")));
+    lines.extend(manifest_lines(manifest));
+    Ok(lines.join("\n") + "\n")
+}
+
+/// The facts of `manifest.json` the report shows, by key, with their labels.
+const MANIFEST_FACTS: [(&str, &str); 9] = [
+    ("descent_version", "descent version"),
+    ("git_commit", "git commit"),
+    ("started", "started"),
+    ("finished", "finished"),
+    ("overrides", "`--set` overrides"),
+    ("jobs", "parallel jobs"),
+    ("host_cores", "host cores"),
+    ("trained", "runs trained by the last command"),
+    ("resumed", "runs taken from the journal"),
+];
+
+/// The [`MANIFEST_FACTS`] that `manifest.json` holds, as nested bullets.
+fn manifest_lines(manifest: Option<&str>) -> Vec<String> {
+    let Some(text) = manifest else {
+        return Vec::new();
+    };
+    let Ok(serde_json::Value::Object(entries)) = serde_json::from_str(text) else {
+        return vec![
+            "- **Provenance:** `manifest.json` could not be read; see the file.".to_string(),
+        ];
+    };
+    let mut lines = vec!["- **Provenance** (`manifest.json`):".to_string()];
+    for (key, label) in MANIFEST_FACTS {
+        let value = match entries.get(key) {
+            None => continue,
+            Some(serde_json::Value::Null) => NULL_LABEL.to_string(),
+            Some(serde_json::Value::Array(items)) if items.is_empty() => "none".to_string(),
+            Some(value) => render_value(value),
+        };
+        lines.push(format!("  - {label}: {}", inline(&value)));
+    }
+    lines
+}
+
+/// The summary table: per configuration, the run count and mean ± std of the final values.
+fn summary_section(summary: &DataFrame, runs: &DataFrame) -> Result<String> {
+    let config = shown_columns(runs)?;
+    let mut values: Vec<String> = quality_columns(runs)?;
+    values.extend(["epochs", "train_seconds"].map(String::from));
+    let values: Vec<String> = values
+        .into_iter()
+        .filter(|name| has_values(summary, &format!("{name}_mean")))
+        .collect();
+
+    let mut header: Vec<String> = config.iter().map(|(_, name)| name.clone()).collect();
+    header.push("runs".to_string());
+    header.extend(values.iter().cloned());
+    let mut rows: Vec<Vec<String>> = vec![Vec::new(); summary.height()];
+    for (column, _) in &config {
+        push_column(&mut rows, labels(summary, column)?);
+    }
+    push_column(&mut rows, run_counts(summary)?);
+    for name in &values {
+        push_column(&mut rows, mean_std_texts(summary, name)?);
+    }
+    Ok(format!(
+        "## Summary\n\nMean ± standard deviation over seeds (sample, n−1), of finite values only: \
+         a diverged run's NaN or infinite loss is left out and counted under *runs*. \
+         All columns are in `summary.csv`.\n\n{}",
+        markdown_table(&header, &rows)
+    ))
+}
+
+/// The best configuration for each loss (lowest mean) and metric (highest mean).
+fn best_section(summary: &DataFrame, runs: &DataFrame) -> Result<String> {
+    let configs = configuration_texts(summary, runs)?;
+    let counts = run_counts(summary)?;
+    let mut rows = Vec::new();
+    for name in quality_columns(runs)? {
+        let means = float_values(summary, &format!("{name}_mean"))?;
+        let lower_is_better = name.ends_with("loss");
+        let best = means
+            .iter()
+            .enumerate()
+            .filter_map(|(row, mean)| mean.filter(|m| m.is_finite()).map(|m| (row, m)))
+            .reduce(|best, candidate| {
+                let better = if lower_is_better {
+                    candidate.1 < best.1
+                } else {
+                    candidate.1 > best.1
+                };
+                if better { candidate } else { best }
+            });
+        if let Some((row, _)) = best {
+            let direction = if lower_is_better { "lowest" } else { "highest" };
+            rows.push(vec![
+                format!("{name} ({direction})"),
+                configs[row].clone(),
+                mean_std_texts(summary, &name)?[row].clone(),
+                counts[row].clone(),
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return Ok(
+            "## Best configuration per metric\n\nNo finite results to compare.\n".to_string(),
+        );
+    }
+    let header = ["metric", "best configuration", "mean ± std", "runs"].map(String::from);
+    Ok(format!(
+        "## Best configuration per metric\n\nBy mean over seeds.\n\n{}",
+        markdown_table(&header, &rows)
+    ))
+}
+
+/// The figures, inline, each with its caption; and those not drawn.
+fn plots_section(plots: &Plots) -> String {
+    let mut text = "## Plots\n".to_string();
+    for plot in &plots.files {
+        text.push_str(&format!(
+            "\n![{0}]({1})\n\n*{0}*\n",
+            plot.caption, plot.file
+        ));
+    }
+    if !plots.skipped.is_empty() {
+        text.push_str("\nNot drawn:\n\n");
+        for reason in &plots.skipped {
+            text.push_str(&format!("- {reason}\n"));
+        }
+    }
+    text
+}
+
+/// The diverged and failed runs with their configuration and error message.
+fn problems_section(runs: &DataFrame) -> Result<String> {
+    let statuses = labels(runs, "status")?;
+    let problems: Vec<usize> = (0..runs.height())
+        .filter(|&row| matches!(statuses[row].as_str(), "diverged" | "failed"))
+        .collect();
+    let title = "## Diverged and failed runs\n\n";
+    if problems.is_empty() {
+        return Ok(format!(
+            "{title}None: every run converged or reached its epoch limit.\n"
+        ));
+    }
+    let ids = labels(runs, "run_id")?;
+    let configs = configuration_texts(runs, runs)?;
+    let epochs = labels(runs, "epochs")?;
+    let errors = labels(runs, "error")?;
+    let explain = |row: usize| match (statuses[row].as_str(), errors[row].as_str()) {
+        ("diverged", NULL_LABEL) => "loss became NaN or infinite".to_string(),
+        (_, error) => error.to_string(),
+    };
+    let rows: Vec<Vec<String>> = problems
+        .iter()
+        .map(|&row| {
+            vec![
+                format!("`{}`", ids[row]),
+                statuses[row].clone(),
+                configs[row].clone(),
+                epochs[row].clone(),
+                explain(row),
+            ]
+        })
+        .collect();
+    let header = ["run_id", "status", "configuration", "epochs", "error"].map(String::from);
+    Ok(format!(
+        "{title}A diverged run's loss became NaN or infinite and training stopped there; a failed \
+         run's error is quoted. Their other values are in `runs.csv`.\n\n{}",
+        markdown_table(&header, &rows)
+    ))
+}
+
+/// The resolved experiment file, verbatim.
+fn experiment_section(experiment: Option<&str>) -> String {
+    match experiment {
+        Some(text) => {
+            let fence = fence_for(text);
+            format!(
+                "## Experiment file\n\nThe resolved experiment (`experiment.toml`):\n\n{fence}toml\n{}\n{fence}\n",
+                text.trim_end()
+            )
+        }
+        None => {
+            "## Experiment file\n\n`experiment.toml` was not found in this directory.\n".to_string()
+        }
+    }
+}
+
+/// What else is in the directory.
+fn files_section() -> String {
+    [
+        "## Files\n",
+        "- `runs.csv`, `runs.parquet`: one row per run (final values, status, timing)",
+        "- `curves.csv`, `curves.parquet`: one row per run and epoch",
+        "- `summary.csv`: one row per configuration, mean and standard deviation over seeds",
+        "- `plots/`: the figures above",
+        "- `runs.jsonl`: the journal the tables are built from",
+        "- `experiment.toml`, `manifest.json`: the resolved experiment and how it was run",
+        "",
+    ]
+    .join("\n")
+}
+
+/// A code fence longer than any run of backticks in `text`.
+fn fence_for(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
+/// The configuration columns worth showing, with their display names: all but `variant`
+/// when every run has the same variant and something else varies.
+fn shown_columns(runs: &DataFrame) -> Result<Vec<(String, String)>> {
+    let columns = config_columns(runs)?;
+    let hide_variant = columns.len() > 1 && distinct(&labels(runs, "variant")?).0.len() <= 1;
+    let names = display_names(&columns);
+    Ok(columns
+        .into_iter()
+        .zip(names)
+        .filter(|(column, _)| !(hide_variant && column == "variant"))
+        .collect())
+}
+
+/// Each configuration row of `frame` described as `batch_size = 32, learning_rate = 0.1`.
+fn configuration_texts(frame: &DataFrame, runs: &DataFrame) -> Result<Vec<String>> {
+    let mut parts: Vec<Vec<String>> = vec![Vec::new(); frame.height()];
+    for (column, name) in shown_columns(runs)? {
+        for (row, value) in labels(frame, &column)?.into_iter().enumerate() {
+            parts[row].push(format!("{name} = {value}"));
+        }
+    }
+    Ok(parts.iter().map(|part| part.join(", ")).collect())
+}
+
+/// `3`, or `3 (1 diverged)` when some runs of the configuration ended badly.
+fn run_counts(summary: &DataFrame) -> Result<Vec<String>> {
+    let count = labels(summary, "count")?;
+    let diverged = labels(summary, "n_diverged")?;
+    let failed = labels(summary, "n_failed")?;
+    Ok((0..summary.height())
+        .map(|row| {
+            let bad: Vec<String> = [(&diverged[row], "diverged"), (&failed[row], "failed")]
+                .into_iter()
+                .filter(|(n, _)| n.as_str() != "0")
+                .map(|(n, what)| format!("{n} {what}"))
+                .collect();
+            if bad.is_empty() {
+                count[row].clone()
+            } else {
+                format!("{} ({})", count[row], bad.join(", "))
+            }
+        })
+        .collect())
+}
+
+/// The `mean ± std` text of summary column `name` for each row.
+fn mean_std_texts(summary: &DataFrame, name: &str) -> Result<Vec<String>> {
+    let means = float_values(summary, &format!("{name}_mean"))?;
+    let stds = float_values(summary, &format!("{name}_std"))?;
+    Ok(means
+        .into_iter()
+        .zip(stds)
+        .map(|(mean, std)| format_mean_std(mean, std))
+        .collect())
+}
+
+/// Whether column `name` exists and has a value.
+fn has_values(frame: &DataFrame, name: &str) -> bool {
+    float_values(frame, name).is_ok_and(|values| values.iter().any(Option::is_some))
+}
+
+/// Appends one cell to each row.
+fn push_column(rows: &mut [Vec<String>], column: Vec<String>) {
+    for (row, cell) in rows.iter_mut().zip(column) {
+        row.push(cell);
+    }
+}
+
+/// A Markdown table.
+fn markdown_table(header: &[String], rows: &[Vec<String>]) -> String {
+    let line = |cells: &[String]| {
+        let cells: Vec<String> = cells.iter().map(|cell| inline(cell)).collect();
+        format!("| {} |\n", cells.join(" | "))
+    };
+    let mut text = line(header);
+    text.push_str(&format!("|{}\n", "---|".repeat(header.len())));
+    for row in rows {
+        text.push_str(&line(row));
+    }
+    text
+}
+
+/// Text made safe for one Markdown table cell or list item: one line, `|` escaped.
+fn inline(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+}
+
+/// `0.9123 ± 0.0045`: the standard deviation to two significant digits and the mean to the
+/// same decimal place; the mean alone (four significant digits) without a std; `—` without a
+/// mean.
+fn format_mean_std(mean: Option<f64>, std: Option<f64>) -> String {
+    let Some(mean) = mean else {
+        return NULL_LABEL.to_string();
+    };
+    match std {
+        Some(std) if std > 0.0 && scientific(mean) => format!("{mean:.3e} ± {std:.1e}"),
+        Some(std) if std > 0.0 => {
+            let decimals = (1 - std.log10().floor() as i32).clamp(0, 8) as usize;
+            format!("{mean:.decimals$} ± {std:.decimals$}")
+        }
+        Some(_) => format!("{} ± 0", format_significant(mean)),
+        None => format_significant(mean),
+    }
+}
+
+/// Four significant digits; integers as integers; scientific for very large or small values.
+fn format_significant(value: f64) -> String {
+    if value == 0.0 || (value.fract() == 0.0 && value.abs() < 1e15) {
+        format!("{value:.0}")
+    } else if scientific(value) {
+        format!("{value:.3e}")
+    } else {
+        let decimals = (3 - value.abs().log10().floor() as i32).max(0) as usize;
+        format!("{value:.decimals$}")
+    }
+}
+
+/// Whether a value reads better in scientific notation.
+fn scientific(value: f64) -> bool {
+    let magnitude = value.abs();
+    magnitude != 0.0 && !(1e-4..1e6).contains(&magnitude)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal_reader::Journal;
+    use crate::tables::write_tables;
+    use crate::test_fixtures::{
+        FAILED_MESSAGE, TempDir, spec, sweep, with_problems, write_journal,
+    };
+
+    const EXPERIMENT: &str = "[experiment]\nname = \"fixture\"\nseeds = [0, 1, 2, 3]\n";
+    const MANIFEST: &str = r#"{"descent_version": "0.1.0", "git_commit": null, "jobs": 2,
+        "overrides": ["training.epochs=5"], "report": {"group_by": "training.batch_size"}}"#;
+
+    /// A finished output directory for `records`, with the report written.
+    fn finished(name: &str, records: &[crate::journal::RunRecord]) -> (TempDir, Plots) {
+        let dir = TempDir::new(name);
+        let journal = Journal::open(&write_journal(dir.path(), records)).expect("journal");
+        write_tables(dir.path(), &journal).expect("tables");
+        std::fs::write(dir.path().join("experiment.toml"), EXPERIMENT).expect("write");
+        std::fs::write(dir.path().join("manifest.json"), MANIFEST).expect("write");
+        let plots = write_report(dir.path(), &spec(), "GD against full batch.").expect("report");
+        (dir, plots)
+    }
+
+    /// The line of `text` that contains `needle`.
+    fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+        text.lines()
+            .find(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
+    }
+
+    #[test]
+    fn the_report_shows_what_ran_the_summary_and_every_plot() {
+        let (dir, plots) = finished("report", &with_problems());
+        let report = std::fs::read_to_string(dir.path().join(REPORT_MD)).expect("report.md");
+        assert!(report.starts_with("# fixture\n\nGD against full batch.\n"));
+        assert!(report.contains("- **Runs:** 8 in 2 configuration(s), seeds 0, 1, 2, 3"));
+        assert!(report.contains("  - `training.batch_size`: 8, full"));
+        assert!(report.contains("  - descent version: 0.1.0\n  - git commit: —\n"));
+        assert!(
+            report.contains("  - `--set` overrides: [training.epochs=5]\n  - parallel jobs: 2\n")
+        );
+        assert!(
+            !report.contains("group_by"),
+            "settings objects are not facts"
+        );
+        assert!(report.contains(&format!("```toml\n{}```", EXPERIMENT)));
+
+        // Group 8: accuracies 0.80, 0.82, 0.87 (the diverged seed has none) give
+        // 0.830 ± 0.036; losses 0.30, 0.28, 0.25 give 0.2767 ± 0.0252.
+        let row = line_with(&report, "| 8 | 4 (1 diverged) |");
+        assert!(row.contains("| 0.830 ± 0.036 |"), "{row}");
+        assert!(row.contains("| 0.277 ± 0.025 |"), "{row}");
+        let row = line_with(&report, "| full | 4 (1 failed) |");
+        assert!(row.contains("| 0.720 ± 0.026 |"), "{row}");
+
+        assert_eq!(plots.files.len(), 6);
+        for plot in &plots.files {
+            assert!(
+                report.contains(&format!("]({})", plot.file)),
+                "{} not linked",
+                plot.file
+            );
+            assert!(dir.path().join(&plot.file).is_file());
+        }
+        assert!(
+            !dir.files().iter().any(|name| name.contains(".tmp")),
+            "{:?}",
+            dir.files()
+        );
+    }
+
+    #[test]
+    fn the_report_names_the_best_configuration_per_metric() {
+        let (dir, _) = finished("report-best", &sweep());
+        let report = std::fs::read_to_string(dir.path().join(REPORT_MD)).expect("report.md");
+        // Batch size 8 has the higher accuracies and the lower losses in every seed.
+        for metric in [
+            "test_accuracy (highest)",
+            "train_loss (lowest)",
+            "test_loss (lowest)",
+        ] {
+            let row = line_with(&report, &format!("| {metric} |"));
+            assert!(row.contains("batch_size = 8"), "{row}");
+        }
+        assert!(report.contains("None: every run converged or reached its epoch limit."));
+    }
+
+    #[test]
+    fn the_report_lists_diverged_and_failed_runs_with_their_errors() {
+        let (dir, _) = finished("report-problems", &with_problems());
+        let report = std::fs::read_to_string(dir.path().join(REPORT_MD)).expect("report.md");
+        let failed = line_with(&report, "| `failed` |");
+        assert!(failed.contains("batch_size = full"), "{failed}");
+        assert!(
+            failed.contains(&FAILED_MESSAGE.replace('|', "\\|")),
+            "{failed}"
+        );
+        let diverged = line_with(&report, "| `diverged` |");
+        assert!(
+            diverged.contains("| 3 | loss became NaN or infinite |"),
+            "{diverged}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_group_by_fails_before_anything_is_drawn() {
+        let dir = TempDir::new("report-bad-spec");
+        let journal = Journal::open(&write_journal(dir.path(), &sweep())).expect("journal");
+        write_tables(dir.path(), &journal).expect("tables");
+        let mut bad = spec();
+        bad.group_by = "optimizer.momentum".to_string();
+        let error = write_report(dir.path(), &bad, "").expect_err("unknown key");
+        assert!(
+            matches!(error, OutputError::UnknownGroupBy { .. }),
+            "{error}"
+        );
+        assert!(!dir.path().join("plots").exists());
+        assert!(!dir.path().join(REPORT_MD).exists());
+    }
+
+    #[test]
+    fn means_and_deviations_are_rounded_to_the_deviation() {
+        assert_eq!(
+            format_mean_std(Some(0.83), Some(0.0360555)),
+            "0.830 ± 0.036"
+        );
+        assert_eq!(format_mean_std(Some(1234.4), Some(56.7)), "1234 ± 57");
+        assert_eq!(
+            format_mean_std(Some(2.5e-6), Some(1.2e-7)),
+            "2.500e-6 ± 1.2e-7"
+        );
+        assert_eq!(format_mean_std(Some(0.9), Some(0.0)), "0.9000 ± 0");
+        assert_eq!(format_mean_std(Some(50.0), None), "50");
+        assert_eq!(format_mean_std(None, None), NULL_LABEL);
+    }
+
+    #[test]
+    fn table_cells_stay_on_one_line() {
+        assert_eq!(inline("a | b\nc"), "a \\| b c");
+        assert_eq!(fence_for("x = \"```\""), "````");
+        assert_eq!(fence_for("plain"), "```");
+    }
+}

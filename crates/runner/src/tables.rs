@@ -1,0 +1,552 @@
+//! The tables of SPEC section 5: `runs`, `curves` (Parquet and CSV) and `summary.csv`, built
+//! with polars from the journal, and the helpers that read them back for plots and the report.
+//!
+//! Column layout of the runs table, which the rest of the output stage relies on:
+//! `run_id, variant, seed, <swept keys...>, status, error, epochs, updates, train_loss,
+//! val_loss, test_loss, <task metrics...>, train_seconds, samples_per_second`.
+
+mod columns;
+mod files;
+mod stats;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use polars::prelude::*;
+use serde_json::Value;
+
+use crate::journal::{RunRecord, Status};
+use crate::journal_reader::Journal;
+use crate::output_error::Result;
+use columns::{LOSSES, configurations, final_value_columns};
+use files::{read_parquet, write_csv, write_curves, write_parquet};
+
+pub(crate) use columns::{NULL_LABEL, display_names, distinct, float_values, labels};
+pub use columns::{config_columns, order_metrics, quality_columns, render_value, swept_columns};
+pub(crate) use stats::{MeanStd, finite, mean_std};
+
+/// File names, relative to the output directory.
+pub const RUNS_PARQUET: &str = "runs.parquet";
+/// See [`RUNS_PARQUET`].
+pub const RUNS_CSV: &str = "runs.csv";
+/// See [`RUNS_PARQUET`].
+pub const CURVES_PARQUET: &str = "curves.parquet";
+/// See [`RUNS_PARQUET`].
+pub const CURVES_CSV: &str = "curves.csv";
+/// See [`RUNS_PARQUET`].
+pub const SUMMARY_CSV: &str = "summary.csv";
+
+/// Builds the runs table: one row per run, ordered by the run's index.
+///
+/// Each swept key becomes a column named by its dotted key: `Int64` when every value is an
+/// integer, `Float64` when every value is a number, `Boolean` when every value is a boolean,
+/// otherwise `String` (arrays rendered as `[16, 32]`, strings without quotes). A run that
+/// lacks a key has a null there. Task metric columns are ordered test first
+/// (see [`order_metrics`]).
+pub fn runs_frame(records: &[RunRecord]) -> Result<DataFrame> {
+    let mut runs: Vec<&RunRecord> = records.iter().collect();
+    runs.sort_by_key(|run| run.index);
+
+    let mut columns = vec![
+        Column::new("run_id".into(), per_run(&runs, |run| run.run_id.as_str())),
+        Column::new("variant".into(), per_run(&runs, |run| run.variant.as_str())),
+        Column::new("seed".into(), per_run(&runs, |run| run.seed)),
+    ];
+    let swept: BTreeSet<&String> = runs.iter().flat_map(|run| run.swept.keys()).collect();
+    for key in swept {
+        columns.push(swept_column(key, &per_run(&runs, |run| run.swept.get(key))));
+    }
+    columns.extend([
+        Column::new("status".into(), per_run(&runs, |run| run.status.as_str())),
+        Column::new("error".into(), per_run(&runs, |run| run.error.as_deref())),
+        Column::new("epochs".into(), per_run(&runs, |run| run.epochs)),
+        Column::new("updates".into(), per_run(&runs, |run| run.updates)),
+    ]);
+    let losses: [fn(&RunRecord) -> Option<f64>; 3] = [
+        |run| run.train_loss,
+        |run| run.val_loss,
+        |run| run.test_loss,
+    ];
+    for (name, loss) in LOSSES.into_iter().zip(losses) {
+        columns.push(Column::new(name.into(), per_run(&runs, loss)));
+    }
+    for metric in order_metrics(runs.iter().flat_map(|run| run.metrics.keys())) {
+        let values = per_run(&runs, |run| run.metrics.get(&metric).copied().flatten());
+        columns.push(Column::new(metric.as_str().into(), values));
+    }
+    columns.extend([
+        Column::new(
+            "train_seconds".into(),
+            per_run(&runs, |run| run.train_seconds),
+        ),
+        Column::new(
+            "samples_per_second".into(),
+            per_run(&runs, |run| run.samples_per_second),
+        ),
+    ]);
+    Ok(DataFrame::new(runs.len(), columns)?)
+}
+
+/// Builds the curves table in long format, one row per run and epoch, in the order given:
+/// `run_id, epoch, updates, seconds, train_loss, val_loss, test_loss, <metrics...>`.
+///
+/// `metrics` fixes the metric columns (so that batches written separately share one schema);
+/// a run without one of them, or with a column shorter than its epochs, gets nulls.
+pub fn curves_frame(records: &[RunRecord], metrics: &[String]) -> Result<DataFrame> {
+    Ok(build_curves(records, metrics)?)
+}
+
+/// [`curves_frame`] with polars' own error, for the streaming writer.
+pub(super) fn build_curves(records: &[RunRecord], metrics: &[String]) -> PolarsResult<DataFrame> {
+    let rows = records.iter().map(|run| run.curves.epoch.len()).sum();
+    let column = |pick: &dyn Fn(&RunRecord, usize) -> Option<f64>| -> Vec<Option<f64>> {
+        records
+            .iter()
+            .flat_map(|run| (0..run.curves.epoch.len()).map(move |i| pick(run, i)))
+            .collect()
+    };
+    let run_ids: Vec<&str> = records
+        .iter()
+        .flat_map(|run| std::iter::repeat_n(run.run_id.as_str(), run.curves.epoch.len()))
+        .collect();
+    let epochs: Vec<u32> = records
+        .iter()
+        .flat_map(|run| run.curves.epoch.iter().copied())
+        .collect();
+    let updates: Vec<Option<u64>> = records
+        .iter()
+        .flat_map(|run| (0..run.curves.epoch.len()).map(|i| run.curves.updates.get(i).copied()))
+        .collect();
+
+    let mut columns = vec![
+        Column::new("run_id".into(), run_ids),
+        Column::new("epoch".into(), epochs),
+        Column::new("updates".into(), updates),
+        Column::new(
+            "seconds".into(),
+            column(&|run, i| run.curves.seconds.get(i).copied()),
+        ),
+        Column::new(
+            "train_loss".into(),
+            column(&|run, i| run.curves.train_loss.get(i).copied().flatten()),
+        ),
+        Column::new(
+            "val_loss".into(),
+            column(&|run, i| run.curves.val_loss.get(i).copied().flatten()),
+        ),
+        Column::new(
+            "test_loss".into(),
+            column(&|run, i| run.curves.test_loss.get(i).copied().flatten()),
+        ),
+    ];
+    for metric in metrics {
+        let values = column(&|run, i| {
+            let series = run.curves.metrics.get(metric)?;
+            series.get(i).copied().flatten()
+        });
+        columns.push(Column::new(metric.as_str().into(), values));
+    }
+    DataFrame::new(rows, columns)
+}
+
+/// Builds the summary table: one row per configuration (the runs grouped by `variant` and
+/// every swept key, i.e. over seeds), in the order configurations first appear.
+///
+/// Columns: the configuration columns (same types as in `runs`), `count`, one
+/// `n_<status>` count per status, then `<column>_mean` and `<column>_std` for every final
+/// value (`epochs` through `samples_per_second`). Means and standard deviations (sample,
+/// n − 1) use only the finite values, so a diverged seed does not turn a mean into NaN; the
+/// `n_diverged` and `n_failed` counts say when that happened. The std is null with fewer
+/// than two finite values, the mean with none.
+pub fn summary_frame(runs: &DataFrame) -> Result<DataFrame> {
+    let config = config_columns(runs)?;
+    let groups = configurations(runs)?;
+    let first_rows: Vec<IdxSize> = groups
+        .iter()
+        .map(|rows| rows.first().map_or(IdxSize::MAX, |&row| to_idx(row)))
+        .collect();
+    let first_rows = IdxCa::from_vec("".into(), first_rows);
+
+    let mut columns = Vec::new();
+    for name in &config {
+        columns.push(runs.column(name)?.take(&first_rows)?);
+    }
+    columns.push(Column::new(
+        "count".into(),
+        groups
+            .iter()
+            .map(|rows| rows.len() as u32)
+            .collect::<Vec<_>>(),
+    ));
+    let statuses = labels(runs, "status")?;
+    for status in [
+        Status::Converged,
+        Status::MaxEpochs,
+        Status::Diverged,
+        Status::Failed,
+    ] {
+        let counts: Vec<u32> = groups
+            .iter()
+            .map(|rows| {
+                rows.iter()
+                    .filter(|&&row| statuses[row] == status.as_str())
+                    .count() as u32
+            })
+            .collect();
+        columns.push(Column::new(format!("n_{}", status.as_str()).into(), counts));
+    }
+    for name in final_value_columns(runs)? {
+        let values = float_values(runs, &name)?;
+        let stats: Vec<MeanStd> = groups
+            .iter()
+            .map(|rows| mean_std(&finite(rows.iter().map(|&row| values[row]))))
+            .collect();
+        columns.push(Column::new(
+            format!("{name}_mean").into(),
+            stats.iter().map(|s| s.mean).collect::<Vec<_>>(),
+        ));
+        columns.push(Column::new(
+            format!("{name}_std").into(),
+            stats.iter().map(|s| s.std).collect::<Vec<_>>(),
+        ));
+    }
+    Ok(DataFrame::new(groups.len(), columns)?)
+}
+
+/// Writes `runs.parquet`, `runs.csv`, `curves.parquet`, `curves.csv` and `summary.csv` into
+/// `dir` from the journal.
+///
+/// Each file is written under a temporary name and renamed into place, so an interrupted call
+/// leaves the previous files (or none), never half a table. Curves are streamed from the
+/// journal run by run and written in batches of about 65 000 rows, so memory stays bounded
+/// however many runs the sweep has.
+pub fn write_tables(dir: &Path, journal: &Journal) -> Result<()> {
+    let mut runs = runs_frame(journal.runs())?;
+    write_parquet(&dir.join(RUNS_PARQUET), &mut runs)?;
+    write_csv(&dir.join(RUNS_CSV), &mut runs)?;
+    write_csv(&dir.join(SUMMARY_CSV), &mut summary_frame(&runs)?)?;
+    write_curves(dir, journal)
+}
+
+/// Reads `runs.parquet` back from `dir`.
+pub fn read_runs(dir: &Path) -> Result<DataFrame> {
+    read_parquet(&dir.join(RUNS_PARQUET), None)
+}
+
+/// Reads the given columns of `curves.parquet` back from `dir` (only those, to keep memory
+/// small on large sweeps).
+pub fn read_curves(dir: &Path, columns: &[String]) -> Result<DataFrame> {
+    read_parquet(&dir.join(CURVES_PARQUET), Some(columns.to_vec()))
+}
+
+/// A swept key's column, typed by its values (see [`runs_frame`]).
+fn swept_column(name: &str, values: &[Option<&Value>]) -> Column {
+    let all = |test: fn(&Value) -> bool| values.iter().flatten().all(|value| test(value));
+    if all(Value::is_i64) {
+        Column::new(name.into(), convert(values, Value::as_i64))
+    } else if all(Value::is_number) {
+        Column::new(name.into(), convert(values, Value::as_f64))
+    } else if all(Value::is_boolean) {
+        Column::new(name.into(), convert(values, Value::as_bool))
+    } else {
+        Column::new(
+            name.into(),
+            convert(values, |value| Some(render_value(value))),
+        )
+    }
+}
+
+/// Converts each present value with `f` (absent values stay null).
+fn convert<T>(values: &[Option<&Value>], f: fn(&Value) -> Option<T>) -> Vec<Option<T>> {
+    values.iter().map(|value| value.and_then(f)).collect()
+}
+
+/// One value per run, in the order of `runs`.
+fn per_run<'a, T>(runs: &[&'a RunRecord], pick: impl Fn(&'a RunRecord) -> T) -> Vec<T> {
+    runs.iter().map(|&run| pick(run)).collect()
+}
+
+/// A row number as a polars index.
+fn to_idx(row: usize) -> IdxSize {
+    IdxSize::try_from(row).unwrap_or(IdxSize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::{
+        EPOCHS, TEST_ACCURACY, TRAIN_LOSS, TempDir, run, sweep, with_problems, write_journal,
+    };
+
+    /// Names and types of a frame's columns.
+    fn schema_of(frame: &DataFrame) -> Vec<(String, DataType)> {
+        frame
+            .columns()
+            .iter()
+            .map(|c| (c.name().to_string(), c.dtype().clone()))
+            .collect()
+    }
+
+    /// `(name, type)` pairs from literals.
+    fn expected(columns: &[(&str, DataType)]) -> Vec<(String, DataType)> {
+        columns
+            .iter()
+            .map(|(name, dtype)| (name.to_string(), dtype.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn runs_frame_follows_the_spec_schema_in_index_order() {
+        let mut records = sweep();
+        records.reverse();
+        let runs = runs_frame(&records).expect("builds");
+        use DataType::*;
+        assert_eq!(
+            schema_of(&runs),
+            expected(&[
+                ("run_id", String),
+                ("variant", String),
+                ("seed", UInt64),
+                ("optimizer.learning_rate", Float64),
+                ("training.batch_size", String),
+                ("status", String),
+                ("error", String),
+                ("epochs", UInt32),
+                ("updates", UInt64),
+                ("train_loss", Float64),
+                ("val_loss", Float64),
+                ("test_loss", Float64),
+                ("test_accuracy", Float64),
+                ("train_accuracy", Float64),
+                ("train_seconds", Float64),
+                ("samples_per_second", Float64),
+            ])
+        );
+        let ids = labels(&runs, "run_id").expect("column");
+        assert_eq!(
+            ids,
+            [
+                "run-0-0", "run-0-1", "run-0-2", "run-1-0", "run-1-1", "run-1-2"
+            ]
+        );
+        let batch = labels(&runs, "training.batch_size").expect("column");
+        assert_eq!(batch, ["8", "8", "8", "full", "full", "full"]);
+        assert_eq!(labels(&runs, "status").expect("column")[0], "max_epochs");
+    }
+
+    #[test]
+    fn swept_values_get_the_narrowest_type() {
+        use serde_json::json;
+        let typed = |values: &[Value]| {
+            let refs: Vec<Option<&Value>> = values.iter().map(Some).collect();
+            swept_column("k", &refs)
+        };
+        assert_eq!(typed(&[json!(1), json!(32)]).dtype(), &DataType::Int64);
+        assert_eq!(typed(&[json!(1), json!(0.5)]).dtype(), &DataType::Float64);
+        assert_eq!(
+            typed(&[json!(true), json!(false)]).dtype(),
+            &DataType::Boolean
+        );
+        let text = typed(&[json!([16, 32]), json!("full")]);
+        let text: Vec<Option<&str>> = text.str().expect("strings").iter().collect();
+        assert_eq!(text, [Some("[16, 32]"), Some("full")]);
+        let missing = swept_column("k", &[Some(&json!(1)), None]);
+        assert_eq!(missing.dtype(), &DataType::Int64);
+        assert_eq!(missing.null_count(), 1);
+    }
+
+    #[test]
+    fn curves_frame_is_long_format_with_the_task_metrics() {
+        let records = sweep();
+        let metrics = ["test_accuracy".to_string(), "train_accuracy".to_string()];
+        let curves = curves_frame(&records, &metrics).expect("builds");
+        use DataType::*;
+        assert_eq!(
+            schema_of(&curves),
+            expected(&[
+                ("run_id", String),
+                ("epoch", UInt32),
+                ("updates", UInt64),
+                ("seconds", Float64),
+                ("train_loss", Float64),
+                ("val_loss", Float64),
+                ("test_loss", Float64),
+                ("test_accuracy", Float64),
+                ("train_accuracy", Float64),
+            ])
+        );
+        assert_eq!(curves.height(), records.len() * EPOCHS as usize);
+        // The last epoch of the first run carries its final values.
+        let last = EPOCHS as usize - 1;
+        assert_eq!(
+            float_values(&curves, "train_loss").expect("column")[last],
+            Some(TRAIN_LOSS[0][0])
+        );
+        assert_eq!(
+            float_values(&curves, "test_accuracy").expect("column")[last],
+            Some(TEST_ACCURACY[0][0])
+        );
+    }
+
+    /// Mean and sample standard deviation, written out independently of `mean_std`.
+    fn reference(values: &[f64; 3]) -> (f64, f64) {
+        let mean = (values[0] + values[1] + values[2]) / 3.0;
+        let variance = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / 2.0;
+        (mean, variance.sqrt())
+    }
+
+    #[test]
+    fn summary_has_one_row_per_configuration_with_mean_and_sample_std() {
+        let summary = summary_frame(&runs_frame(&sweep()).expect("runs")).expect("summary");
+        assert_eq!(summary.height(), 2);
+        let names: Vec<std::string::String> = summary
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(
+            names[..8],
+            [
+                "variant",
+                "optimizer.learning_rate",
+                "training.batch_size",
+                "count",
+                "n_converged",
+                "n_max_epochs",
+                "n_diverged",
+                "n_failed"
+            ]
+        );
+        for name in [
+            "epochs",
+            "updates",
+            "train_loss",
+            "test_accuracy",
+            "samples_per_second",
+        ] {
+            assert!(
+                names.contains(&format!("{name}_mean")),
+                "{name}_mean missing"
+            );
+            assert!(names.contains(&format!("{name}_std")), "{name}_std missing");
+        }
+        assert_eq!(labels(&summary, "count").expect("column"), ["3", "3"]);
+        assert_eq!(
+            labels(&summary, "training.batch_size").expect("column"),
+            ["8", "full"]
+        );
+        for (name, table) in [("test_accuracy", TEST_ACCURACY), ("train_loss", TRAIN_LOSS)] {
+            let means = float_values(&summary, &format!("{name}_mean")).expect("column");
+            let stds = float_values(&summary, &format!("{name}_std")).expect("column");
+            for group in 0..2 {
+                let (mean, std) = reference(&table[group]);
+                assert!(
+                    (means[group].expect("mean") - mean).abs() < 1e-12,
+                    "{name} mean"
+                );
+                assert!(
+                    (stds[group].expect("std") - std).abs() < 1e-12,
+                    "{name} std"
+                );
+            }
+        }
+        // By hand: accuracies 0.80, 0.82, 0.87 have mean 0.83 and std sqrt(0.0013).
+        let std = float_values(&summary, "test_accuracy_std").expect("column")[0];
+        assert!((std.expect("std") - 0.0013f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn summary_leaves_out_non_finite_values_and_counts_statuses() {
+        let summary = summary_frame(&runs_frame(&with_problems()).expect("runs")).expect("summary");
+        assert_eq!(labels(&summary, "count").expect("column"), ["4", "4"]);
+        assert_eq!(labels(&summary, "n_diverged").expect("column"), ["1", "0"]);
+        assert_eq!(labels(&summary, "n_failed").expect("column"), ["0", "1"]);
+        // The diverged run's infinite loss is not in the mean of group 0.
+        let means = float_values(&summary, "train_loss_mean").expect("column");
+        assert!((means[0].expect("mean") - reference(&TRAIN_LOSS[0]).0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_configuration_with_one_run_has_no_std() {
+        let summary = summary_frame(&runs_frame(&[run(0, 0)]).expect("runs")).expect("summary");
+        assert_eq!(
+            float_values(&summary, "train_loss_mean").expect("column"),
+            [Some(TRAIN_LOSS[0][0])]
+        );
+        assert_eq!(
+            float_values(&summary, "train_loss_std").expect("column"),
+            [None]
+        );
+    }
+
+    #[test]
+    fn write_tables_writes_every_table_and_no_temporary_file() {
+        let dir = TempDir::new("tables");
+        let journal = Journal::open(&write_journal(dir.path(), &with_problems())).expect("journal");
+        write_tables(dir.path(), &journal).expect("tables");
+        assert_eq!(
+            dir.files(),
+            [
+                "curves.csv",
+                "curves.parquet",
+                "runs.csv",
+                "runs.jsonl",
+                "runs.parquet",
+                "summary.csv"
+            ]
+        );
+        let runs = read_runs(dir.path()).expect("runs.parquet reads");
+        assert_eq!(runs.height(), 8);
+        assert_eq!(
+            schema_of(&runs),
+            schema_of(&runs_frame(&with_problems()).expect("runs"))
+        );
+        let curves =
+            read_curves(dir.path(), &["run_id".into(), "train_loss".into()]).expect("curves");
+        assert_eq!(curves.height(), 6 * EPOCHS as usize + 3);
+        assert_eq!(curves.width(), 2);
+        let csv = std::fs::read_to_string(dir.path().join(CURVES_CSV)).expect("curves.csv");
+        assert_eq!(csv.lines().count(), 1 + curves.height());
+        assert!(csv.starts_with("run_id,epoch,updates,seconds,train_loss,val_loss,test_loss,"));
+        let summary = std::fs::read_to_string(dir.path().join(SUMMARY_CSV)).expect("summary.csv");
+        assert_eq!(summary.lines().count(), 3);
+    }
+
+    #[test]
+    fn curves_larger_than_one_batch_are_written_in_several() {
+        let dir = TempDir::new("tables-batches");
+        let epochs = 40_000u32;
+        let long_run = |index: usize| {
+            let mut record = run(0, 0);
+            record.run_id = format!("long-{index}");
+            record.index = index;
+            record.curves.epoch = (1..=epochs).collect();
+            record.curves.train_loss = vec![Some(1.0); epochs as usize];
+            record
+        };
+        let records: Vec<RunRecord> = (0..3).map(long_run).collect();
+        let journal = Journal::open(&write_journal(dir.path(), &records)).expect("journal");
+        write_tables(dir.path(), &journal).expect("tables");
+
+        let file = std::fs::File::open(dir.path().join(CURVES_PARQUET)).expect("curves.parquet");
+        let mut reader = ParquetReader::new(file);
+        let row_groups = reader.get_metadata().expect("metadata").row_groups.len();
+        assert_eq!(
+            row_groups, 2,
+            "two runs fill the first batch, the third goes in a second"
+        );
+        let curves = read_curves(dir.path(), &["run_id".into(), "epoch".into()]).expect("curves");
+        assert_eq!(curves.height(), 3 * epochs as usize);
+        let ids = labels(&curves, "run_id").expect("column");
+        assert_eq!(
+            (ids[0].as_str(), ids[curves.height() - 1].as_str()),
+            ("long-0", "long-2")
+        );
+        let csv = std::fs::read_to_string(dir.path().join(CURVES_CSV)).expect("curves.csv");
+        assert_eq!(
+            csv.lines().count(),
+            1 + curves.height(),
+            "one header, then every row"
+        );
+    }
+}

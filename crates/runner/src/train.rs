@@ -1,0 +1,214 @@
+//! Training one planned run into its journal record.
+
+use std::collections::BTreeMap;
+
+use descent_core::metrics::Metrics;
+use descent_optim::batching::BatchSize;
+use descent_optim::trainer::{EpochRecord, Outcome, Stop, TrainConfig, train};
+
+use crate::config::schema::{BatchSetting, RunConfig};
+use crate::journal::{Curves, RunRecord, Status};
+use crate::plan::{Plan, PlannedRun, build_network, build_plan};
+use crate::registry::{Precision, Registry};
+
+/// Trains `run` in its configured precision.
+///
+/// # Errors
+/// A message for anything that stopped the run from training (it becomes a `failed`
+/// record); a run whose loss diverges is not an error.
+pub fn train_run(run: &PlannedRun, plan: &Plan, registry: &Registry) -> Result<RunRecord, String> {
+    match run.spec.config.training.precision.as_str() {
+        "f64" => train_in::<f64>(run, plan, registry),
+        _ => train_in::<f32>(run, plan, registry),
+    }
+}
+
+fn train_in<T: Precision>(
+    run: &PlannedRun,
+    plan: &Plan,
+    registry: &Registry,
+) -> Result<RunRecord, String> {
+    let c = &run.spec.config;
+    let data = plan.data.get::<T>(&c.dataset, registry)?;
+    let model = build_plan(c, registry, run.task)?;
+    let mut net = build_network::<T>(c, registry, &model, data.train.features(), run.spec.seed)
+        .map_err(|(_, m)| m)?;
+    let optimizer = registry
+        .optimizers()
+        .get(&c.optimizer.kind)
+        .ok_or_else(|| format!("unknown optimizer `{}`", c.optimizer.kind))?;
+    let mut rule = T::optimizer(optimizer.factory.as_ref(), &c.optimizer, net.params().len());
+    let schedule = registry
+        .schedules()
+        .get(&c.optimizer.schedule)
+        .ok_or_else(|| format!("unknown schedule `{}`", c.optimizer.schedule))?;
+    let schedule = (schedule.factory)(&c.optimizer.schedule_parameters());
+    let outcome = train(
+        &mut net,
+        rule.as_mut(),
+        schedule.as_ref(),
+        &data,
+        &train_config(c, run.spec.seed),
+        |_| {},
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(record(run, &outcome, registry))
+}
+
+/// The training loop's settings for a run.
+pub fn train_config(c: &RunConfig, seed: u64) -> TrainConfig {
+    TrainConfig {
+        epochs: c.training.epochs,
+        batch_size: match c.training.batch_size {
+            BatchSetting::Full => BatchSize::Full,
+            BatchSetting::Samples(n) => {
+                BatchSize::Samples(usize::try_from(n).unwrap_or(usize::MAX))
+            }
+        },
+        shuffle: c.training.shuffle,
+        tolerance: c.training.tolerance,
+        patience: c.training.patience,
+        learning_rate: c.optimizer.learning_rate,
+        seed,
+    }
+}
+
+/// `None` for a number JSON cannot hold (NaN, ±∞).
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+/// The registered metrics (other than the loss, which has its own columns) of the three
+/// parts of the data, as `<part>_<metric>`.
+fn metrics_of(r: &EpochRecord, registry: &Registry) -> BTreeMap<String, Option<f64>> {
+    let mut out = BTreeMap::new();
+    let parts: [(&str, Option<&Metrics>); 3] = [
+        ("train", Some(&r.train)),
+        ("val", r.validation.as_ref()),
+        ("test", r.test.as_ref()),
+    ];
+    for m in registry.metrics().iter().filter(|m| m.name != "loss") {
+        if (m.factory)(&r.train).is_none() {
+            continue;
+        }
+        for (part, metrics) in parts {
+            out.insert(
+                format!("{part}_{}", m.name),
+                metrics.and_then(m.factory).and_then(finite),
+            );
+        }
+    }
+    out
+}
+
+/// The journal record of a finished training.
+pub fn record(run: &PlannedRun, outcome: &Outcome, registry: &Registry) -> RunRecord {
+    let last = outcome.last();
+    let mut curves = Curves::default();
+    for r in &outcome.records {
+        curves
+            .epoch
+            .push(u32::try_from(r.epoch).unwrap_or(u32::MAX));
+        curves.updates.push(r.updates);
+        curves.seconds.push(r.seconds);
+        curves.train_loss.push(finite(r.train.loss));
+        curves
+            .val_loss
+            .push(r.validation.map(|m| m.loss).and_then(finite));
+        curves
+            .test_loss
+            .push(r.test.map(|m| m.loss).and_then(finite));
+        for (k, v) in metrics_of(r, registry) {
+            curves.metrics.entry(k).or_default().push(v);
+        }
+    }
+    RunRecord {
+        run_id: run.spec.run_id.clone(),
+        index: run.spec.index,
+        variant: run.spec.variant.clone(),
+        seed: run.spec.seed,
+        swept: run.spec.swept.clone(),
+        status: match outcome.stop {
+            Stop::Converged => Status::Converged,
+            Stop::MaxEpochs => Status::MaxEpochs,
+            Stop::Diverged => Status::Diverged,
+        },
+        error: None,
+        task: task_name(run),
+        epochs: u32::try_from(last.epoch).unwrap_or(u32::MAX),
+        updates: last.updates,
+        train_loss: finite(last.train.loss),
+        val_loss: last.validation.map(|m| m.loss).and_then(finite),
+        test_loss: last.test.map(|m| m.loss).and_then(finite),
+        metrics: metrics_of(last, registry),
+        train_seconds: last.seconds,
+        samples_per_second: if last.seconds > 0.0 {
+            outcome.samples as f64 / last.seconds
+        } else {
+            0.0
+        },
+        curves,
+    }
+}
+
+/// The record of a run that failed before or during training.
+pub fn failed(run: &PlannedRun, message: String) -> RunRecord {
+    RunRecord {
+        run_id: run.spec.run_id.clone(),
+        index: run.spec.index,
+        variant: run.spec.variant.clone(),
+        seed: run.spec.seed,
+        swept: run.spec.swept.clone(),
+        status: Status::Failed,
+        error: Some(message),
+        task: task_name(run),
+        epochs: 0,
+        updates: 0,
+        train_loss: None,
+        val_loss: None,
+        test_loss: None,
+        metrics: BTreeMap::new(),
+        train_seconds: 0.0,
+        samples_per_second: 0.0,
+        curves: Curves::default(),
+    }
+}
+
+fn task_name(run: &PlannedRun) -> String {
+    match run.task {
+        descent_core::data::Task::Regression => "regression",
+        descent_core::data::Task::Binary => "binary",
+        descent_core::data::Task::Multiclass { .. } => "multiclass",
+    }
+    .into()
+}
+
+/// Checks back-propagation on the first batch of `run` (at most 64 samples), in `f64`.
+///
+/// # Errors
+/// When the data or model cannot be built, or back-propagation fails.
+pub fn gradient_check(
+    run: &PlannedRun,
+    plan: &Plan,
+    registry: &Registry,
+    per_layer: usize,
+) -> anyhow::Result<Vec<descent_core::gradcheck::LayerCheck>> {
+    let c = &run.spec.config;
+    let data = plan
+        .data
+        .get::<f64>(&c.dataset, registry)
+        .map_err(anyhow::Error::msg)?;
+    let model = build_plan(c, registry, run.task).map_err(anyhow::Error::msg)?;
+    let mut net = build_network::<f64>(c, registry, &model, data.train.features(), run.spec.seed)
+        .map_err(|(_, m)| anyhow::Error::msg(m))?;
+    let batch = train_config(c, run.spec.seed)
+        .batch_size
+        .resolve(data.train.len())
+        .min(64);
+    let per_layer = (per_layer > 0).then_some(per_layer);
+    Ok(descent_core::gradcheck::gradient_check(
+        &mut net,
+        &data.train.batch(0, batch),
+        per_layer,
+    )?)
+}

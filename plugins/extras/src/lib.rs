@@ -1,0 +1,38 @@
+//! A descent plugin: two optimizers that the built-ins lack, Lion and AdamW, and the
+//! checkerboard dataset. It registers them through the same registry calls as the
+//! built-ins; the `descent` binary calls [`register`] at start-up.
+
+mod adamw;
+mod checkerboard;
+mod lion;
+
+pub use adamw::AdamW;
+pub use checkerboard::Checkerboard;
+pub use lion::Lion;
+
+use descent_runner::registry::Registry;
+
+/// The crate name shown next to these parts in `descent list`.
+pub const NAME: &str = "descent-plugin-extras";
+
+/// Adds this plugin's parts to `registry`.
+pub fn register(registry: &mut Registry) {
+    registry.optimizer(
+        "lion",
+        "Lion (Chen et al. 2023): the sign of an interpolated momentum; `beta1` = 0.9, `beta2` = 0.99, decoupled `weight_decay`",
+        &["beta1", "beta2"],
+        lion::LionKind,
+    );
+    registry.optimizer(
+        "adamw",
+        "AdamW (Loshchilov & Hutter 2019): Adam with decoupled `weight_decay` (default 0.01)",
+        &["beta1", "beta2", "epsilon"],
+        adamw::AdamWKind,
+    );
+    registry.dataset(
+        "checkerboard",
+        "a 4×4 checkerboard in the unit square: 2 classes, no straight boundary (1000 × 2)",
+        &["samples", "noise", "seed"],
+        checkerboard::CheckerboardKind,
+    );
+}

@@ -1,0 +1,459 @@
+//! The `descent` binary end to end, on small experiments: outputs and their schema,
+//! `check` against `run`, determinism across `--jobs`, resume, invalid input, divergence.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn descent(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the descent binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A temporary directory holding `exp.toml` with `body`.
+fn experiment(body: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("exp.toml");
+    fs::write(&file, body).expect("write the experiment");
+    (dir, file)
+}
+
+const SMALL: &str = r#"
+[experiment]
+name = "small"
+seeds = [0, 1]
+
+[dataset]
+name = "blobs"
+samples = 120
+validation_fraction = 0.1
+
+[model]
+kind = "mlp"
+hidden = [4]
+
+[optimizer]
+learning_rate = 0.1
+
+[training]
+epochs = 3
+
+[grid]
+training.batch_size = [8, "full"]
+"#;
+
+fn run_ok(dir: &Path, out: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["run", "exp.toml", "--out", out, "--quiet"];
+    args.extend_from_slice(extra);
+    let o = descent(&args, dir);
+    assert!(
+        o.status.success(),
+        "descent run failed: {}",
+        text(&o.stderr)
+    );
+    o
+}
+
+fn csv(path: &Path) -> Vec<Vec<String>> {
+    fs::read_to_string(path)
+        .expect("a table")
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+/// The table without the named columns (timing varies between runs).
+fn without(table: &[Vec<String>], drop: &[&str]) -> Vec<Vec<String>> {
+    let keep: Vec<usize> = (0..table[0].len())
+        .filter(|&i| !drop.contains(&table[0][i].as_str()))
+        .collect();
+    table
+        .iter()
+        .map(|row| keep.iter().map(|&i| row[i].clone()).collect())
+        .collect()
+}
+
+#[test]
+fn every_output_exists_with_the_spec_schema() {
+    let (dir, _) = experiment(SMALL);
+    run_ok(dir.path(), "out", &[]);
+    let out = dir.path().join("out");
+    for f in [
+        "runs.parquet",
+        "runs.csv",
+        "curves.parquet",
+        "curves.csv",
+        "summary.csv",
+        "report.md",
+        "runs.jsonl",
+        "experiment.toml",
+        "manifest.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} is missing");
+    }
+    let runs = csv(&out.join("runs.csv"));
+    let header = runs[0].join(",");
+    assert!(
+        header.starts_with(
+            "run_id,variant,seed,training.batch_size,status,error,epochs,updates,train_loss,"
+        ),
+        "{header}"
+    );
+    for column in [
+        "test_loss",
+        "test_accuracy",
+        "train_seconds",
+        "samples_per_second",
+    ] {
+        assert!(
+            runs[0].iter().any(|c| c == column),
+            "runs.csv lacks {column}: {header}"
+        );
+    }
+    assert_eq!(runs.len(), 1 + 4);
+    let curves = csv(&out.join("curves.csv"));
+    assert!(
+        curves[0]
+            .join(",")
+            .starts_with("run_id,epoch,updates,seconds,train_loss,val_loss,test_loss"),
+        "{:?}",
+        curves[0]
+    );
+    assert_eq!(curves.len(), 1 + 4 * 4, "epochs 0..=3 for each run");
+    let summary = csv(&out.join("summary.csv"));
+    assert!(summary[0].iter().any(|c| c == "count"));
+    assert_eq!(summary.len(), 1 + 2, "one row per configuration");
+    let pngs: Vec<_> = fs::read_dir(out.join("plots"))
+        .expect("plots")
+        .filter_map(Result::ok)
+        .collect();
+    assert!(pngs.len() >= 3, "{} plots", pngs.len());
+    for p in &pngs {
+        assert_eq!(&fs::read(p.path()).expect("a plot")[..4], b"\x89PNG");
+    }
+    let report = fs::read_to_string(out.join("report.md")).expect("report");
+    assert!(report.contains("plots/") && report.contains("small"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["runs"], 4);
+    assert!(manifest["descent_version"].is_string());
+    assert!(
+        fs::read_dir(&out).expect("out").all(|e| !e
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".tmp")),
+        "no temporary files are left"
+    );
+}
+
+#[test]
+fn check_lists_the_runs_that_run_trains_and_writes_nothing() {
+    let (dir, _) = experiment(SMALL);
+    let o = descent(&["check", "exp.toml"], dir.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let listed: Vec<String> = text(&o.stdout)
+        .lines()
+        .skip(1)
+        .filter(|l| !l.contains("run(s)"))
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
+        .collect();
+    assert!(!dir.path().join("reports").exists(), "check writes nothing");
+    run_ok(dir.path(), "out", &[]);
+    let trained: Vec<String> = csv(&dir.path().join("out/runs.csv"))
+        .iter()
+        .skip(1)
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(listed, trained);
+}
+
+#[test]
+fn results_are_identical_whatever_the_number_of_jobs() {
+    let (dir, _) = experiment(SMALL);
+    run_ok(dir.path(), "one", &["--jobs", "1"]);
+    run_ok(dir.path(), "two", &["--jobs", "2"]);
+    let timing = ["train_seconds", "samples_per_second", "seconds"];
+    for table in ["runs.csv", "curves.csv"] {
+        let a = without(&csv(&dir.path().join("one").join(table)), &timing);
+        let b = without(&csv(&dir.path().join("two").join(table)), &timing);
+        assert_eq!(a, b, "{table} differs between --jobs 1 and --jobs 2");
+    }
+}
+
+#[test]
+fn an_interrupted_sweep_resumes() {
+    let (dir, _) = experiment(SMALL);
+    run_ok(dir.path(), "full", &[]);
+    run_ok(dir.path(), "cut", &[]);
+    // Keep one finished run and half of the next line, as if killed while writing.
+    let journal = dir.path().join("cut/runs.jsonl");
+    let lines: Vec<String> = fs::read_to_string(&journal)
+        .expect("journal")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    fs::write(
+        &journal,
+        format!("{}\n{}", lines[0], &lines[1][..lines[1].len() / 2]),
+    )
+    .expect("truncate");
+    fs::remove_file(dir.path().join("cut/runs.csv")).expect("remove");
+    let o = descent(&["run", "exp.toml", "--out", "cut"], dir.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("skipping 1 run"),
+        "{}",
+        text(&o.stderr)
+    );
+    let timing = ["train_seconds", "samples_per_second"];
+    assert_eq!(
+        without(&csv(&dir.path().join("cut/runs.csv")), &timing),
+        without(&csv(&dir.path().join("full/runs.csv")), &timing)
+    );
+    let o = descent(&["run", "exp.toml", "--out", "cut", "--fresh"], dir.path());
+    assert!(!text(&o.stderr).contains("skipping"), "--fresh starts over");
+}
+
+/// Each class of bad input exits 2, names the culprit, and writes nothing.
+#[test]
+fn invalid_input_exits_2_and_names_the_culprit() {
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("learning_rate = 0.1", &[], ""),
+        ("learning_rat = 0.1", &[], "did you mean `learning_rate`?"),
+        (
+            "learning_rate = 0.1",
+            &["optimizer.learning_rate=0"],
+            "optimizer.learning_rate",
+        ),
+        (
+            "learning_rate = 0.1",
+            &["training.batch_size=0"],
+            "training.batch_size",
+        ),
+        (
+            "learning_rate = 0.1",
+            &["grid.training.batch_size=[]"],
+            "empty grid axis",
+        ),
+        (
+            "learning_rate = 0.1",
+            &["dataset.test_fraction=1.5"],
+            "dataset.test_fraction",
+        ),
+        (
+            "learning_rate = 0.1",
+            &["experiment.name=\"../x\""],
+            "experiment.name",
+        ),
+        (
+            "learning_rate = 0.1",
+            &["model.kind=mlpp"],
+            "did you mean `mlp`?",
+        ),
+        (
+            "learning_rate = 0.1",
+            &["model.activation=step"],
+            "back-propagation needs differentiable activations",
+        ),
+        (
+            "learning_rate = 0.1",
+            &["dataset.name=iriss"],
+            "did you mean `iris`?",
+        ),
+        (
+            "learning_rate = 0.1",
+            &["model.kind=linear"],
+            "use `logistic`",
+        ),
+    ];
+    for (i, (replace, sets, expected)) in cases.iter().enumerate() {
+        let body = SMALL.replace("learning_rate = 0.1", replace);
+        let (dir, _) = experiment(&body);
+        let mut args = vec!["run", "exp.toml"];
+        for s in *sets {
+            args.extend(["--set", s]);
+        }
+        let o = descent(&args, dir.path());
+        let err = text(&o.stderr);
+        if expected.is_empty() {
+            // the unchanged file is valid: the cases below fail only by what they change
+            assert!(o.status.success(), "case {i}: {err}");
+            continue;
+        }
+        assert_eq!(o.status.code(), Some(2), "case {i} ({sets:?}): {err}");
+        assert!(
+            err.contains(expected),
+            "case {i}: expected `{expected}` in: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "case {i}: {err}"
+        );
+        assert!(
+            !dir.path().join("reports").exists(),
+            "case {i} wrote output"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_key_in_the_file_is_located() {
+    let (dir, _) = experiment(&SMALL.replace(
+        "[optimizer]\nlearning_rate = 0.1",
+        "[optimizer]\nlearning_rat = 0.1",
+    ));
+    let o = descent(&["check", "exp.toml"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("exp.toml:16:1") && err.contains("`optimizer.learning_rat`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn csv_files_by_path_with_located_cell_errors() {
+    let body = "[dataset]\npath = \"data.csv\"\ntarget = \"label\"\n[model]\nkind = \"logistic\"\n[training]\nepochs = 2\n";
+    let (dir, _) = experiment(body);
+    let rows: String = (0..40)
+        .map(|i| format!("{},{},{}\n", i as f64 / 10.0, (i * 7 % 11) as f64, i % 2))
+        .collect();
+    fs::write(dir.path().join("data.csv"), format!("a,b,label\n{rows}")).expect("csv");
+    let o = descent(&["run", "exp.toml", "--quiet"], dir.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    fs::write(
+        dir.path().join("data.csv"),
+        format!("a,b,label\n{rows}1.0,oops,1\n"),
+    )
+    .expect("csv");
+    let o = descent(&["check", "exp.toml"], dir.path());
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("oops") && err.contains("41") && err.contains('b'),
+        "{err}"
+    );
+
+    let (dir, _) = experiment(&body.replace("\"label\"", "\"lable\""));
+    fs::write(dir.path().join("data.csv"), format!("a,b,label\n{rows}")).expect("csv");
+    let o = descent(&["check", "exp.toml"], dir.path());
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("label"), "{err}");
+}
+
+#[test]
+fn a_diverged_run_is_recorded_and_the_others_finish() {
+    let body = "[dataset]\nname = \"linear\"\nsamples = 60\n[model]\nkind = \"linear\"\n[training]\nbatch_size = \"full\"\nepochs = 200\n[grid]\noptimizer.learning_rate = [0.1, 100.0]\n";
+    let (dir, _) = experiment(body);
+    let o = descent(&["run", "exp.toml", "--out", "out", "--quiet"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "a diverged run is a finished run: {}",
+        text(&o.stderr)
+    );
+    let runs = csv(&dir.path().join("out/runs.csv"));
+    let status = runs[0]
+        .iter()
+        .position(|c| c == "status")
+        .expect("status column");
+    let statuses: Vec<&str> = runs[1..].iter().map(|r| r[status].as_str()).collect();
+    assert_eq!(statuses, vec!["max_epochs", "diverged"]);
+    let report = fs::read_to_string(dir.path().join("out/report.md")).expect("report");
+    assert!(report.contains("diverged"));
+}
+
+#[test]
+fn list_shows_every_group_and_marks_plugins() {
+    let o = descent(&["list"], Path::new("."));
+    let out = text(&o.stdout);
+    for group in [
+        "models:",
+        "activations:",
+        "losses:",
+        "optimizers:",
+        "schedules:",
+        "datasets:",
+        "metrics:",
+    ] {
+        assert!(out.contains(group), "{group} missing from:\n{out}");
+    }
+    let lion = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("lion"))
+        .expect("the plugin's optimizer");
+    assert!(lion.contains("[plugin: descent-plugin-extras]"), "{lion}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("adam ") && !l.contains("plugin"))
+    );
+}
+
+#[test]
+fn gradcheck_passes_and_can_fail() {
+    let (dir, _) = experiment(&SMALL.replace("epochs = 3", "epochs = 3\nprecision = \"f64\""));
+    let o = descent(&["gradcheck", "exp.toml"], dir.path());
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(text(&o.stdout).contains("layer 1"));
+    let o = descent(&["gradcheck", "exp.toml", "--tolerance", "0"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a zero tolerance cannot be met: {}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn report_rebuilds_from_the_tables() {
+    let (dir, _) = experiment(SMALL);
+    run_ok(dir.path(), "out", &[]);
+    let out = dir.path().join("out");
+    fs::remove_file(out.join("report.md")).expect("remove");
+    fs::remove_dir_all(out.join("plots")).expect("remove");
+    let o = descent(&["report", "out"], dir.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(out.join("report.md").is_file() && out.join("plots").is_dir());
+}
+
+#[test]
+fn the_plugin_experiment_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().expect("tempdir");
+    let o = descent(
+        &[
+            "run",
+            "experiments/plugins.toml",
+            "--out",
+            &out.path().display().to_string(),
+            "--quiet",
+            "--set",
+            "training.epochs=2",
+            "--set",
+            "dataset.samples=200",
+            "--set",
+            "experiment.seeds=[0]",
+        ],
+        root,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let runs = csv(&out.path().join("runs.csv"));
+    assert_eq!(
+        runs.iter()
+            .skip(1)
+            .map(|r| r[1].as_str())
+            .collect::<Vec<_>>(),
+        vec!["adam", "adamw", "lion"]
+    );
+}
