@@ -143,7 +143,11 @@ pub fn main(plugins: &[Plugin]) -> ExitCode {
     }
 }
 
+/// Logs to standard error through `tracing` (`RUST_LOG` sets the level; default `warn`), and
+/// turns the panic of a run into one log line: the run is recorded as failed with the same
+/// message, so a backtrace would only interrupt the progress output.
 fn init_logging() {
+    std::panic::set_hook(Box::new(|info| tracing::error!("{info}")));
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()

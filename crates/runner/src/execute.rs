@@ -118,9 +118,11 @@ pub fn execute(plan: &Plan, registry: &Registry, dir: &Path, options: &Options) 
     pool.install(|| {
         todo.par_iter().for_each(|run| {
             let started = Instant::now();
+            tracing::debug!(run_id = %run.spec.run_id, variant = %run.spec.variant, seed = run.spec.seed, "training");
             let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry)))
                 .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&panic))))
                 .unwrap_or_else(|message| failed(run, message));
+            tracing::info!(run_id = %record.run_id, status = record.status.as_str(), seconds = started.elapsed().as_secs_f64(), "finished");
             progress.finished(&record, started.elapsed().as_secs_f64());
             if let (Err(e), Ok(mut errs)) = (journal.append(&record), errors.lock()) {
                 errs.push(e);

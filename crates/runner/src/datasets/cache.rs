@@ -64,6 +64,7 @@ impl DataCache {
         registry: &Registry,
     ) -> Result<Split<T>, String> {
         let kind = dataset_kind(config)?;
+        tracing::info!(dataset = kind, precision = T::NAME, "loading");
         let entry = registry
             .datasets()
             .get(kind)

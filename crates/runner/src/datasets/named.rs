@@ -17,7 +17,14 @@ impl DatasetKind for ShippedKind {
             .0
             .load::<T>(env.root.as_deref(), task(c)?, c.samples)
             .map_err(|e| e.to_string())?;
-        Ok(source(self.0.name(), loaded))
+        // A shipped dataset's task is documented; inferring it is not news.
+        Ok(source(
+            self.0.name(),
+            Loaded {
+                task_origin: TaskOrigin::Given,
+                ..loaded
+            },
+        ))
     }
 }
 

@@ -49,7 +49,7 @@ pub(super) fn curve_figure(
     x: &str,
     metric: &str,
 ) -> Prepared {
-    let bands: Vec<Vec<Option<Band>>> = facets
+    let mut bands: Vec<Vec<Option<Band>>> = facets
         .cells()
         .iter()
         .map(|panel| {
@@ -69,10 +69,27 @@ pub(super) fn curve_figure(
         .copied()
         .collect();
     let x_values: Vec<f64> = all().flat_map(|band| band.x.iter().copied()).collect();
-    let (Some(y_axis), Some(x_axis)) = (Axis::fit_y(&y_values, metric), Axis::fit_x(&x_values, x))
-    else {
+    let (Some(y_axis), Some(x_axis)) = (
+        Axis::fit_y(&y_values, metric, true),
+        Axis::fit_x(&x_values, x),
+    ) else {
         return Prepared::Skip(format!("{metric} vs {x}: no finite values"));
     };
+    if x_axis.log {
+        // A log axis has no place for x = 0 (the untrained model, before any update).
+        bands
+            .iter_mut()
+            .flatten()
+            .flatten()
+            .for_each(Band::keep_positive_x);
+    }
+    if y_axis.log {
+        bands
+            .iter_mut()
+            .flatten()
+            .flatten()
+            .for_each(|b| b.floor_y(y_axis.low));
+    }
     let x_desc = x_description(x);
     let mut notes = vec![
         "Line: mean over seeds; shaded band: min–max over seeds.".to_string(),
@@ -143,7 +160,7 @@ pub(super) fn final_figure(
         })
         .filter(|value| value.is_finite())
         .collect();
-    let Some(y_axis) = Axis::fit_y(&y_values, metric) else {
+    let Some(y_axis) = Axis::fit_y(&y_values, metric, false) else {
         return Prepared::Skip(format!("final {metric}: no finite values"));
     };
     let mut notes = vec![
@@ -239,10 +256,18 @@ fn spans_decades(low: f64, high: f64) -> bool {
 
 impl Axis {
     /// The y axis for `values` (all finite) with a 5 % margin; logarithmic for a loss that
-    /// spans decades.
-    fn fit_y(values: &[f64], metric: &str) -> Option<Self> {
+    /// spans decades. With `floor`, zeros (a perceptron with no mistakes left) do not prevent
+    /// a log axis: the caller draws them on its bottom edge.
+    fn fit_y(values: &[f64], metric: &str, floor: bool) -> Option<Self> {
         let (low, high) = bounds(values)?;
-        if metric.ends_with("loss") && spans_decades(low, high) {
+        let positive: Vec<f64> = values.iter().copied().filter(|&v| v > 0.0).collect();
+        let log_range = match bounds(&positive) {
+            Some((smallest, _)) if floor && low >= 0.0 => Some((smallest, high)),
+            _ => Some((low, high)),
+        };
+        if let Some((low, high)) =
+            log_range.filter(|&(l, h)| metric.ends_with("loss") && spans_decades(l, h))
+        {
             let margin = 10f64.powf(0.05 * (high / low).log10());
             return Some(Axis {
                 low: low / margin,
@@ -264,11 +289,26 @@ impl Axis {
 
     /// The x axis for `values` of axis `x`, edge to edge; logarithmic for seconds or updates
     /// that span decades; widened around a single value.
+    /// Zero (the start of training) does not count against a log scale: it is left off
+    /// the axis.
     fn fit_x(values: &[f64], x: &str) -> Option<Self> {
         let (low, high) = bounds(values)?;
-        let log = x != "epoch" && spans_decades(low, high);
+        let positive: Vec<f64> = values.iter().copied().filter(|&v| v > 0.0).collect();
+        if let Some((smallest, _)) =
+            bounds(&positive).filter(|&(p, h)| x != "epoch" && low >= 0.0 && spans_decades(p, h))
+        {
+            return Some(Axis {
+                low: smallest,
+                high,
+                log: true,
+            });
+        }
         Some(if high > low {
-            Axis { low, high, log }
+            Axis {
+                low,
+                high,
+                log: false,
+            }
         } else {
             Axis {
                 low: low - 0.5,
@@ -302,18 +342,25 @@ mod tests {
     #[test]
     fn losses_spanning_decades_get_a_log_axis() {
         let wide = [0.001, 0.5, 2.0];
-        assert!(Axis::fit_y(&wide, "train_loss").expect("axis").log);
-        let narrow = Axis::fit_y(&[0.1, 2.0], "train_loss").expect("axis");
+        assert!(Axis::fit_y(&wide, "train_loss", false).expect("axis").log);
+        let narrow = Axis::fit_y(&[0.1, 2.0], "train_loss", false).expect("axis");
         assert!(!narrow.log, "1.3 decades");
         assert!(
-            !Axis::fit_y(&wide, "test_accuracy").expect("axis").log,
+            !Axis::fit_y(&wide, "test_accuracy", false)
+                .expect("axis")
+                .log,
             "not a loss"
         );
-        let zero = Axis::fit_y(&[0.0, 0.5, 2.0], "train_loss").expect("axis");
+        let zero = Axis::fit_y(&[0.0, 0.5, 2.0], "train_loss", false).expect("axis");
         assert!(!zero.log, "zero has no logarithm");
-        let flat = Axis::fit_y(&[0.9, 0.9], "test_accuracy").expect("axis");
+        let flat = Axis::fit_y(&[0.9, 0.9], "test_accuracy", false).expect("axis");
         assert!(flat.low < 0.9 && flat.high > 0.9);
-        assert_eq!(Axis::fit_y(&[], "train_loss"), None);
+        assert_eq!(Axis::fit_y(&[], "train_loss", false), None);
+        let floored = Axis::fit_y(&[0.0, 0.002, 1500.0], "train_loss", true).expect("axis");
+        assert!(
+            floored.log && floored.low > 0.0 && floored.low < 0.002,
+            "{floored:?}"
+        );
     }
 
     #[test]
@@ -325,5 +372,11 @@ mod tests {
         assert_eq!((axis.low, axis.high, axis.log), (1.0, 20.0, false));
         let single = Axis::fit_x(&[3.0], "epoch").expect("axis");
         assert_eq!((single.low, single.high), (2.5, 3.5));
+        let from_zero = Axis::fit_x(&[0.0, 40.0, 57_000.0], "updates").expect("axis");
+        assert_eq!(
+            (from_zero.low, from_zero.log),
+            (40.0, true),
+            "the start of training is left off a log axis"
+        );
     }
 }

@@ -118,6 +118,24 @@ pub(super) struct Band {
     pub(super) high: Vec<f64>,
 }
 
+impl Band {
+    /// Raises every value below `floor` to it, so that zeros sit on a log axis's edge.
+    pub(super) fn floor_y(&mut self, floor: f64) {
+        for column in [&mut self.mean, &mut self.low, &mut self.high] {
+            column.iter_mut().for_each(|v| *v = v.max(floor));
+        }
+    }
+
+    /// Drops the positions at x ≤ 0, which a logarithmic axis cannot show.
+    pub(super) fn keep_positive_x(&mut self) {
+        let keep: Vec<bool> = self.x.iter().map(|&x| x > 0.0).collect();
+        for column in [&mut self.x, &mut self.mean, &mut self.low, &mut self.high] {
+            let mut flags = keep.iter();
+            column.retain(|_| *flags.next().unwrap_or(&false));
+        }
+    }
+}
+
 /// At most this many x positions per line: beyond, an even grid replaces the union of the
 /// runs' x values.
 const MAX_GRID: usize = 200;
