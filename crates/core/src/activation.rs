@@ -130,7 +130,7 @@ impl<T: Float> Elementwise<T> for Tanh {
     }
     #[inline(always)]
     fn value(&self, z: T) -> T {
-        z.tanh()
+        z.fast_tanh()
     }
     #[inline(always)]
     fn derivative(&self, _z: T, a: T) -> T {

@@ -29,10 +29,46 @@ pub trait Float:
 
     /// Widens (or keeps) this value as an `f64`.
     fn f64(self) -> f64;
+
+    /// The hyperbolic tangent, in a form the compiler can vectorise: the C library's
+    /// scalar `tanhf` would dominate a small network's training step. `f64` keeps the
+    /// library's `tanh`.
+    fn fast_tanh(self) -> Self;
 }
 
 impl Float for f32 {
     const NAME: &'static str = "f32";
+
+    /// Eigen's rational approximation of `tanh` for `f32` (a degree-13 odd numerator over a
+    /// degree-6 even denominator on `[-7.9, 7.9]`, ±1 beyond): within 3.1e-7 of the true
+    /// value (see the test), a few roundings of `f32` near ±1.
+    #[inline(always)]
+    fn fast_tanh(self) -> Self {
+        const CLAMP: f32 = 7.905_311;
+        const ALPHA: [f32; 7] = [
+            4.893_524_6e-3,
+            6.372_619_3e-4,
+            1.485_722_4e-5,
+            5.122_297e-8,
+            -8.604_672e-11,
+            2.000_188e-13,
+            -2.760_768_5e-16,
+        ];
+        const BETA: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
+        let x = self.clamp(-CLAMP, CLAMP);
+        let x2 = x * x;
+        // Plain products and sums: `mul_add` would be a library call on CPUs (or builds)
+        // without FMA.
+        let mut p = ALPHA[6];
+        for &a in ALPHA[..6].iter().rev() {
+            p = x2 * p + a;
+        }
+        let mut q = BETA[3];
+        for &b in BETA[..3].iter().rev() {
+            q = x2 * q + b;
+        }
+        x * p / q
+    }
 
     #[inline(always)]
     fn of(x: f64) -> Self {
@@ -49,6 +85,11 @@ impl Float for f64 {
     const NAME: &'static str = "f64";
 
     #[inline(always)]
+    fn fast_tanh(self) -> Self {
+        self.tanh()
+    }
+
+    #[inline(always)]
     fn of(x: f64) -> Self {
         x
     }
@@ -56,5 +97,24 @@ impl Float for f64 {
     #[inline(always)]
     fn f64(self) -> f64 {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_tanh_is_within_a_rounding_of_tanh() {
+        let mut worst: f64 = 0.0;
+        for i in -200_000..=200_000 {
+            let x = i as f32 * 1e-4;
+            let err = (f64::from(x.fast_tanh()) - f64::from(x).tanh()).abs();
+            worst = worst.max(err);
+        }
+        assert!(worst < 4e-7, "max error {worst}");
+        assert!((30.0_f32.fast_tanh() - 1.0).abs() < 4e-7);
+        assert!(((-30.0_f32).fast_tanh() + 1.0).abs() < 4e-7);
+        assert_eq!(0.0_f32.fast_tanh(), 0.0);
     }
 }

@@ -9,6 +9,7 @@ use faer::linalg::matmul::matmul;
 use crate::activation::Activation;
 use crate::error::Result;
 use crate::float::Float;
+use crate::kernels;
 use crate::matrix::{view, view_mut};
 
 /// A fully connected layer of `units` neurons over `inputs` inputs.
@@ -73,6 +74,12 @@ impl<T: Float> Dense<T> {
         self.units * (self.inputs + 1)
     }
 
+    /// Whether this layer's products over `batch` samples go through the hand-written
+    /// kernels rather than faer (see [`kernels::prefer_kernels`]).
+    fn small(&self, batch: usize) -> bool {
+        kernels::prefer_kernels(self.units * self.inputs * batch)
+    }
+
     /// The weights, `units × inputs` column-major, within `params`.
     pub fn weights<'p>(&self, params: &'p [T]) -> &'p [T] {
         &params[self.offset..self.offset + self.units * self.inputs]
@@ -108,14 +115,18 @@ impl<T: Float> Dense<T> {
     pub fn forward(&mut self, params: &[T], x: &[T], batch: usize, par: Par) {
         let n = self.units * batch;
         let weights = self.weights(params);
-        matmul(
-            view_mut(&mut self.z, self.units, batch),
-            Accum::Replace,
-            view(weights, self.units, self.inputs),
-            view(x, self.inputs, batch),
-            T::one(),
-            par,
-        );
+        if self.small(batch) {
+            kernels::matmul_nn(&mut self.z, weights, x, self.units, self.inputs, batch);
+        } else {
+            matmul(
+                view_mut(&mut self.z, self.units, batch),
+                Accum::Replace,
+                view(weights, self.units, self.inputs),
+                view(x, self.inputs, batch),
+                T::one(),
+                par,
+            );
+        }
         let bias = self.bias(params);
         self.activation
             .forward(&mut self.z[..n], &mut self.a[..n], bias, self.units);
@@ -138,14 +149,18 @@ impl<T: Float> Dense<T> {
         let wlen = self.units * self.inputs;
         let (gw, gb) = grads[self.offset..self.offset + wlen + self.units].split_at_mut(wlen);
         let delta = &self.delta[..self.units * batch];
-        matmul(
-            view_mut(gw, self.units, self.inputs),
-            Accum::Replace,
-            view(delta, self.units, batch),
-            view(x, self.inputs, batch).transpose(),
-            T::one(),
-            par,
-        );
+        if self.small(batch) {
+            kernels::matmul_nt(gw, delta, x, self.units, batch, self.inputs);
+        } else {
+            matmul(
+                view_mut(gw, self.units, self.inputs),
+                Accum::Replace,
+                view(delta, self.units, batch),
+                view(x, self.inputs, batch).transpose(),
+                T::one(),
+                par,
+            );
+        }
         gb.fill(T::zero());
         for col in delta.chunks_exact(self.units) {
             for (g, &d) in gb.iter_mut().zip(col) {
@@ -166,14 +181,25 @@ impl<T: Float> Dense<T> {
         par: Par,
     ) -> Result<()> {
         let n = below.units * batch;
-        matmul(
-            view_mut(&mut below.delta, below.units, batch),
-            Accum::Replace,
-            view(self.weights(params), self.units, self.inputs).transpose(),
-            view(&self.delta, self.units, batch),
-            T::one(),
-            par,
-        );
+        if self.small(batch) {
+            kernels::matmul_tn(
+                &mut below.delta,
+                self.weights(params),
+                &self.delta,
+                self.units,
+                self.inputs,
+                batch,
+            );
+        } else {
+            matmul(
+                view_mut(&mut below.delta, below.units, batch),
+                Accum::Replace,
+                view(self.weights(params), self.units, self.inputs).transpose(),
+                view(&self.delta, self.units, batch),
+                T::one(),
+                par,
+            );
+        }
         below.activation.backward(
             &below.z[..n],
             &below.a[..n],

@@ -12,6 +12,7 @@ mod error;
 mod float;
 pub mod gradcheck;
 pub mod init;
+pub mod kernels;
 mod layer;
 pub mod loss;
 pub mod matrix;

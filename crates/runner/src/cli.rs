@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use crate::bench::{WORKLOADS, Workload};
 use crate::config::{self, ConfigError};
 use crate::datasets::DataEnv;
 use crate::execute::{self, Options};
@@ -80,6 +81,15 @@ pub enum Command {
         #[arg(long, default_value_t = 2000)]
         per_layer: usize,
     },
+    /// Time the standard training workloads; one JSON line each.
+    Bench {
+        /// Only this workload (default: all).
+        #[arg(long)]
+        workload: Option<String>,
+        /// Threads of the matrix products inside the run.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
 }
 
 /// Exit code: every run finished (diverged runs included).
@@ -119,6 +129,7 @@ pub fn main(plugins: &[Plugin]) -> ExitCode {
             Ok(OK)
         }
         Command::Report { dir } => output::rebuild_report(&dir).map(|()| OK),
+        Command::Bench { workload, threads } => bench(&registry, workload.as_deref(), threads),
         Command::Gradcheck {
             file,
             sets,
@@ -334,4 +345,26 @@ fn gradcheck(
     }
     println!("worst: {worst:.3e} (tolerance {tolerance:.0e})");
     Ok(if worst <= tolerance { OK } else { SOME_FAILED })
+}
+
+fn bench(registry: &Registry, workload: Option<&str>, threads: usize) -> Result<u8> {
+    let workloads: Vec<&Workload> = match workload {
+        Some(name) => vec![Workload::named(name).ok_or_else(|| {
+            let names: Vec<&str> = WORKLOADS.iter().map(|w| w.name).collect();
+            ConfigError::single(config::Diagnostic {
+                location: "--workload".into(),
+                key: None,
+                message: format!("unknown workload `{name}`"),
+                help: Some(config::diagnostic::suggestion(name, names.iter().copied())),
+            })
+        })?],
+        None => WORKLOADS.iter().collect(),
+    };
+    for w in workloads {
+        let m = w
+            .measure(threads.max(1), registry)
+            .map_err(anyhow::Error::msg)?;
+        println!("{}", serde_json::to_string(&m)?);
+    }
+    Ok(OK)
 }

@@ -5,6 +5,7 @@
 //! [`journal`] line per finished run → tables, plots and the report.
 
 mod atomic;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod datasets;

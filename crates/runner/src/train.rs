@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use descent_core::Par;
+use descent_core::data::{Split, Task};
 use descent_core::metrics::Metrics;
 use descent_optim::batching::BatchSize;
 use descent_optim::trainer::{EpochRecord, Outcome, Stop, TrainConfig, train};
@@ -30,9 +32,28 @@ fn train_in<T: Precision>(
 ) -> Result<RunRecord, String> {
     let c = &run.spec.config;
     let data = plan.data.get::<T>(&c.dataset, registry)?;
-    let model = build_plan(c, registry, run.task)?;
-    let mut net = build_network::<T>(c, registry, &model, data.train.features(), run.spec.seed)
-        .map_err(|(_, m)| m)?;
+    let outcome = fit(c, run.task, &data, run.spec.seed, Par::Seq, registry)?;
+    Ok(record(run, &outcome, registry))
+}
+
+/// Trains the model of configuration `c` for data of `task` on `data`: the one training
+/// path of `descent run` and `descent bench`. `par` is the parallelism of the matrix
+/// products inside this run (sequential when runs already run side by side).
+///
+/// # Errors
+/// A message for anything that stops the model from being built or trained.
+pub fn fit<T: Precision>(
+    c: &RunConfig,
+    task: Task,
+    data: &Split<T>,
+    seed: u64,
+    par: Par,
+    registry: &Registry,
+) -> Result<Outcome, String> {
+    let model = build_plan(c, registry, task)?;
+    let mut net =
+        build_network::<T>(c, registry, &model, data.train.features(), seed).map_err(|(_, m)| m)?;
+    net.set_parallelism(par);
     let optimizer = registry
         .optimizers()
         .get(&c.optimizer.kind)
@@ -43,16 +64,15 @@ fn train_in<T: Precision>(
         .get(&c.optimizer.schedule)
         .ok_or_else(|| format!("unknown schedule `{}`", c.optimizer.schedule))?;
     let schedule = (schedule.factory)(&c.optimizer.schedule_parameters());
-    let outcome = train(
+    train(
         &mut net,
         rule.as_mut(),
         schedule.as_ref(),
-        &data,
-        &train_config(c, run.spec.seed),
+        data,
+        &train_config(c, seed),
         |_| {},
     )
-    .map_err(|e| e.to_string())?;
-    Ok(record(run, &outcome, registry))
+    .map_err(|e| e.to_string())
 }
 
 /// The training loop's settings for a run.

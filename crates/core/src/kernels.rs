@@ -1,0 +1,250 @@
+//! Hand-written matrix products for shapes too small for faer's dispatch to pay off.
+//!
+//! faer reaches the machine's GEMM peak on large products, but each call costs a fixed
+//! dispatch overhead that dwarfs the arithmetic of a batch-1 step through a 2-16-16-1
+//! network or of a 20-feature logistic regression. These loops are the three products of
+//! a dense layer on column-major slices, written so that the innermost loop runs over
+//! contiguous memory and vectorises; on x86-64 they are compiled a second time with AVX2
+//! and FMA, and a third time with AVX-512, and the best the CPU supports is chosen at run
+//! time (the choice depends on the CPU only, never on the data or the number of jobs).
+//!
+//! [`prefer_kernels`] decides between them and faer; the crossover was measured with
+//! `descent bench` (see the README's performance section).
+
+use crate::float::Float;
+
+/// Below this many multiply-adds, a product is cheaper in these loops than through faer.
+pub const SMALL_PRODUCT: usize = 16 * 1024;
+
+/// Whether a layer's product of `macs` multiply-adds should use these loops rather than
+/// faer: when it is small enough that faer's fixed cost per call dominates.
+pub fn prefer_kernels(macs: usize) -> bool {
+    macs <= SMALL_PRODUCT
+}
+
+/// `C = A·B` with `C` `m × n`, `A` `m × k`, `B` `k × n`: each column of `C` is a
+/// combination of the columns of `A`.
+pub fn matmul_nn<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
+    dispatch!(nn_body(c, a, b, m, k, n));
+}
+
+/// `C = A·Bᵀ` with `C` `m × k`, `A` `m × n`, `B` `k × n`: the weight gradient `Δ·Xᵀ`.
+pub fn matmul_nt<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize) {
+    dispatch!(nt_body(c, a, b, m, n, k));
+}
+
+/// `C = Aᵀ·B` with `C` `k × n`, `A` `m × k`, `B` `m × n`: the input gradient `Wᵀ·Δ`.
+pub fn matmul_tn<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
+    dispatch!(tn_body(c, a, b, m, k, n));
+}
+
+/// Calls a kernel body through the widest vector instructions the CPU has.
+macro_rules! dispatch {
+    ($body:ident($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            /// The body compiled for AVX-512.
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            fn wide<T: Float>(c: &mut [T], a: &[T], b: &[T], x: usize, y: usize, z: usize) {
+                $body(c, a, b, x, y, z)
+            }
+            /// The body compiled for AVX2 and FMA.
+            #[target_feature(enable = "avx2,fma")]
+            fn avx2<T: Float>(c: &mut [T], a: &[T], b: &[T], x: usize, y: usize, z: usize) {
+                $body(c, a, b, x, y, z)
+            }
+            match simd_level() {
+                // SAFETY: the CPU was checked for these features.
+                SimdLevel::Avx512 => unsafe { wide($($arg),*) },
+                // SAFETY: the CPU was checked for these features.
+                SimdLevel::Avx2 => unsafe { avx2($($arg),*) },
+                SimdLevel::Baseline => $body($($arg),*),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $body($($arg),*)
+        }
+    }};
+}
+use dispatch;
+
+/// The vector instructions available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SimdLevel {
+    /// AVX-512F (with AVX2 and FMA).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx512,
+    /// AVX2 and FMA.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx2,
+    /// What the compilation target guarantees.
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    Baseline,
+}
+
+/// The best vector instructions of this CPU, detected once.
+#[cfg(target_arch = "x86_64")]
+fn simd_level() -> SimdLevel {
+    static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+        {
+            SimdLevel::Avx512
+        } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            SimdLevel::Avx2
+        } else {
+            SimdLevel::Baseline
+        }
+    })
+}
+
+#[inline(always)]
+fn nn_body<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
+    if m == 1 {
+        // One output unit: each entry is a dot product of contiguous vectors.
+        for (ci, b_col) in c[..n].iter_mut().zip(b[..k * n].chunks_exact(k)) {
+            *ci = dot(&a[..k], b_col);
+        }
+        return;
+    }
+    for (c_col, b_col) in c[..m * n]
+        .chunks_exact_mut(m)
+        .zip(b[..k * n].chunks_exact(k))
+    {
+        c_col.fill(T::zero());
+        for (a_col, &s) in a[..m * k].chunks_exact(m).zip(b_col) {
+            for (ci, &ai) in c_col.iter_mut().zip(a_col) {
+                *ci = ai.mul_add(s, *ci);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn nt_body<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize) {
+    c[..m * k].fill(T::zero());
+    if m == 1 {
+        // One output unit: the gradient row is a combination of the samples.
+        for (&s, b_col) in a[..n].iter().zip(b[..k * n].chunks_exact(k)) {
+            for (ci, &bi) in c[..k].iter_mut().zip(b_col) {
+                *ci = bi.mul_add(s, *ci);
+            }
+        }
+        return;
+    }
+    for (a_col, b_col) in a[..m * n].chunks_exact(m).zip(b[..k * n].chunks_exact(k)) {
+        for (c_col, &s) in c[..m * k].chunks_exact_mut(m).zip(b_col) {
+            for (ci, &ai) in c_col.iter_mut().zip(a_col) {
+                *ci = ai.mul_add(s, *ci);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn tn_body<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
+    for (c_col, b_col) in c[..k * n]
+        .chunks_exact_mut(k)
+        .zip(b[..m * n].chunks_exact(m))
+    {
+        for (ci, a_col) in c_col.iter_mut().zip(a[..m * k].chunks_exact(m)) {
+            *ci = dot(a_col, b_col);
+        }
+    }
+}
+
+/// A dot product with eight partial sums, so that the additions vectorise.
+#[inline(always)]
+fn dot<T: Float>(x: &[T], y: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let (xc, xr) = x.split_at(x.len() / 8 * 8);
+    let (yc, yr) = y.split_at(xc.len());
+    for (xs, ys) in xc.chunks_exact(8).zip(yc.chunks_exact(8)) {
+        for i in 0..8 {
+            acc[i] = xs[i].mul_add(ys[i], acc[i]);
+        }
+    }
+    let mut tail = T::zero();
+    for (&xi, &yi) in xr.iter().zip(yr) {
+        tail = xi.mul_add(yi, tail);
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::{view, view_mut};
+    use faer::linalg::matmul::matmul;
+    use faer::{Accum, Par};
+
+    fn data(len: usize, seed: u64) -> Vec<f64> {
+        (0..len)
+            .map(|i| ((i as u64 * 2_654_435_761 + seed) % 1000) as f64 / 500.0 - 1.0)
+            .collect()
+    }
+
+    /// Each kernel agrees with faer on shapes around the vector width.
+    #[test]
+    fn kernels_match_faer() {
+        for (m, k, n) in [
+            (1, 1, 1),
+            (1, 20, 32),
+            (3, 5, 1),
+            (16, 2, 1),
+            (17, 9, 3),
+            (10, 33, 7),
+            (64, 20, 32),
+        ] {
+            let (a, b) = (data(m * k, 1), data(k * n, 2));
+            let mut ours = vec![7.0; m * n];
+            let mut theirs = vec![0.0; m * n];
+            matmul_nn(&mut ours, &a, &b, m, k, n);
+            matmul(
+                view_mut(&mut theirs, m, n),
+                Accum::Replace,
+                view(&a, m, k),
+                view(&b, k, n),
+                1.0,
+                Par::Seq,
+            );
+            close(&ours, &theirs);
+
+            let d = data(m * n, 3);
+            let mut ours = vec![7.0; m * k];
+            let mut theirs = vec![0.0; m * k];
+            matmul_nt(&mut ours, &d, &b, m, n, k);
+            matmul(
+                view_mut(&mut theirs, m, k),
+                Accum::Replace,
+                view(&d, m, n),
+                view(&b, k, n).transpose(),
+                1.0,
+                Par::Seq,
+            );
+            close(&ours, &theirs);
+
+            let mut ours = vec![7.0; k * n];
+            let mut theirs = vec![0.0; k * n];
+            matmul_tn(&mut ours, &a, &d, m, k, n);
+            matmul(
+                view_mut(&mut theirs, k, n),
+                Accum::Replace,
+                view(&a, m, k).transpose(),
+                view(&d, m, n),
+                1.0,
+                Par::Seq,
+            );
+            close(&ours, &theirs);
+        }
+    }
+
+    fn close(a: &[f64], b: &[f64]) {
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-12, "{x} vs {y}");
+        }
+    }
+}
