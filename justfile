@@ -8,8 +8,9 @@ run FILE *ARGS:
 test:
     cargo test --workspace
 
-# Criterion benchmarks of the training step.
+# The standard workloads (one JSON line each), then criterion's training-step benchmark.
 bench:
+    cargo run --release -- bench
     cargo bench -p descent-optim --bench step
 
 # Formatting and lints, as CI checks them.

@@ -1,55 +1,41 @@
 //! AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization", 2019).
 
 use descent_core::Float;
-use descent_optim::rules::UpdateRule;
+use descent_optim::rules::{Adam, Hyperparameters, UpdateRule};
 use descent_runner::config::schema::OptimizerConfig;
 use descent_runner::registry::OptimizerKind;
 
 /// Adam's step plus a weight decay applied to the parameters directly, not through the
-/// gradient: `θ ← θ − η (m̂/(√v̂ + ε) + λθ)`.
+/// gradient: `θ ← θ − η (m̂/(√v̂ + ε) + λθ)`, computed as PyTorch does, by shrinking
+/// `θ ← (1 − ηλ)θ` before the (undecayed) Adam step.
 #[derive(Debug, Clone)]
 pub struct AdamW<T> {
-    m: Vec<T>,
-    v: Vec<T>,
-    beta1: T,
-    beta2: T,
-    epsilon: T,
+    adam: Adam<T>,
     weight_decay: T,
-    step: i32,
 }
 
 impl<T: Float> AdamW<T> {
     /// AdamW for `len` parameters.
     pub fn new(len: usize, beta1: f64, beta2: f64, epsilon: f64, weight_decay: f64) -> Self {
+        let h = Hyperparameters {
+            beta1,
+            beta2,
+            epsilon: Some(epsilon),
+            weight_decay: 0.0,
+            ..Hyperparameters::default()
+        };
         Self {
-            m: vec![T::zero(); len],
-            v: vec![T::zero(); len],
-            beta1: T::of(beta1),
-            beta2: T::of(beta2),
-            epsilon: T::of(epsilon),
+            adam: Adam::new(len, &h),
             weight_decay: T::of(weight_decay),
-            step: 0,
         }
     }
 }
 
 impl<T: Float> UpdateRule<T> for AdamW<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
-        self.step = self.step.saturating_add(1);
-        let one = T::one();
-        let (b1, b2, eps, wd) = (self.beta1, self.beta2, self.epsilon, self.weight_decay);
-        let c1 = one / (one - b1.powi(self.step));
-        let c2 = one / (one - b2.powi(self.step));
-        for (((p, &g), m), v) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(self.m.iter_mut())
-            .zip(self.v.iter_mut())
-        {
-            *m = b1 * *m + (one - b1) * g;
-            *v = b2 * *v + (one - b2) * g * g;
-            *p -= lr * ((*m * c1) / ((*v * c2).sqrt() + eps) + wd * *p);
-        }
+        let shrink = T::one() - lr * self.weight_decay;
+        params.iter_mut().for_each(|p| *p *= shrink);
+        self.adam.update(params, grads, lr);
     }
 }
 

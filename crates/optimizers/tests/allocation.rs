@@ -1,0 +1,100 @@
+//! Once the first batch has run, a training step allocates nothing.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use descent_core::activation::{Activation, Pointwise, Relu, Softmax, Tanh};
+use descent_core::data::Task;
+use descent_core::data::synthetic::Synthetic;
+use descent_core::init::Init;
+use descent_core::loss::CrossEntropy;
+use descent_core::{LayerSpec, Network};
+use descent_optim::batching::{BatchSize, Batcher};
+use descent_optim::rules::{Adam, Hyperparameters, UpdateRule};
+
+/// The system allocator, counting allocations.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: the caller's contract is passed on.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is passed on.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Steps of shuffled mini-batches through a small network (hand-written kernels) and a
+/// large one (faer's products), each after one warm-up step, allocate nothing.
+#[test]
+fn training_steps_allocate_nothing_after_the_first() {
+    for (features, hidden, batch) in [(4, 8, 8), (64, 128, 64)] {
+        let data = Synthetic {
+            samples: 256,
+            features,
+            classes: 3,
+            noise: 1.0,
+            seed: 1,
+        }
+        .teacher(&[hidden], false, Task::Multiclass { classes: 3 })
+        .expect("data")
+        .convert::<f32>();
+        let layers = vec![
+            LayerSpec {
+                units: hidden,
+                activation: Arc::new(Pointwise(Relu)) as Arc<dyn Activation<f32>>,
+                init: Init::He,
+            },
+            LayerSpec {
+                units: hidden,
+                activation: Arc::new(Pointwise(Tanh)),
+                init: Init::Xavier,
+            },
+            LayerSpec {
+                units: 3,
+                activation: Arc::new(Softmax),
+                init: Init::Xavier,
+            },
+        ];
+        let mut net = Network::new(features, layers, Arc::new(CrossEntropy), 0).expect("network");
+        let mut rule = Adam::new(net.params().len(), &Hyperparameters::default());
+        let mut batcher = Batcher::new(&data, BatchSize::Samples(batch), true, 3);
+        net.reserve(batch);
+        let mut step = |net: &mut Network<f32>, batcher: &mut Batcher<f32>, k: usize| {
+            let b = batcher.batch(&data, k);
+            let loss = net.compute_gradients(&b).expect("differentiable");
+            let (p, g) = net.params_and_grads();
+            rule.update(p, g, 0.01);
+            loss
+        };
+        batcher.start_epoch();
+        step(&mut net, &mut batcher, 0);
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        for k in 1..batcher.batches_per_epoch() {
+            step(&mut net, &mut batcher, k);
+        }
+        batcher.start_epoch();
+        step(&mut net, &mut batcher, 0);
+        let after = ALLOCATIONS.load(Ordering::SeqCst);
+        assert_eq!(
+            after - before,
+            0,
+            "{features}-{hidden}-{hidden}-3 at batch {batch}: {} allocations",
+            after - before
+        );
+    }
+    // The counter does see allocations.
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let v = std::hint::black_box(vec![1u8; 64]);
+    assert!(ALLOCATIONS.load(Ordering::SeqCst) > before && v.len() == 64);
+}
