@@ -3,7 +3,7 @@
 //! dataset once, and building each model once as a dry run. Training code never
 //! re-checks; a problem found here stops everything before any training (exit code 2).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use descent_core::Network;
 use descent_core::data::Task;
@@ -71,27 +71,21 @@ pub fn plan(
     };
     let mut warnings = BTreeSet::new();
     let mut runs = Vec::with_capacity(experiment.runs.len());
-    let mut checked = BTreeSet::new();
+    // Seeds share a configuration: each configuration is checked once.
+    let mut checked: HashMap<(&str, String), Task> = HashMap::new();
     for spec in &experiment.runs {
         let cx = RunContext {
             experiment: &experiment,
             spec,
         };
-        // Seeds share a configuration: check each configuration once.
         let key = (
-            spec.variant.clone(),
+            spec.variant.as_str(),
             serde_json::to_string(&spec.config).unwrap_or_default(),
         );
-        if let Some(task) = checked_task(&checked, &key) {
-            runs.push(PlannedRun {
-                spec: spec.clone(),
-                task,
-            });
-            continue;
-        }
-        match check_run(&cx, registry, &data, &mut warnings) {
+        let known = checked.get(&key).copied();
+        match known.map_or_else(|| check_run(&cx, registry, &data, &mut warnings), Ok) {
             Ok(task) => {
-                checked.insert((key, task_code(task)));
+                checked.insert(key, task);
                 runs.push(PlannedRun {
                     spec: spec.clone(),
                     task,
@@ -123,27 +117,6 @@ pub fn plan(
         report,
         data,
     })
-}
-
-type CheckedKey = (String, String);
-
-fn task_code(task: Task) -> usize {
-    match task {
-        Task::Regression => 0,
-        Task::Binary => 1,
-        Task::Multiclass { classes } => classes,
-    }
-}
-
-fn checked_task(checked: &BTreeSet<(CheckedKey, usize)>, key: &CheckedKey) -> Option<Task> {
-    checked
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, code)| match code {
-            0 => Task::Regression,
-            1 => Task::Binary,
-            &classes => Task::Multiclass { classes },
-        })
 }
 
 /// One run and where its keys came from.
