@@ -30,6 +30,13 @@ pub fn matmul_nn<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n:
 
 /// `C = A·Bᵀ` with `C` `m × k`, `A` `m × n`, `B` `k × n`: the weight gradient `Δ·Xᵀ`.
 pub fn matmul_nt<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize) {
+    c[..m * k].fill(T::zero());
+    add_nt(c, a, b, m, n, k);
+}
+
+/// `C += A·Bᵀ` (shapes as [`matmul_nt`]): with `A` scaled by `−η`, an SGD step applied to
+/// the weights directly.
+pub fn add_nt<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize) {
     dispatch!(nt_body(c, a, b, m, n, k));
 }
 
@@ -125,7 +132,6 @@ fn nn_body<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize
 
 #[inline(always)]
 fn nt_body<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize) {
-    c[..m * k].fill(T::zero());
     if m == 1 {
         // One output unit: the gradient row is a combination of the samples.
         for (&s, b_col) in a[..n].iter().zip(b[..k * n].chunks_exact(k)) {

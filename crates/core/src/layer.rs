@@ -12,6 +12,15 @@ use crate::float::Float;
 use crate::kernels;
 use crate::matrix::{view, view_mut};
 
+/// Where [`Dense::parameter_gradients`] puts its result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target<T> {
+    /// Into the gradient vector.
+    Gradients,
+    /// Straight into the parameters, as a plain SGD step with this learning rate.
+    Descend(T),
+}
+
 /// A fully connected layer of `units` neurons over `inputs` inputs.
 ///
 /// Its parameters live in the network's flat parameter vector (so one update rule call
@@ -144,26 +153,48 @@ impl<T: Float> Dense<T> {
         )
     }
 
-    /// Writes `dL/dW = Δ·Xᵀ` and `dL/db = Σ_columns Δ` into this layer's part of `grads`.
-    pub fn parameter_gradients(&self, x: &[T], batch: usize, grads: &mut [T], par: Par) {
+    /// With [`Target::Gradients`], writes `dL/dW = Δ·Xᵀ` and `dL/db = Σ_columns Δ` into this
+    /// layer's part of `out` (the gradient vector). With [`Target::Descend`]`(η)`, `out` is the
+    /// parameter vector and receives `−η` times them: plain SGD fused into back-propagation,
+    /// which never writes or reads a gradient buffer. Either way `Δ` is used up (the
+    /// layer below must have received its part first).
+    pub fn parameter_gradients(
+        &mut self,
+        x: &[T],
+        batch: usize,
+        out: &mut [T],
+        target: Target<T>,
+        par: Par,
+    ) {
         let wlen = self.units * self.inputs;
-        let (gw, gb) = grads[self.offset..self.offset + wlen + self.units].split_at_mut(wlen);
-        let delta = &self.delta[..self.units * batch];
-        if self.small(batch) {
-            kernels::matmul_nt(gw, delta, x, self.units, batch, self.inputs);
+        let small = self.small(batch);
+        let (w, b) = out[self.offset..self.offset + wlen + self.units].split_at_mut(wlen);
+        let delta = &mut self.delta[..self.units * batch];
+        let accum = match target {
+            Target::Gradients => {
+                w.fill(T::zero());
+                b.fill(T::zero());
+                Accum::Replace
+            }
+            Target::Descend(rate) => {
+                delta.iter_mut().for_each(|d| *d *= -rate);
+                Accum::Add
+            }
+        };
+        if small {
+            kernels::add_nt(w, delta, x, self.units, batch, self.inputs);
         } else {
             matmul(
-                view_mut(gw, self.units, self.inputs),
-                Accum::Replace,
+                view_mut(w, self.units, self.inputs),
+                accum,
                 view(delta, self.units, batch),
                 view(x, self.inputs, batch).transpose(),
                 T::one(),
                 par,
             );
         }
-        gb.fill(T::zero());
         for col in delta.chunks_exact(self.units) {
-            for (g, &d) in gb.iter_mut().zip(col) {
+            for (g, &d) in b.iter_mut().zip(col) {
                 *g += d;
             }
         }

@@ -9,7 +9,7 @@ use crate::data::{Batch, Dataset};
 use crate::error::{CoreError, Result};
 use crate::float::Float;
 use crate::init::Init;
-use crate::layer::Dense;
+use crate::layer::{Dense, Target};
 use crate::loss::Loss;
 use crate::metrics::{MetricSums, Metrics};
 use crate::random::{Stream, rng};
@@ -188,6 +188,22 @@ impl<T: Float> Network<T> {
     /// Only if an activation refuses back-propagation, which [`Network::new`] rules out
     /// for the built-in activations.
     pub fn compute_gradients(&mut self, batch: &Batch<'_, T>) -> Result<f64> {
+        self.backward(batch, Target::Gradients)
+    }
+
+    /// One plain SGD step (`θ ← θ − η ∇L`) on a batch, with the update fused into
+    /// back-propagation: each layer's weights are updated in place as soon as the layer
+    /// below has its share of the gradient, so no gradient buffer is written or read.
+    /// Returns the batch's mean loss before the step. [`Network::grads`] is left as it was.
+    ///
+    /// # Errors
+    /// As [`Network::compute_gradients`].
+    pub fn descend(&mut self, batch: &Batch<'_, T>, learning_rate: T) -> Result<f64> {
+        self.backward(batch, Target::Descend(learning_rate))
+    }
+
+    /// Forward and backward over a batch, with parameter gradients sent to `target`.
+    fn backward(&mut self, batch: &Batch<'_, T>, target: Target<T>) -> Result<f64> {
         let n = batch.len;
         self.forward(batch.x, n);
         let outputs = self.outputs();
@@ -199,11 +215,16 @@ impl<T: Float> Network<T> {
             .output_delta(activation, z, a, batch.y, delta, outputs)?;
         for l in (0..self.layers.len()).rev() {
             let (below, rest) = self.layers.split_at_mut(l);
-            let input = below.last().map_or(batch.x, |prev| prev.output(n));
-            rest[0].parameter_gradients(input, n, &mut self.grads, par);
+            // The layer below gets its share through the weights before they change.
             if let Some(prev) = below.last_mut() {
                 rest[0].backpropagate(&self.params, prev, n, par)?;
             }
+            let input = below.last().map_or(batch.x, |prev| prev.output(n));
+            let out = match target {
+                Target::Gradients => &mut self.grads,
+                Target::Descend(_) => &mut self.params,
+            };
+            rest[0].parameter_gradients(input, n, out, target, par);
         }
         Ok(total / n as f64)
     }

@@ -118,7 +118,8 @@ impl Outcome {
 /// each epoch and calling `observe` with each record.
 ///
 /// Once the first batch has run, a step allocates nothing: the network's buffers and the
-/// batcher's are sized up front, and evaluation reuses them. A batch loss that is NaN or
+/// batcher's are sized up front, and evaluation reuses them. Plain SGD is applied during
+/// back-propagation (`Network::descend`); other rules get the gradient. A batch loss that is NaN or
 /// infinite stops the run as [`Stop::Diverged`] (the record of that epoch is kept).
 ///
 /// # Errors
@@ -150,6 +151,7 @@ pub fn train<T: Float>(
     let mut best = records[0].train.loss;
     let mut stalled = 0;
     let mut stop = Stop::MaxEpochs;
+    let plain = rule.is_plain_descent();
     for epoch in 0..config.epochs {
         let lr = T::of(config.learning_rate * schedule.factor(epoch, config.epochs));
         let started = Instant::now();
@@ -158,13 +160,18 @@ pub fn train<T: Float>(
         for k in 0..batcher.batches_per_epoch() {
             let batch = batcher.batch(train, k);
             samples += batch.len as u64;
-            let loss = net.compute_gradients(&batch)?;
+            let loss = if plain {
+                net.descend(&batch, lr)?
+            } else {
+                let loss = net.compute_gradients(&batch)?;
+                let (params, grads) = net.params_and_grads();
+                rule.update(params, grads, lr);
+                loss
+            };
             if !loss.is_finite() {
                 diverged = true;
                 break;
             }
-            let (params, grads) = net.params_and_grads();
-            rule.update(params, grads, lr);
             updates += 1;
         }
         seconds += started.elapsed().as_secs_f64();

@@ -23,6 +23,13 @@ use descent_core::Float;
 pub trait UpdateRule<T: Float>: Send {
     /// Takes one step: changes `params` given `grads` (same length) and the learning rate.
     fn update(&mut self, params: &mut [T], grads: &[T], learning_rate: T);
+
+    /// Whether this rule is plain gradient descent (`θ ← θ − η g`: no state, no decay), so
+    /// that the network may apply it during back-propagation without a gradient buffer
+    /// (`Network::descend`), which saves a pass over the weights per step.
+    fn is_plain_descent(&self) -> bool {
+        false
+    }
 }
 
 /// The hyperparameters an update rule may use; each rule reads the ones it needs.

@@ -20,6 +20,10 @@ impl<T: Float> Sgd<T> {
 }
 
 impl<T: Float> UpdateRule<T> for Sgd<T> {
+    fn is_plain_descent(&self) -> bool {
+        self.weight_decay == T::zero()
+    }
+
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let wd = self.weight_decay;
         if wd == T::zero() {
