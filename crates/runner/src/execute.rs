@@ -91,7 +91,7 @@ pub fn execute(plan: &Plan, registry: &Registry, dir: &Path, options: &Options) 
         let journal = Journal::open(&journal_path)?;
         (
             journal.runs().iter().map(|r| r.run_id.clone()).collect(),
-            journal.valid_len(),
+            journal.files().first().map_or(0, |f| f.valid_len),
         )
     } else {
         (HashSet::new(), 0)
