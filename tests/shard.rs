@@ -1,5 +1,6 @@
 //! Scale-out end to end: `run --shard` into one directory, `merge` against a single-machine
-//! run, missing shards, per-shard resume, and `--shard auto` from a job array's environment.
+//! run, missing shards, per-shard resume, `--shard auto` from a job array's environment, and
+//! the scripts of `descent slurm` run by hand (with a stand-in `sbatch` for `--submit`).
 
 mod common;
 
@@ -338,5 +339,162 @@ fn bad_shards_exit_2_before_anything_is_written() {
             "{extra:?}: expected `{expected}` in {err}"
         );
         assert!(!dir.path().join("out").exists(), "{extra:?} wrote output");
+    }
+}
+
+#[test]
+fn slurm_scripts_run_the_shards_and_then_the_merge() {
+    let (dir, _) = experiment(SIX);
+    let o = descent(
+        &[
+            "slurm",
+            "exp.toml",
+            "--tasks",
+            "2",
+            "--set",
+            "model.hidden=[3]",
+            "--out",
+            "cluster",
+            "--partition",
+            "debug",
+            "--time",
+            "10:00",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("sbatch --dependency=afterok:"), "{out}");
+    let scripts = dir.path().join("cluster/slurm");
+    let array = fs::read_to_string(scripts.join("array.sbatch")).expect("array script");
+    let merge = fs::read_to_string(scripts.join("merge.sbatch")).expect("merge script");
+    for line in [
+        "#!/bin/bash",
+        "#SBATCH --job-name=descent-six",
+        "#SBATCH --array=0-1",
+        "#SBATCH --partition=debug",
+        "#SBATCH --time=10:00",
+        "#SBATCH --cpus-per-task=1",
+        "--shard auto --jobs \"${SLURM_CPUS_PER_TASK:-1}\"",
+        "--set 'model.hidden=[3]'",
+        env!("CARGO_BIN_EXE_descent"),
+    ] {
+        assert!(
+            array.contains(line),
+            "array.sbatch lacks `{line}`:\n{array}"
+        );
+    }
+    assert!(array.contains(&format!(
+        "--output={}",
+        scripts.join("%x-%A_%a.out").display()
+    )));
+    for line in [
+        "#SBATCH --job-name=descent-six-merge",
+        "#SBATCH --kill-on-invalid-dep=yes",
+        " merge ",
+    ] {
+        assert!(
+            merge.contains(line),
+            "merge.sbatch lacks `{line}`:\n{merge}"
+        );
+    }
+    assert!(!merge.contains("--array"), "{merge}");
+
+    // What SLURM would do: each array task runs the script with its index, then the merge.
+    for task in ["0", "1"] {
+        let o = Command::new("bash")
+            .arg(scripts.join("array.sbatch"))
+            .current_dir("/")
+            .env("SLURM_ARRAY_TASK_ID", task)
+            .env("SLURM_ARRAY_TASK_COUNT", "2")
+            .env("SLURM_CPUS_PER_TASK", "2")
+            .output()
+            .expect("bash runs");
+        assert!(o.status.success(), "task {task}: {}", text(&o.stderr));
+    }
+    let o = Command::new("bash")
+        .arg(scripts.join("merge.sbatch"))
+        .current_dir("/")
+        .output()
+        .expect("bash runs");
+    assert!(o.status.success(), "merge: {}", text(&o.stderr));
+    run_ok(dir.path(), "single", &["--set", "model.hidden=[3]"]);
+    assert_same_tables(&dir.path().join("single"), &dir.path().join("cluster"));
+}
+
+#[test]
+fn slurm_submit_chains_the_merge_after_the_array() {
+    let (dir, _) = experiment(SIX);
+    let bin = dir.path().join("bin");
+    fs::create_dir(&bin).expect("bin");
+    let log = dir.path().join("sbatch.log");
+    // A stand-in sbatch: logs its arguments, answers like `sbatch --parsable` on a federation.
+    let fake = format!(
+        "#!/bin/sh\necho \"$@\" >> '{}'\necho \"$((100 + $(wc -l < '{}')));cluster\"\n",
+        log.display(),
+        log.display()
+    );
+    fs::write(bin.join("sbatch"), fake).expect("fake sbatch");
+    let chmod = Command::new("chmod")
+        .arg("+x")
+        .arg(bin.join("sbatch"))
+        .status()
+        .expect("chmod");
+    assert!(chmod.success());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let args = [
+        "slurm", "exp.toml", "--tasks", "3", "--out", "out", "--submit",
+    ];
+    let o = descent_with(&args, dir.path(), &[("PATH", &path)]);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(out.contains("submitted array job 101 (3 task(s))"), "{out}");
+    assert!(
+        out.contains("submitted merge job 102 (afterok:101)"),
+        "{out}"
+    );
+    let calls = fs::read_to_string(&log).expect("sbatch was called");
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[0].starts_with("--parsable ") && calls[0].ends_with("array.sbatch"));
+    assert!(
+        calls[1].starts_with("--parsable --dependency=afterok:101 ")
+            && calls[1].ends_with("merge.sbatch"),
+        "{calls:?}"
+    );
+
+    // Without sbatch the scripts are written and the error says why nothing was submitted.
+    let o = descent_with(&args, dir.path(), &[("PATH", "/nonexistent")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("`sbatch` is not on the PATH"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn slurm_rejects_bad_input_before_writing() {
+    let (dir, _) = experiment(SIX);
+    for (args, expected) in [
+        (vec!["--tasks", "0"], "--tasks"),
+        (vec!["--tasks", "7"], "6 run(s)"),
+        (vec!["--cpus-per-task", "0"], "--cpus-per-task"),
+        (vec!["--set", "model.kind=mlpp"], "did you mean `mlp`?"),
+    ] {
+        let mut all = vec!["slurm", "exp.toml", "--out", "out"];
+        all.extend(args.iter().copied());
+        let o = descent(&all, dir.path());
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(expected),
+            "{args:?}: expected `{expected}` in {err}"
+        );
+        assert!(!dir.path().join("out").exists(), "{args:?} wrote output");
     }
 }

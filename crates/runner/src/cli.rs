@@ -15,6 +15,7 @@ use crate::output;
 use crate::plan::{self, Plan};
 use crate::registry::Registry;
 use crate::shard::{self, ShardArg};
+use crate::slurm::{self, SlurmArgs};
 
 /// A plugin: its crate name and its `register` function.
 pub type Plugin = (&'static str, fn(&mut Registry));
@@ -92,6 +93,21 @@ pub enum Command {
         /// The output directory the shards wrote into.
         dir: PathBuf,
     },
+    /// Write SLURM batch scripts that run an experiment as a job array of shards plus a
+    /// merge job; with `--submit`, submit them.
+    Slurm {
+        /// The experiment file.
+        file: PathBuf,
+        /// Override a key, as for `run`; passed on to every shard.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Output directory, as for `run`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Tasks, partition, time, CPUs, submission.
+        #[command(flatten)]
+        args: SlurmArgs,
+    },
 }
 
 /// Exit code: every run finished (diverged runs included).
@@ -147,6 +163,15 @@ pub fn main(plugins: &[Plugin]) -> ExitCode {
                 dir.join("report.md").display()
             );
             if m.complete() { OK } else { SOME_FAILED }
+        }),
+        Command::Slurm {
+            file,
+            sets,
+            out,
+            args,
+        } => load(&registry, &file, &sets).and_then(|plan| {
+            let out = execute::output_dir(out.as_deref(), &plan);
+            slurm::slurm(&plan, &file, &sets, &out, &args).map(|_| OK)
         }),
     };
     match result {

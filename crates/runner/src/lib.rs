@@ -5,7 +5,8 @@
 //! [`journal`] line per finished run → tables, plots and the report.
 //!
 //! On a cluster the runs are split into [`shard`]s, each run by its own process into its own
-//! journal; [`merge`] gathers them into the same tables.
+//! journal; [`merge`] gathers them into the same tables, and [`slurm`] writes the batch
+//! scripts that do both.
 
 mod atomic;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod plots;
 pub mod registry;
 pub mod report;
 pub mod shard;
+pub mod slurm;
 pub mod suggest;
 pub mod tables;
 #[cfg(test)]
