@@ -265,6 +265,14 @@ fn each_shard_resumes_from_its_own_journal() {
     );
     let o = descent(&["merge", "out"], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+
+    // A plain run with --fresh starts the whole directory over, shards included.
+    run_ok(dir.path(), "out", &["--fresh"]);
+    let names: Vec<String> = fs::read_dir(dir.path().join("out"))
+        .expect("out")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".shard-")), "{names:?}");
 }
 
 #[test]

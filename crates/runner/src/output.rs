@@ -131,15 +131,13 @@ impl From<&ReportSpec> for ReportSettings {
 /// When a file exists but cannot be removed.
 pub fn clear_shard(dir: &Path, shard: Shard) -> Result<()> {
     for name in [shard.journal_name(), shard.manifest_name()] {
-        let p = dir.join(name);
-        if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
-        }
+        remove_if_there(&dir.join(name))?;
     }
     Ok(())
 }
 
-/// Removes what a previous run wrote in `dir` (only descent's own files), for `--fresh`.
+/// Removes what a previous run wrote in `dir` (only descent's own files), for `--fresh`:
+/// the shards' journals and manifests too, or a later merge would mix their runs in.
 ///
 /// # Errors
 /// When a file exists but cannot be removed.
@@ -152,16 +150,33 @@ pub fn clear(dir: &Path) -> Result<()> {
         "curves.csv",
         "summary.csv",
     ];
-    for f in files.iter().chain(&tables) {
-        let p = dir.join(f);
-        if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
-        }
+    let mut doomed: Vec<PathBuf> = files.iter().chain(&tables).map(|f| dir.join(f)).collect();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        doomed.extend(
+            entries
+                .flatten()
+                .filter(|entry| {
+                    entry.file_name().to_str().is_some_and(|name| {
+                        Shard::of_journal(name).is_some() || Shard::of_manifest(name).is_some()
+                    })
+                })
+                .map(|entry| entry.path()),
+        );
+    }
+    for path in &doomed {
+        remove_if_there(path)?;
     }
     let plots = dir.join("plots");
     if plots.is_dir() {
         std::fs::remove_dir_all(&plots)
             .with_context(|| format!("cannot remove {}", plots.display()))?;
+    }
+    Ok(())
+}
+
+fn remove_if_there(path: &Path) -> Result<()> {
+    if path.exists() {
+        std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
     }
     Ok(())
 }
