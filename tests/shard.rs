@@ -6,7 +6,7 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use common::{csv, descent, experiment, run_ok, text, without};
 
@@ -92,12 +92,25 @@ fn merged_shards_equal_a_single_machine_run() {
     let (dir, _) = experiment(SIX);
     let sets = ["--set", "training.epochs=3"];
     run_ok(dir.path(), "single", &sets);
-    for shard in ["0/2", "1/2"] {
-        let o = run_ok(
-            dir.path(),
-            "sharded",
-            &[&sets[..], &["--shard", shard]].concat(),
-        );
+    // Both shards at the same time, into one directory, as the tasks of an array would.
+    let shards: Vec<_> = ["0/2", "1/2"]
+        .iter()
+        .map(|shard| {
+            Command::new(env!("CARGO_BIN_EXE_descent"))
+                .args([
+                    "run", "exp.toml", "--out", "sharded", "--quiet", "--shard", shard,
+                ])
+                .args(sets)
+                .current_dir(dir.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("descent starts")
+        })
+        .collect();
+    for child in shards {
+        let o = child.wait_with_output().expect("descent runs");
+        assert!(o.status.success(), "{}", text(&o.stderr));
         assert!(o.stdout.is_empty(), "{}", text(&o.stdout));
     }
     let sharded = dir.path().join("sharded");
@@ -139,6 +152,14 @@ fn merged_shards_equal_a_single_machine_run() {
     );
     assert_same_tables(&dir.path().join("single"), &sharded);
     assert!(sharded.join("report.md").is_file() && sharded.join("plots").is_dir());
+    assert!(
+        fs::read_dir(&sharded).expect("sharded").all(|e| !e
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".tmp")),
+        "no temporary files are left"
+    );
     let manifest: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(sharded.join("manifest.json")).expect("read"))
             .expect("json");
