@@ -2,7 +2,7 @@
 //! array (one shard per task, `descent run --shard auto`) and a merge job that depends on it
 //! (`descent merge`), and optionally their submission with `sbatch`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -36,17 +36,6 @@ pub struct SlurmArgs {
     pub submit: bool,
 }
 
-/// The two scripts, under `<out>/slurm/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scripts {
-    /// `array.sbatch`: the job array, one shard per task.
-    pub array: PathBuf,
-    /// `merge.sbatch`: the merge job.
-    pub merge: PathBuf,
-    /// Array tasks.
-    pub tasks: usize,
-}
-
 /// `descent slurm`: writes `<out>/slurm/array.sbatch` and `<out>/slurm/merge.sbatch` for the
 /// validated `plan` of `file` with the `--set` overrides `sets`, and prints how to submit
 /// them, or with `--submit` submits them and prints the job ids.
@@ -64,48 +53,23 @@ pub fn slurm(
     sets: &[String],
     out: &Path,
     args: &SlurmArgs,
-) -> Result<Scripts> {
+) -> Result<()> {
     let tasks = check(args, plan.runs.len())?;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let exe = std::env::current_exe().context("cannot find the descent executable")?;
-    let file = cwd.join(file);
+    let exe = quote_path(&std::env::current_exe().context("cannot find the descent executable")?)?;
     let out = cwd.join(out);
     let dir = out.join("slurm");
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the directory {}", dir.display()))?;
-    let job = format!("descent-{}", plan.experiment.name);
-    let header = |name: &str, output: &str| {
-        let mut lines = vec![
-            "#!/bin/bash".to_owned(),
-            format!(
-                "# Experiment {} ({} runs); written by `descent slurm`.",
-                plan.experiment.name,
-                plan.runs.len()
-            ),
-            format!("#SBATCH --job-name={name}"),
-            format!("#SBATCH --cpus-per-task={}", args.cpus_per_task),
-        ];
-        lines.extend(
-            args.partition
-                .iter()
-                .map(|p| format!("#SBATCH --partition={p}")),
-        );
-        lines.extend(args.time.iter().map(|t| format!("#SBATCH --time={t}")));
-        lines.push(format!("#SBATCH --output={}", dir.join(output).display()));
-        lines
+    let script = Script {
+        experiment: &plan.experiment.name,
+        runs: plan.runs.len(),
+        args,
+        logs: &dir,
+        cwd: quote_path(&cwd)?,
     };
 
-    let mut array = header(&job, "%x-%A_%a.out");
-    array.insert(
-        2,
-        format!(
-            "# Task K of N trains the runs whose index i has i % N == K, journaled in\n\
-         # {}/runs.shard-K-of-N.jsonl; a task run again resumes from its journal.",
-            out.display()
-        ),
-    );
-    array.push(format!("#SBATCH --array=0-{}", tasks - 1));
-    let mut run = vec![quote_path(&exe)?, "run".into(), quote_path(&file)?];
+    let mut run = vec![exe.clone(), "run".into(), quote_path(&cwd.join(file))?];
     for set in sets {
         run.extend(["--set".to_owned(), quote(set)]);
     }
@@ -114,41 +78,38 @@ pub fn slurm(
         quote_path(&out)?,
         "--shard auto --jobs \"${SLURM_CPUS_PER_TASK:-1}\"".to_owned(),
     ]);
-    array.extend(body(&cwd, &run.join(" "))?);
-
-    let mut merge = header(&format!("{job}-merge"), "%x-%j.out");
-    merge.insert(
-        2,
-        "# Submit it with --dependency=afterok:<the array's job id>.".into(),
+    let array = script.text(
+        "",
+        &format!(
+            "Task K of N trains the runs whose index i has i % N == K, journaled in\n# {}; a \
+             task run again resumes from its journal.",
+            out.join("runs.shard-K-of-N.jsonl").display()
+        ),
+        &[format!("--array=0-{}", tasks - 1)],
+        "%x-%A_%a.out",
+        &run.join(" "),
     );
-    merge.push("#SBATCH --kill-on-invalid-dep=yes".into());
-    merge.extend(body(
-        &cwd,
-        &format!("{} merge {}", quote_path(&exe)?, quote_path(&out)?),
-    )?);
-
-    let scripts = Scripts {
-        array: dir.join("array.sbatch"),
-        merge: dir.join("merge.sbatch"),
-        tasks,
-    };
-    for (path, lines) in [(&scripts.array, array), (&scripts.merge, merge)] {
-        write_atomically(path, (lines.join("\n") + "\n").as_bytes())?;
-    }
+    let merge = script.text(
+        "-merge",
+        "Submit it with --dependency=afterok:<the array's job id>.",
+        &["--kill-on-invalid-dep=yes".to_owned()],
+        "%x-%j.out",
+        &format!("{exe} merge {}", quote_path(&out)?),
+    );
+    let (array_path, merge_path) = (dir.join("array.sbatch"), dir.join("merge.sbatch"));
+    write_atomically(&array_path, array.as_bytes())?;
+    write_atomically(&merge_path, merge.as_bytes())?;
     println!(
         "wrote {} ({tasks} task(s) of {} CPU(s) for {} run(s)) and {}",
-        scripts.array.display(),
+        array_path.display(),
         args.cpus_per_task,
         plan.runs.len(),
-        scripts.merge.display()
+        merge_path.display()
     );
     if args.submit {
-        let array_id = sbatch(&[], &scripts.array)?;
+        let array_id = sbatch(&[], &array_path)?;
         println!("submitted array job {array_id} ({tasks} task(s))");
-        let merge_id = sbatch(
-            &[format!("--dependency=afterok:{array_id}")],
-            &scripts.merge,
-        )?;
+        let merge_id = sbatch(&[format!("--dependency=afterok:{array_id}")], &merge_path)?;
         println!("submitted merge job {merge_id} (afterok:{array_id})");
         eprintln!(
             "follow them with: squeue -j {array_id},{merge_id}; the report will be {}",
@@ -160,8 +121,8 @@ pub fn slurm(
              ARRAY_ID=$(sbatch --parsable {})\n  \
              sbatch --dependency=afterok:${{ARRAY_ID%%;*}} {}\n\
              or add --submit to this command",
-            quote_path(&scripts.array)?,
-            quote_path(&scripts.merge)?
+            quote_path(&array_path)?,
+            quote_path(&merge_path)?
         );
     }
     eprintln!(
@@ -169,7 +130,62 @@ pub fn slurm(
          merge what finished with: descent merge {}",
         out.display()
     );
-    Ok(scripts)
+    Ok(())
+}
+
+/// What both batch scripts share.
+struct Script<'a> {
+    experiment: &'a str,
+    runs: usize,
+    args: &'a SlurmArgs,
+    /// Where SLURM writes the jobs' output.
+    logs: &'a Path,
+    /// The directory the job runs in, quoted.
+    cwd: String,
+}
+
+impl Script<'_> {
+    /// A batch script: the job `descent-<experiment><suffix>` with the common `#SBATCH`
+    /// options and `extra` ones, its output in `logs/<output>`, running `command` (a shell
+    /// command line) from `cwd` and stopping at the first error.
+    fn text(
+        &self,
+        suffix: &str,
+        note: &str,
+        extra: &[String],
+        output: &str,
+        command: &str,
+    ) -> String {
+        let mut lines = vec![
+            "#!/bin/bash".to_owned(),
+            format!(
+                "# Experiment {} ({} runs); written by `descent slurm`.",
+                self.experiment, self.runs
+            ),
+            format!("# {note}"),
+            format!("#SBATCH --job-name=descent-{}{suffix}", self.experiment),
+            format!("#SBATCH --cpus-per-task={}", self.args.cpus_per_task),
+        ];
+        lines.extend(
+            self.args
+                .partition
+                .iter()
+                .map(|p| format!("#SBATCH --partition={p}")),
+        );
+        lines.extend(self.args.time.iter().map(|t| format!("#SBATCH --time={t}")));
+        lines.push(format!(
+            "#SBATCH --output={}",
+            self.logs.join(output).display()
+        ));
+        lines.extend(extra.iter().map(|option| format!("#SBATCH {option}")));
+        lines.extend([
+            "set -euo pipefail".to_owned(),
+            format!("cd {}", self.cwd),
+            format!("exec {command}"),
+            String::new(),
+        ]);
+        lines.join("\n")
+    }
 }
 
 /// The number of tasks; invalid options are invalid input.
@@ -208,15 +224,6 @@ fn check(args: &SlurmArgs, runs: usize) -> Result<usize, ConfigError> {
         ));
     }
     Ok(tasks)
-}
-
-/// The commands of a script: stop at the first error, run from `cwd`, then `command`.
-fn body(cwd: &Path, command: &str) -> Result<Vec<String>> {
-    Ok(vec![
-        "set -euo pipefail".into(),
-        format!("cd {}", quote_path(cwd)?),
-        format!("exec {command}"),
-    ])
 }
 
 /// Submits `script` with `sbatch --parsable` and `extra` options; returns the job id.
