@@ -16,6 +16,8 @@
 #                        $CARGO_TARGET_DIR/debug/descent or target/debug/descent)
 #   SLURM_TEST_TIMEOUT   seconds to wait for each job (default 300)
 #   SLURM_TEST_KEEP      1 to keep the work directory even when the test passes
+#   SLURM_TEST_LOCK      lock file that serialises concurrent runs on one machine
+#                        (default /var/tmp/descent-slurm-test.lock)
 #   SLURM_LOCAL_*        passed on to scripts/slurm-local.sh (see there)
 set -euo pipefail
 
@@ -34,6 +36,11 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 T0=$(now)
 [[ $(id -u) -eq 0 ]] || die "must run as root (scripts/slurm-local.sh installs and starts SLURM)"
 command -v python3 >/dev/null || die "python3 is needed to compare the tables"
+
+# One test at a time per machine: another one's `down` would stop the cluster under us.
+LOCK=${SLURM_TEST_LOCK:-/var/tmp/descent-slurm-test.lock}
+exec 9>"$LOCK"
+flock -w 900 9 || die "another slurm-test has held $LOCK for 15 minutes"
 
 # --- The descent binary -------------------------------------------------------------
 if [[ -n ${DESCENT_BIN:-} ]]; then
