@@ -18,6 +18,11 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# As root: a sharded experiment on a real single-node SLURM cluster (started, then stopped),
+# merged and compared with a local run.
+slurm-test:
+    scripts/slurm-test.sh
+
 # Scaffold a plugin crate in plugins/NAME and wire it into the binary.
 new-plugin NAME:
     scripts/new-plugin.sh {{NAME}}

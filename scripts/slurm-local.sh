@@ -12,6 +12,8 @@
 #             names this cluster's private files). Config and logs are kept.
 #   status    Show the daemons, `sinfo` and `squeue`. Exit status 0 if up, 3 if not.
 #   env       Print `export SLURM_CONF=...`, for `eval "$(scripts/slurm-local.sh env)"`.
+#   wait ID...  Wait for each job (every task of an array) to finish, at most
+#             SLURM_LOCAL_JOB_TIMEOUT seconds each; exit 1 unless all COMPLETED.
 #   selftest  Bring the cluster up if needed, run a 2-task job array plus a job that
 #             depends on it (afterok), check the results, print job ids and timings,
 #             and stop the cluster again if this command started it.
@@ -29,7 +31,7 @@
 #   SLURM_LOCAL_CTLD_PORT    slurmctld port              (default 6817)
 #   SLURM_LOCAL_SLURMD_PORT  slurmd port                 (default 6818)
 #   SLURM_LOCAL_UP_TIMEOUT   seconds to wait for an idle node    (default 60)
-#   SLURM_LOCAL_JOB_TIMEOUT  seconds the selftest waits for jobs (default 120)
+#   SLURM_LOCAL_JOB_TIMEOUT  seconds selftest/wait wait for a job (default 120)
 #   SLURM_LOCAL_LINK_ETC     0 to never create /etc/slurm/slurm.conf (default 1)
 #
 # Design notes (Slurm 22.05 as shipped by Debian 12):
@@ -549,6 +551,14 @@ cmd_selftest() {
     echo "selftest: jobs took ${jobs_time}s from submission; selftest took $(elapsed "$t0")s in total"
 }
 
+cmd_wait() {
+    (($# > 0)) || die "wait: give the job ids to wait for"
+    local id
+    for id in "$@"; do
+        wait_job "$id" || die "job $id did not complete"
+    done
+}
+
 usage() {
     sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'
 }
@@ -560,6 +570,10 @@ main() {
         down) cmd_down ;;
         status) cmd_status ;;
         env) cmd_env ;;
+        wait)
+            shift
+            cmd_wait "$@"
+            ;;
         selftest) cmd_selftest ;;
         purge) cmd_purge ;;
         -h | --help | help) usage ;;

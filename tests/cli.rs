@@ -1,29 +1,12 @@
 //! The `descent` binary end to end, on small experiments: outputs and their schema,
 //! `check` against `run`, determinism across `--jobs`, resume, invalid input, divergence.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn descent(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_descent"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the descent binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A temporary directory holding `exp.toml` with `body`.
-fn experiment(body: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let file = dir.path().join("exp.toml");
-    fs::write(&file, body).expect("write the experiment");
-    (dir, file)
-}
+use common::{csv, descent, experiment, run_ok, text, without};
 
 const SMALL: &str = r#"
 [experiment]
@@ -48,37 +31,6 @@ epochs = 3
 [grid]
 training.batch_size = [8, "full"]
 "#;
-
-fn run_ok(dir: &Path, out: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["run", "exp.toml", "--out", out, "--quiet"];
-    args.extend_from_slice(extra);
-    let o = descent(&args, dir);
-    assert!(
-        o.status.success(),
-        "descent run failed: {}",
-        text(&o.stderr)
-    );
-    o
-}
-
-fn csv(path: &Path) -> Vec<Vec<String>> {
-    fs::read_to_string(path)
-        .expect("a table")
-        .lines()
-        .map(|l| l.split(',').map(str::to_owned).collect())
-        .collect()
-}
-
-/// The table without the named columns (timing varies between runs).
-fn without(table: &[Vec<String>], drop: &[&str]) -> Vec<Vec<String>> {
-    let keep: Vec<usize> = (0..table[0].len())
-        .filter(|&i| !drop.contains(&table[0][i].as_str()))
-        .collect();
-    table
-        .iter()
-        .map(|row| keep.iter().map(|&i| row[i].clone()).collect())
-        .collect()
-}
 
 #[test]
 fn every_output_exists_with_the_spec_schema() {

@@ -21,12 +21,19 @@ pub(crate) struct AtomicFile {
 impl AtomicFile {
     /// Prepares to write `destination`; nothing is created yet.
     pub(crate) fn new(destination: &Path) -> Self {
+        Self::tagged(destination, None)
+    }
+
+    /// Like [`new`](Self::new), with `tag` in the temporary name (`.tmp-<tag>-<file name>`),
+    /// so that processes writing the same destination at once each use their own file.
+    fn tagged(destination: &Path, tag: Option<&str>) -> Self {
         let name = destination
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let tag = tag.map(|tag| format!("{tag}-")).unwrap_or_default();
         AtomicFile {
-            temporary: destination.with_file_name(format!(".tmp-{name}")),
+            temporary: destination.with_file_name(format!(".tmp-{tag}{name}")),
             destination: destination.to_path_buf(),
             committed: false,
         }
@@ -65,7 +72,17 @@ impl Drop for AtomicFile {
 
 /// Writes `contents` to `destination` through a temporary file.
 pub(crate) fn write_atomically(destination: &Path, contents: &[u8]) -> Result<()> {
-    let pending = AtomicFile::new(destination);
+    write_through(AtomicFile::new(destination), contents)
+}
+
+/// Writes `contents` to `destination` through a temporary file named by `writer`, for files
+/// that several processes may write at the same moment (each renames its own complete file
+/// into place, so readers always see one writer's whole file).
+pub(crate) fn write_atomically_as(destination: &Path, contents: &[u8], writer: &str) -> Result<()> {
+    write_through(AtomicFile::tagged(destination, Some(writer)), contents)
+}
+
+fn write_through(pending: AtomicFile, contents: &[u8]) -> Result<()> {
     std::fs::write(pending.path(), contents).map_err(OutputError::io("write", pending.path()))?;
     pending.commit()
 }

@@ -8,12 +8,15 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::bench::{WORKLOADS, Workload};
-use crate::config::{self, ConfigError};
+use crate::config::{self, ConfigError, RunSpec};
 use crate::datasets::DataEnv;
 use crate::execute::{self, Options};
+use crate::merge;
 use crate::output;
 use crate::plan::{self, Plan};
 use crate::registry::Registry;
+use crate::shard::{self, ShardArg};
+use crate::slurm::{self, SlurmArgs};
 
 /// A plugin: its crate name and its `register` function.
 pub type Plugin = (&'static str, fn(&mut Registry));
@@ -48,6 +51,11 @@ pub enum Command {
         /// Start over instead of resuming runs already in the journal.
         #[arg(long)]
         fresh: bool,
+        /// Run only shard K of N (the runs whose index i has i % N == K) into a journal of
+        /// its own; `auto` reads SLURM's array task, `auto/N` also Kubernetes'
+        /// JOB_COMPLETION_INDEX. `descent merge` writes the tables.
+        #[arg(long, value_name = "K/N|auto|auto/N")]
+        shard: Option<ShardArg>,
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
@@ -90,6 +98,26 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         threads: usize,
     },
+    /// Gather the runs of every shard (`run --shard`) in DIR into its tables, plots and report.
+    Merge {
+        /// The output directory the shards wrote into.
+        dir: PathBuf,
+    },
+    /// Write SLURM batch scripts that run an experiment as a job array of shards plus a
+    /// merge job; with `--submit`, submit them.
+    Slurm {
+        /// The experiment file.
+        file: PathBuf,
+        /// Override a key, as for `run`; passed on to every shard.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Output directory, as for `run`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Tasks, partition, time, CPUs, submission.
+        #[command(flatten)]
+        args: SlurmArgs,
+    },
 }
 
 /// Exit code: every run finished (diverged runs included).
@@ -114,6 +142,7 @@ pub fn main(plugins: &[Plugin]) -> ExitCode {
             jobs,
             out,
             fresh,
+            shard,
             quiet,
         } => {
             let options = Options {
@@ -121,7 +150,7 @@ pub fn main(plugins: &[Plugin]) -> ExitCode {
                 fresh,
                 quiet,
             };
-            run(&registry, &file, &sets, out.as_deref(), &options)
+            run(&registry, &file, &sets, out.as_deref(), shard, &options)
         }
         Command::Check { file, sets } => check(&registry, &file, &sets),
         Command::List => {
@@ -136,6 +165,25 @@ pub fn main(plugins: &[Plugin]) -> ExitCode {
             tolerance,
             per_layer,
         } => gradcheck(&registry, &file, &sets, tolerance, per_layer),
+        Command::Merge { dir } => merge::merge(&dir).map(|m| {
+            eprintln!(
+                "merged {} of {} run(s) ({} failed) into {}",
+                m.found,
+                m.runs,
+                m.failed,
+                dir.join("report.md").display()
+            );
+            if m.complete() { OK } else { SOME_FAILED }
+        }),
+        Command::Slurm {
+            file,
+            sets,
+            out,
+            args,
+        } => load(&registry, &file, &sets).and_then(|plan| {
+            let out = execute::output_dir(out.as_deref(), &plan);
+            slurm::slurm(&plan, &file, &sets, &out, &args).map(|_| OK)
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -194,19 +242,24 @@ fn run(
     file: &Path,
     sets: &[String],
     out: Option<&Path>,
+    shard: Option<ShardArg>,
     options: &Options,
 ) -> Result<u8> {
     let plan = load(registry, file, sets)?;
     let dir = execute::output_dir(out, &plan);
+    if let Some(shard) = shard {
+        let failed = shard::run(&plan, registry, &dir, shard.from_env()?, options)?;
+        return Ok(if failed > 0 { SOME_FAILED } else { OK });
+    }
     if options.fresh {
         output::clear(&dir)?;
     }
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
     let started = output::now();
-    output::write_experiment(&dir, &plan)?;
-    let summary = execute::execute(&plan, registry, &dir, options)?;
-    let failed = output::write_all(&dir, &plan, &started, options, &summary)?;
+    output::write_experiment(&dir, &plan, None)?;
+    let summary = execute::execute(&plan, registry, &dir, None, options)?;
+    let failed = output::write_run(&dir, &plan, &started, options, &summary)?;
     if !options.quiet {
         eprintln!(
             "{} run(s) trained, {} resumed from the journal; report: {}",
@@ -226,27 +279,8 @@ fn check(registry: &Registry, file: &Path, sets: &[String]) -> Result<u8> {
 
 /// The expanded runs as an aligned text table.
 pub fn runs_table(plan: &Plan) -> String {
-    let mut header = vec!["run_id".to_owned(), "variant".to_owned(), "seed".to_owned()];
-    header.extend(plan.experiment.axes.iter().cloned());
-    let rows: Vec<Vec<String>> = plan
-        .runs
-        .iter()
-        .map(|r| {
-            let mut row = vec![
-                r.spec.run_id.clone(),
-                r.spec.variant.clone(),
-                r.spec.seed.to_string(),
-            ];
-            row.extend(
-                plan.experiment
-                    .axes
-                    .iter()
-                    .map(|a| r.spec.swept.get(a).map_or_else(String::new, value_text)),
-            );
-            row
-        })
-        .collect();
-    let mut out = aligned(&header, &rows);
+    let specs: Vec<&RunSpec> = plan.runs.iter().map(|r| &r.spec).collect();
+    let mut out = spec_table(&plan.experiment.axes, &specs);
     out.push_str(&format!(
         "{} run(s): {} variant(s) × {} grid point(s) × {} seed(s)\n",
         plan.runs.len(),
@@ -255,6 +289,24 @@ pub fn runs_table(plan: &Plan) -> String {
         plan.experiment.seeds.len()
     ));
     out
+}
+
+/// Runs as an aligned text table: run id, variant, seed and the value of each grid axis.
+pub fn spec_table(axes: &[String], runs: &[&RunSpec]) -> String {
+    let mut header = vec!["run_id".to_owned(), "variant".to_owned(), "seed".to_owned()];
+    header.extend(axes.iter().cloned());
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.run_id.clone(), r.variant.clone(), r.seed.to_string()];
+            row.extend(
+                axes.iter()
+                    .map(|a| r.swept.get(a).map_or_else(String::new, value_text)),
+            );
+            row
+        })
+        .collect();
+    aligned(&header, &rows)
 }
 
 /// A swept value as users wrote it (`32`, `full`, `[16, 32]`).

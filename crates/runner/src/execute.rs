@@ -17,6 +17,7 @@ use crate::journal::{RunRecord, Status};
 use crate::journal_reader::Journal;
 use crate::plan::{Plan, PlannedRun};
 use crate::registry::Registry;
+use crate::shard::Shard;
 use crate::train::{failed, train_run};
 
 /// The journal's file name in an output directory.
@@ -78,30 +79,42 @@ impl JournalWriter {
     }
 }
 
-/// Trains every run of `plan` not already in `dir`'s journal, appending a line per run.
+/// Trains every run of `plan` (of `shard` only, when given) not already in the journal,
+/// appending a line per run: `dir`'s `runs.jsonl`, or the shard's own journal there.
 ///
 /// A run that fails or panics is recorded as `failed` with its message and the others go
 /// on; a run whose loss diverges is recorded as `diverged`.
 ///
 /// # Errors
 /// Only when the journal cannot be written.
-pub fn execute(plan: &Plan, registry: &Registry, dir: &Path, options: &Options) -> Result<Summary> {
-    let journal_path = dir.join(JOURNAL);
+pub fn execute(
+    plan: &Plan,
+    registry: &Registry,
+    dir: &Path,
+    shard: Option<Shard>,
+    options: &Options,
+) -> Result<Summary> {
+    let journal_path = dir.join(shard.map_or_else(|| JOURNAL.to_owned(), Shard::journal_name));
     let (done, valid_len): (HashSet<String>, u64) = if journal_path.exists() {
         let journal = Journal::open(&journal_path)?;
         (
             journal.runs().iter().map(|r| r.run_id.clone()).collect(),
-            journal.valid_len(),
+            journal.files().first().map_or(0, |f| f.valid_len),
         )
     } else {
         (HashSet::new(), 0)
     };
-    let todo: Vec<&PlannedRun> = plan
+    let mine: Vec<&PlannedRun> = plan
         .runs
         .iter()
+        .filter(|r| shard.is_none_or(|s| s.contains(r.spec.index)))
+        .collect();
+    let todo: Vec<&PlannedRun> = mine
+        .iter()
+        .copied()
         .filter(|r| !done.contains(&r.spec.run_id))
         .collect();
-    let skipped = plan.runs.len() - todo.len();
+    let skipped = mine.len() - todo.len();
     let progress = Progress::new(todo.len(), options.quiet);
     if skipped > 0 {
         progress.say(&format!(

@@ -1,5 +1,6 @@
-//! Reading the journal `runs.jsonl` back, one line at a time, so that tables can be rebuilt
-//! from sweeps far larger than memory would hold with all their curves at once.
+//! Reading the journal `runs.jsonl` (or the per-shard journals) back, one line at a time, so
+//! that tables can be rebuilt from sweeps far larger than memory would hold with all their
+//! curves at once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -13,33 +14,51 @@ use crate::tables::order_metrics;
 /// An indexed journal: every finished run's summary in memory, its curves left on disk until
 /// [`records`](Self::records) streams them.
 ///
-/// Lines are deduplicated by `run_id` (the last line wins: a run that was re-run replaces its
-/// earlier result) and ordered by the run's `index` in the experiment.
+/// A journal is read from one file or from several (the per-shard journals of a sharded
+/// experiment, see [`open_all`](Self::open_all)). Lines are deduplicated by `run_id` (the last
+/// line wins, the files taken in the order given: a run that was re-run replaces its earlier
+/// result) and ordered by the run's `index` in the experiment.
 #[derive(Debug)]
 pub struct Journal {
-    path: PathBuf,
+    /// The files read, in the order given.
+    files: Vec<JournalFile>,
     /// One per run, ordered by index; curves emptied.
     runs: Vec<RunRecord>,
-    /// Byte offset of each run's line, parallel to `runs`.
-    offsets: Vec<u64>,
-    /// Line number (from 1) of each run's line, parallel to `runs`.
-    lines: Vec<usize>,
+    /// Where each run's line is, parallel to `runs`.
+    places: Vec<Place>,
     /// See [`Journal::curve_metrics`].
     curve_metrics: Vec<String>,
-    /// See [`Journal::ignored_line`].
-    ignored_line: Option<usize>,
-    /// See [`Journal::valid_len`].
-    valid_len: u64,
 }
 
-/// A journal line that parsed: where it starts and its record, curves stripped.
-struct Line {
+/// One file of a journal, and what reading it found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The line number of a truncated last line that was ignored (a run killed while its line
+    /// was being written), for the caller to mention.
+    pub ignored_line: Option<usize>,
+    /// Length in bytes up to the end of the last line that parsed: a resumed run must truncate
+    /// the file to this before appending, or a truncated line would end up in the middle (and
+    /// start with a newline if the byte before this length is not one).
+    pub valid_len: u64,
+}
+
+/// Where a run's line is: the file (index into `files`), its byte offset and line number.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    file: usize,
     offset: u64,
-    number: usize,
+    line: usize,
+}
+
+/// A journal line that parsed: where it is and its record, curves stripped.
+struct Line {
+    place: Place,
     record: RunRecord,
 }
 
-/// What one pass over the journal file found.
+/// What one pass over a journal file found.
 struct Scan {
     lines: Vec<Line>,
     curve_metrics: BTreeSet<String>,
@@ -52,33 +71,47 @@ impl Journal {
     /// dropping its curves as soon as the line is parsed.
     ///
     /// A last line cut short (no newline) that does not parse is the mark of a run killed
-    /// while its line was being written: it is ignored (see
-    /// [`ignored_line`](Self::ignored_line)). Any other line that does not parse is an
-    /// [`OutputError::CorruptJournal`] with its line number. Blank lines are skipped.
+    /// while its line was being written: it is ignored (see [`JournalFile::ignored_line`]).
+    /// Any other line that does not parse is an [`OutputError::CorruptJournal`] with its line
+    /// number. Blank lines are skipped.
     pub fn open(path: &Path) -> Result<Self> {
-        let scan = scan(path)?;
-        let last_by_id: HashMap<String, usize> = scan
-            .lines
+        Self::open_all(&[path.to_path_buf()])
+    }
+
+    /// Reads several journal files as one (see [`open`](Self::open) for each file): where
+    /// a `run_id` stands in more than one line, the last line of the last file that has it
+    /// wins.
+    pub fn open_all(paths: &[PathBuf]) -> Result<Self> {
+        let mut files = Vec::with_capacity(paths.len());
+        let mut all = Vec::new();
+        let mut curve_metrics = BTreeSet::new();
+        for (file, path) in paths.iter().enumerate() {
+            let scan = scan(path, file)?;
+            files.push(JournalFile {
+                path: path.clone(),
+                ignored_line: scan.ignored_line,
+                valid_len: scan.valid_len,
+            });
+            curve_metrics.extend(scan.curve_metrics);
+            all.extend(scan.lines);
+        }
+        let last_by_id: HashMap<String, usize> = all
             .iter()
             .enumerate()
             .map(|(position, line)| (line.record.run_id.clone(), position))
             .collect();
-        let mut lines: Vec<Line> = scan
-            .lines
+        let mut lines: Vec<Line> = all
             .into_iter()
             .enumerate()
             .filter(|(position, line)| last_by_id.get(&line.record.run_id) == Some(position))
             .map(|(_, line)| line)
             .collect();
-        lines.sort_by_key(|line| (line.record.index, line.number));
+        lines.sort_by_key(|line| (line.record.index, line.place.file, line.place.line));
         Ok(Journal {
-            path: path.to_path_buf(),
-            offsets: lines.iter().map(|line| line.offset).collect(),
-            lines: lines.iter().map(|line| line.number).collect(),
+            files,
+            places: lines.iter().map(|line| line.place).collect(),
             runs: lines.into_iter().map(|line| line.record).collect(),
-            curve_metrics: order_metrics(&scan.curve_metrics),
-            ignored_line: scan.ignored_line,
-            valid_len: scan.valid_len,
+            curve_metrics: order_metrics(&curve_metrics),
         })
     }
 
@@ -94,16 +127,9 @@ impl Journal {
         &self.curve_metrics
     }
 
-    /// The line number of a truncated last line that was ignored, for the caller to mention.
-    pub fn ignored_line(&self) -> Option<usize> {
-        self.ignored_line
-    }
-
-    /// Length in bytes up to the end of the last line that parsed: a resumed run must truncate
-    /// the file to this before appending, or a truncated line would end up in the middle (and
-    /// start with a newline if the byte before this length is not one).
-    pub fn valid_len(&self) -> u64 {
-        self.valid_len
+    /// The files read, in the order given, with what was found in each.
+    pub fn files(&self) -> &[JournalFile] {
+        &self.files
     }
 
     /// Keeps only the runs for which `keep` is true, e.g. those of the current experiment when
@@ -111,8 +137,7 @@ impl Journal {
     pub fn retain(mut self, keep: impl Fn(&RunRecord) -> bool) -> Self {
         let flags: Vec<bool> = self.runs.iter().map(keep).collect();
         retain_flagged(&mut self.runs, &flags);
-        retain_flagged(&mut self.offsets, &flags);
-        retain_flagged(&mut self.lines, &flags);
+        retain_flagged(&mut self.places, &flags);
         self
     }
 
@@ -131,30 +156,32 @@ impl Journal {
 #[derive(Debug)]
 pub struct Records<'a> {
     journal: &'a Journal,
-    reader: Option<BufReader<File>>,
+    /// The file last read from (index into the journal's files) and a reader on it.
+    reader: Option<(usize, BufReader<File>)>,
     next: usize,
 }
 
 impl Records<'_> {
     /// Reads the record of run number `position` (in `runs` order) from disk.
     fn read(&mut self, position: usize) -> Result<RunRecord> {
-        let path = &self.journal.path;
+        let place = self.journal.places[position];
+        let path = &self.journal.files[place.file].path;
+        // One open file at a time: a merge may read from a thousand shard journals.
         let reader = match &mut self.reader {
-            Some(reader) => reader,
-            None => {
+            Some((file, reader)) if *file == place.file => reader,
+            _ => {
                 let file = File::open(path).map_err(OutputError::io("read", path))?;
-                self.reader.insert(BufReader::new(file))
+                &mut self.reader.insert((place.file, BufReader::new(file))).1
             }
         };
         reader
-            .seek(SeekFrom::Start(self.journal.offsets[position]))
+            .seek(SeekFrom::Start(place.offset))
             .map_err(OutputError::io("read", path))?;
         let mut buffer = Vec::new();
         reader
             .read_until(b'\n', &mut buffer)
             .map_err(OutputError::io("read", path))?;
-        serde_json::from_slice(&buffer)
-            .map_err(|source| corrupt(path, self.journal.lines[position], source))
+        serde_json::from_slice(&buffer).map_err(|source| corrupt(path, place.line, source))
     }
 }
 
@@ -178,12 +205,12 @@ pub fn read_journal(path: &Path) -> Result<Vec<RunRecord>> {
     Journal::open(path)?.records().collect()
 }
 
-/// One pass over the journal: parses each line and strips its curves (remembering their
-/// metric names). A line without its newline is the last one; if it does not parse it was
-/// cut short and is ignored.
-fn scan(path: &Path) -> Result<Scan> {
-    let file = File::open(path).map_err(OutputError::io("read", path))?;
-    let mut reader = BufReader::new(file);
+/// One pass over the journal file number `file`: parses each line and strips its curves
+/// (remembering their metric names). A line without its newline is the last one; if it does
+/// not parse it was cut short and is ignored.
+fn scan(path: &Path, file: usize) -> Result<Scan> {
+    let handle = File::open(path).map_err(OutputError::io("read", path))?;
+    let mut reader = BufReader::new(handle);
     let mut buffer = Vec::new();
     let mut scan = Scan {
         lines: Vec::new(),
@@ -207,8 +234,11 @@ fn scan(path: &Path) -> Result<Scan> {
                     let curves = std::mem::take(&mut record.curves);
                     scan.curve_metrics.extend(curves.metrics.into_keys());
                     scan.lines.push(Line {
-                        offset,
-                        number,
+                        place: Place {
+                            file,
+                            offset,
+                            line: number,
+                        },
                         record,
                     });
                     scan.valid_len = offset + read as u64;
@@ -255,8 +285,8 @@ mod tests {
 
         let journal = Journal::open(&path).expect("a truncated tail is tolerated");
         assert_eq!(journal.runs().len(), 6);
-        assert_eq!(journal.ignored_line(), Some(7));
-        assert_eq!(journal.valid_len(), complete);
+        assert_eq!(journal.files()[0].ignored_line, Some(7));
+        assert_eq!(journal.files()[0].valid_len, complete);
         assert_eq!(read_journal(&path).expect("reads").len(), 6);
     }
 
@@ -323,6 +353,40 @@ mod tests {
         let diverged = &records[6];
         assert_eq!(diverged.curves.train_loss, [Some(5.0), Some(50.0), None]);
         assert_eq!(diverged.train_loss, None);
+    }
+
+    #[test]
+    fn several_files_read_as_one_journal_in_index_order() {
+        let dir = TempDir::new("journal-several");
+        let records = sweep();
+        let (even, odd): (Vec<RunRecord>, Vec<RunRecord>) =
+            records.iter().cloned().partition(|r| r.index % 2 == 0);
+        let write = |name: &str, runs: &[RunRecord]| {
+            let path = write_journal(dir.path(), runs);
+            let renamed = dir.path().join(name);
+            std::fs::rename(&path, &renamed).expect("rename");
+            renamed
+        };
+        let mut again = run(0, 1);
+        again.train_loss = Some(0.5);
+        let mut odd_with_repeat = odd.clone();
+        odd_with_repeat.insert(0, again.clone());
+        let paths = [write("a.jsonl", &even), write("b.jsonl", &odd_with_repeat)];
+
+        let journal = Journal::open_all(&paths).expect("journals read");
+        assert_eq!(journal.files().len(), 2);
+        let indices: Vec<usize> = journal.runs().iter().map(|r| r.index).collect();
+        assert_eq!(indices, vec![0, 1, 2, 3, 4, 5]);
+        let read: Vec<RunRecord> = journal.records().collect::<Result<_>>().expect("reads");
+        assert_eq!(read, records, "records come from the right file and offset");
+
+        // A run in two files: the later file's line wins, whatever its position there.
+        let mut repeated = even.clone();
+        repeated.push(again.clone());
+        let paths = [write("c.jsonl", &odd), write("d.jsonl", &repeated)];
+        let journal = Journal::open_all(&paths).expect("journals read");
+        assert_eq!(journal.runs()[1].train_loss, Some(0.5));
+        assert_eq!(journal.runs().len(), 6);
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //! The data path: experiment file → [`config`] (parse, override, expand, locate errors) →
 //! runs → datasets loaded once and shared → each run trained on the rayon pool → a
 //! [`journal`] line per finished run → tables, plots and the report.
+//!
+//! On a cluster the runs are split into [`shard`]s, each run by its own process into its own
+//! journal; [`merge`] gathers them into the same tables, and [`slurm`] writes the batch
+//! scripts that do both.
 
 mod atomic;
 pub mod bench;
@@ -12,12 +16,15 @@ pub mod datasets;
 pub mod execute;
 pub mod journal;
 pub mod journal_reader;
+pub mod merge;
 pub mod output;
 pub mod output_error;
 pub mod plan;
 pub mod plots;
 pub mod registry;
 pub mod report;
+pub mod shard;
+pub mod slurm;
 pub mod suggest;
 pub mod tables;
 #[cfg(test)]

@@ -1,18 +1,21 @@
 //! The output directory: the resolved experiment and manifest, and the tables, plots and
 //! report rebuilt from the journal.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::write_atomically;
+use crate::atomic::{write_atomically, write_atomically_as};
+use crate::config::Experiment;
 use crate::execute::{JOURNAL, Options, Summary};
 use crate::journal::Status;
 use crate::journal_reader::Journal;
 use crate::plan::{Plan, ReportSpec};
 use crate::plots::PlotSpec;
+use crate::shard::Shard;
 use crate::{report, tables};
 
 /// The resolved experiment's file name.
@@ -33,8 +36,8 @@ pub struct Manifest {
     pub git_commit: Option<String>,
     /// When the command started (UTC, RFC 3339).
     pub started: String,
-    /// When training finished (UTC, RFC 3339).
-    pub finished: String,
+    /// When training finished (UTC, RFC 3339); `None` while a shard is still training.
+    pub finished: Option<String>,
     /// The `--set` overrides, as given.
     pub overrides: Vec<String>,
     /// Parallel runs (`--jobs`).
@@ -49,6 +52,55 @@ pub struct Manifest {
     pub resumed: usize,
     /// What the report plots (read back by `descent report`).
     pub report: ReportSettings,
+    /// `K/N` in the manifest of shard K of N (`manifest.shard-K-of-N.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// The journals `descent merge` gathered the runs from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+    /// The run ids `descent merge` found in no journal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+}
+
+impl Manifest {
+    /// The manifest of a command that ran `plan`, started at `started`.
+    pub fn new(
+        plan: &Plan,
+        started: &str,
+        finished: Option<String>,
+        options: &Options,
+        summary: &Summary,
+    ) -> Self {
+        Self {
+            experiment: plan.experiment.name.clone(),
+            description: plan.experiment.description.clone(),
+            descent_version: env!("CARGO_PKG_VERSION").into(),
+            git_commit: git_commit(),
+            started: started.into(),
+            finished,
+            overrides: plan.experiment.overrides.clone(),
+            jobs: options.jobs,
+            host_cores: std::thread::available_parallelism().map_or(1, usize::from),
+            runs: plan.runs.len(),
+            trained: summary.trained,
+            resumed: summary.skipped,
+            report: ReportSettings::from(&plan.report),
+            shard: None,
+            merged_from: Vec::new(),
+            missing: Vec::new(),
+        }
+    }
+
+    /// Reads a manifest back.
+    ///
+    /// # Errors
+    /// When the file cannot be read or is not a manifest.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("cannot read {}", path.display()))
+    }
 }
 
 /// The report settings saved in the manifest.
@@ -72,7 +124,20 @@ impl From<&ReportSpec> for ReportSettings {
     }
 }
 
-/// Removes what a previous run wrote in `dir` (only descent's own files), for `--fresh`.
+/// Removes what a previous run of shard `shard` wrote in `dir` (its journal and manifest;
+/// not the files every shard shares), for `--fresh`.
+///
+/// # Errors
+/// When a file exists but cannot be removed.
+pub fn clear_shard(dir: &Path, shard: Shard) -> Result<()> {
+    for name in [shard.journal_name(), shard.manifest_name()] {
+        remove_if_there(&dir.join(name))?;
+    }
+    Ok(())
+}
+
+/// Removes what a previous run wrote in `dir` (only descent's own files), for `--fresh`:
+/// the shards' journals and manifests too, or a later merge would mix their runs in.
 ///
 /// # Errors
 /// When a file exists but cannot be removed.
@@ -85,11 +150,21 @@ pub fn clear(dir: &Path) -> Result<()> {
         "curves.csv",
         "summary.csv",
     ];
-    for f in files.iter().chain(&tables) {
-        let p = dir.join(f);
-        if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
-        }
+    let mut doomed: Vec<PathBuf> = files.iter().chain(&tables).map(|f| dir.join(f)).collect();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        doomed.extend(
+            entries
+                .flatten()
+                .filter(|entry| {
+                    entry.file_name().to_str().is_some_and(|name| {
+                        Shard::of_journal(name).is_some() || Shard::of_manifest(name).is_some()
+                    })
+                })
+                .map(|entry| entry.path()),
+        );
+    }
+    for path in &doomed {
+        remove_if_there(path)?;
     }
     let plots = dir.join("plots");
     if plots.is_dir() {
@@ -99,68 +174,93 @@ pub fn clear(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes the experiment as resolved (overrides applied) to `experiment.toml`.
-///
-/// # Errors
-/// When the file cannot be written.
-pub fn write_experiment(dir: &Path, plan: &Plan) -> Result<()> {
-    let text = toml::to_string_pretty(&plan.experiment.resolved)
-        .context("cannot write the resolved experiment as TOML")?;
-    let header = format!(
-        "# The experiment as run: {}{}\n",
-        plan.experiment.source.path.display(),
-        if plan.experiment.overrides.is_empty() {
-            String::new()
-        } else {
-            format!(" with --set {}", plan.experiment.overrides.join(" --set "))
-        }
-    );
-    write_atomically(&dir.join(EXPERIMENT), format!("{header}{text}").as_bytes())?;
+fn remove_if_there(path: &Path) -> Result<()> {
+    if path.exists() {
+        std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+    }
     Ok(())
 }
 
-/// Writes the manifest, the tables, the plots and the report; returns how many runs of the
-/// journal failed.
+/// Writes the experiment as resolved (overrides applied) to `experiment.toml`.
+///
+/// Shards of one experiment write the same text into one directory, possibly at the same
+/// moment: each writes its own temporary file (named by `writer`) and renames it into place,
+/// and none writes when the file already holds that text.
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn write_experiment(dir: &Path, plan: &Plan, writer: Option<&str>) -> Result<()> {
+    let text = plan
+        .experiment
+        .to_toml()
+        .context("cannot write the resolved experiment as TOML")?;
+    let path = dir.join(EXPERIMENT);
+    if std::fs::read_to_string(&path).is_ok_and(|existing| existing == text) {
+        return Ok(());
+    }
+    match writer {
+        None => write_atomically(&path, text.as_bytes())?,
+        Some(writer) => write_atomically_as(&path, text.as_bytes(), writer)?,
+    }
+    Ok(())
+}
+
+/// The journal files at `paths` read as one, keeping the runs of `experiment` (a journal may
+/// also hold runs of an earlier version of the file); and how many runs it left out.
+///
+/// # Errors
+/// When a file cannot be read or a line in its middle is corrupt.
+pub fn journal_of(experiment: &Experiment, paths: &[PathBuf]) -> Result<(Journal, usize)> {
+    let ids: HashSet<&str> = experiment.runs.iter().map(|r| r.run_id.as_str()).collect();
+    let journal = Journal::open_all(paths)?;
+    let all = journal.runs().len();
+    let journal = journal.retain(|r| ids.contains(r.run_id.as_str()));
+    let left_out = all - journal.runs().len();
+    Ok((journal, left_out))
+}
+
+/// Writes a manifest (through a temporary file).
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn write_manifest(path: &Path, manifest: &Manifest) -> Result<()> {
+    write_atomically(path, serde_json::to_string_pretty(manifest)?.as_bytes())?;
+    Ok(())
+}
+
+/// Writes `manifest.json`, the tables, the plots and the report from `journal` (the runs of
+/// one experiment: see [`Journal::retain`]); returns how many of its runs failed. What
+/// `descent run` writes at its end, and `descent merge` from the shards' journals.
 ///
 /// # Errors
 /// When a file cannot be written.
-pub fn write_all(
+pub fn write_all(dir: &Path, manifest: &Manifest, journal: &Journal) -> Result<usize> {
+    write_manifest(&dir.join(MANIFEST), manifest)?;
+    tables::write_tables(dir, journal)?;
+    let failed = journal
+        .runs()
+        .iter()
+        .filter(|r| r.status == Status::Failed)
+        .count();
+    report::write_report(dir, &plot_spec(manifest), &manifest.description)?;
+    Ok(failed)
+}
+
+/// The end of `descent run`: [`write_all`] from `dir`'s `runs.jsonl`, with the manifest of a
+/// run of `plan` that started at `started` and finishes now.
+///
+/// # Errors
+/// When the journal cannot be read or a file cannot be written.
+pub fn write_run(
     dir: &Path,
     plan: &Plan,
     started: &str,
     options: &Options,
     summary: &Summary,
 ) -> Result<usize> {
-    let manifest = Manifest {
-        experiment: plan.experiment.name.clone(),
-        description: plan.experiment.description.clone(),
-        descent_version: env!("CARGO_PKG_VERSION").into(),
-        git_commit: git_commit(),
-        started: started.into(),
-        finished: now(),
-        overrides: plan.experiment.overrides.clone(),
-        jobs: options.jobs,
-        host_cores: std::thread::available_parallelism().map_or(1, usize::from),
-        runs: plan.runs.len(),
-        trained: summary.trained,
-        resumed: summary.skipped,
-        report: ReportSettings::from(&plan.report),
-    };
-    write_atomically(
-        &dir.join(MANIFEST),
-        serde_json::to_string_pretty(&manifest)?.as_bytes(),
-    )?;
-    let ids: std::collections::HashSet<&str> =
-        plan.runs.iter().map(|r| r.spec.run_id.as_str()).collect();
-    let journal = Journal::open(&dir.join(JOURNAL))?.retain(|r| ids.contains(r.run_id.as_str()));
-    tables::write_tables(dir, &journal)?;
-    let failed = journal
-        .runs()
-        .iter()
-        .filter(|r| r.status == Status::Failed)
-        .count();
-    report::write_report(dir, &plot_spec(&manifest), &manifest.description)?;
-    Ok(failed)
+    let (journal, _) = journal_of(&plan.experiment, &[dir.join(JOURNAL)])?;
+    let manifest = Manifest::new(plan, started, Some(now()), options, summary);
+    write_all(dir, &manifest, &journal)
 }
 
 fn plot_spec(m: &Manifest) -> PlotSpec {
@@ -178,15 +278,8 @@ fn plot_spec(m: &Manifest) -> PlotSpec {
 /// When the directory has no manifest or tables, or a file cannot be written.
 pub fn rebuild_report(dir: &Path) -> Result<()> {
     let path = dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "{} is not a descent output directory: cannot read {}",
-            dir.display(),
-            path.display()
-        )
-    })?;
-    let manifest: Manifest =
-        serde_json::from_str(&text).with_context(|| format!("cannot read {}", path.display()))?;
+    let manifest = Manifest::read(&path)
+        .with_context(|| format!("{} is not a descent output directory", dir.display()))?;
     report::write_report(dir, &plot_spec(&manifest), &manifest.description)?;
     Ok(())
 }

@@ -133,7 +133,7 @@ fn what_was_run(runs: &DataFrame, summary: &DataFrame, manifest: Option<&str>) -
 }
 
 /// The facts of `manifest.json` the report shows, by key, with their labels.
-const MANIFEST_FACTS: [(&str, &str); 9] = [
+const MANIFEST_FACTS: [(&str, &str); 11] = [
     ("descent_version", "descent version"),
     ("git_commit", "git commit"),
     ("started", "started"),
@@ -143,6 +143,8 @@ const MANIFEST_FACTS: [(&str, &str); 9] = [
     ("host_cores", "host cores"),
     ("trained", "runs trained by the last command"),
     ("resumed", "runs taken from the journal"),
+    ("merged_from", "merged from the journals"),
+    ("missing", "runs missing from every journal"),
 ];
 
 /// The [`MANIFEST_FACTS`] that `manifest.json` holds, as nested bullets.
@@ -321,7 +323,7 @@ fn files_section() -> String {
         "- `curves.csv`, `curves.parquet`: one row per run and epoch",
         "- `summary.csv`: one row per configuration, mean and standard deviation over seeds",
         "- `plots/`: the figures above",
-        "- `runs.jsonl`: the journal the tables are built from",
+        "- `runs.jsonl` (`runs.shard-K-of-N.jsonl` for shard K of N): the journals the tables are built from",
         "- `experiment.toml`, `manifest.json`: the resolved experiment and how it was run",
         "",
     ]

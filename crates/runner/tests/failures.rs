@@ -7,7 +7,7 @@ use descent_runner::config::{SourceFile, parse};
 use descent_runner::datasets::DataEnv;
 use descent_runner::execute::{Options, execute};
 use descent_runner::journal::Status;
-use descent_runner::output::{now, write_all};
+use descent_runner::output::{now, write_run};
 use descent_runner::plan::plan;
 use descent_runner::registry::{OptimizerKind, Registry};
 
@@ -74,9 +74,10 @@ fn a_panicking_run_is_recorded_as_failed_and_the_sweep_goes_on() {
         quiet: true,
     };
     let started = now();
-    let summary = execute(&plan, &registry, dir.path(), &options).expect("the journal is written");
+    let summary =
+        execute(&plan, &registry, dir.path(), None, &options).expect("the journal is written");
     assert_eq!(summary.trained, 3);
-    let failed = write_all(dir.path(), &plan, &started, &options, &summary).expect("outputs");
+    let failed = write_run(dir.path(), &plan, &started, &options, &summary).expect("outputs");
     assert_eq!(failed, 1);
     let journal = std::fs::read_to_string(dir.path().join("runs.jsonl")).expect("journal");
     let records: Vec<descent_runner::journal::RunRecord> = journal

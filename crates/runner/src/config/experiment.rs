@@ -119,6 +119,25 @@ impl Experiment {
     pub fn origin(&self, path: &str) -> Origin {
         self.spans.find(path).map_or(Origin::Unknown, Origin::File)
     }
+
+    /// The resolved experiment as TOML, headed by a comment naming the file and the `--set`
+    /// overrides it came from: the text of `experiment.toml`. Read back without overrides,
+    /// it expands to the same runs with the same ids.
+    ///
+    /// # Errors
+    /// When the document cannot be written as TOML.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        let text = toml::to_string_pretty(&self.resolved)?;
+        let sets = if self.overrides.is_empty() {
+            String::new()
+        } else {
+            format!(" with --set {}", self.overrides.join(" --set "))
+        };
+        Ok(format!(
+            "# The experiment as run: {}{sets}\n{text}",
+            self.source.path.display()
+        ))
+    }
 }
 
 /// Reads and expands `path` with the `--set` overrides in `sets`.
@@ -304,6 +323,7 @@ pub fn parse(source: SourceFile, sets: &[String]) -> Result<Experiment, ConfigEr
     if !errors.diagnostics.is_empty() {
         return Err(errors);
     }
+    let resolved = resolve(doc, &name, &run_overrides);
     Ok(Experiment {
         name,
         description: experiment.description,
@@ -312,12 +332,71 @@ pub fn parse(source: SourceFile, sets: &[String]) -> Result<Experiment, ConfigEr
         axes: axes.into_iter().map(|a| a.key).collect(),
         variants: variant_list.iter().map(|v| v.name.clone()).collect(),
         report,
-        resolved: doc,
+        resolved,
         overrides: sets.to_vec(),
         runs,
         source,
         spans,
     })
+}
+
+/// The document as run, such that reading it back without overrides expands to the same
+/// runs (same ids, order and swept values): the name is written out (it defaults to the file's
+/// stem, which `experiment.toml` does not share), and each `--set` of a run key is folded in
+/// where it applied: into the base table, out of every variant (the override beat them), and
+/// as the only value of a grid axis it fixed.
+fn resolve(doc: Table, name: &str, run_overrides: &[&Override]) -> Table {
+    let mut doc = if doc.contains_key("experiment") {
+        doc
+    } else {
+        std::iter::once(("experiment".to_owned(), Value::Table(Table::new())))
+            .chain(doc)
+            .collect()
+    };
+    if let Some(Value::Table(experiment)) = doc.get_mut("experiment") {
+        experiment
+            .entry("name")
+            .or_insert_with(|| Value::String(name.to_owned()));
+    }
+    for o in run_overrides {
+        // Setting the key succeeded in every run, whose tables start from these.
+        set_path(&mut doc, &o.key, o.value.clone()).ok();
+        if let Some(Value::Array(variants)) = doc.get_mut("variant") {
+            for variant in variants {
+                if let Value::Table(table) = variant {
+                    remove_path(table, &o.key);
+                }
+            }
+        }
+        if let Some(Value::Table(grid)) = doc.get_mut("grid")
+            && has_path(grid, &o.key)
+        {
+            // In place, so that the axes keep their order (and the runs theirs).
+            set_path(grid, &o.key, Value::Array(vec![o.value.clone()])).ok();
+        }
+    }
+    doc
+}
+
+/// Removes a dotted key from a table; returns its value if it was there.
+fn remove_path(table: &mut Table, key: &str) -> Option<Value> {
+    match key.split_once('.') {
+        None => table.remove(key),
+        Some((head, rest)) => match table.get_mut(head) {
+            Some(Value::Table(inner)) => remove_path(inner, rest),
+            _ => None,
+        },
+    }
+}
+
+/// Whether a dotted key is set in a table.
+fn has_path(table: &Table, key: &str) -> bool {
+    match key.split_once('.') {
+        None => table.contains_key(key),
+        Some((head, rest)) => {
+            matches!(table.get(head), Some(Value::Table(inner)) if has_path(inner, rest))
+        }
+    }
 }
 
 /// `experiment.name` must be a plain file name, never a path.

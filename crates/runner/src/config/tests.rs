@@ -175,3 +175,55 @@ fn a_missing_required_key_says_where_to_set_it() {
     assert_eq!(d.key.as_deref(), Some("model"));
     assert!(d.message.contains("missing key"), "{}", d.message);
 }
+
+/// What identifies the runs of an experiment, in order.
+fn run_keys(e: &Experiment) -> Vec<(usize, String, String, u64, String)> {
+    e.runs
+        .iter()
+        .map(|r| {
+            let swept = serde_json::to_string(&r.swept).unwrap_or_default();
+            (r.index, r.run_id.clone(), r.variant.clone(), r.seed, swept)
+        })
+        .collect()
+}
+
+/// `experiment.toml` is read back by `descent merge`: without any override it must expand to
+/// the runs of the original file with its overrides, id for id and in the same order.
+#[test]
+fn the_resolved_experiment_reads_back_to_the_same_runs() {
+    let with_variants = format!(
+        "{}\n[[variant]]\nname = \"a\"\nmodel = {{ activation = \"tanh\", hidden = [4] }}\n[[variant]]\nname = \"b\"\noptimizer = {{ learning_rate = 5.0, kind = \"adam\" }}\n",
+        BASE.replace("name = \"t\"\n", "")
+    );
+    let cases: &[&[&str]] = &[
+        &[],
+        &["training.epochs=7"],
+        &["optimizer.learning_rate=0.5"],
+        &["model.hidden=[3, 3]", "optimizer.kind=momentum"],
+        &["grid.training.batch_size=[4, 2]", "experiment.seeds=[5]"],
+        &["experiment.name=renamed", "training.batch_size=16"],
+    ];
+    for sets in cases {
+        let original = parse_text(&with_variants, sets).unwrap();
+        let text = original.to_toml().unwrap();
+        assert!(
+            text.starts_with("# The experiment as run: exp.toml"),
+            "{text}"
+        );
+        let again = parse(
+            SourceFile {
+                path: "out/experiment.toml".into(),
+                text: text.clone(),
+            },
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{sets:?}: {e}\n{text}"));
+        assert_eq!(run_keys(&again), run_keys(&original), "{sets:?}:\n{text}");
+        assert_eq!(
+            (&again.name, &again.axes, &again.variants),
+            (&original.name, &original.axes, &original.variants),
+            "{sets:?}"
+        );
+    }
+    assert_eq!(parse_text(&with_variants, &[]).unwrap().name, "exp");
+}

@@ -1,0 +1,173 @@
+//! `descent merge DIR`: gathers the runs of every shard of an experiment (`runs.jsonl` and
+//! each `runs.shard-K-of-N.jsonl` in DIR) into the tables, plots and report that one
+//! `descent run` would have written, and names the runs that no journal holds.
+//!
+//! The runs come from `experiment.toml` in DIR, expanded again (it is the resolved experiment:
+//! read back, it gives the same run ids); the report settings and provenance come from the
+//! shards' manifests. No dataset is loaded, so a merge needs neither the data nor the
+//! experiment file's directory.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::config::{self, Experiment, RunSpec};
+use crate::execute::JOURNAL;
+use crate::journal_reader::JournalFile;
+use crate::output::{self, EXPERIMENT, MANIFEST, Manifest};
+use crate::shard::Shard;
+
+/// What a merge found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    /// Runs of the experiment.
+    pub runs: usize,
+    /// Runs found in some journal (and written to the tables).
+    pub found: usize,
+    /// Runs with status `failed`.
+    pub failed: usize,
+    /// Runs found in no journal.
+    pub missing: usize,
+}
+
+impl Merged {
+    /// Whether every run is there and none failed.
+    pub fn complete(&self) -> bool {
+        self.missing == 0 && self.failed == 0
+    }
+}
+
+/// `descent merge DIR`: writes `manifest.json`, the tables, the plots and the report of `dir`
+/// from all its journals, and prints on standard error which runs are missing (with their
+/// variant, seed and swept values). When some are, it still writes what it has, unless no
+/// journal holds any run.
+///
+/// # Errors
+/// A [`ConfigError`](crate::config::ConfigError) (invalid input) when `dir` has no valid
+/// `experiment.toml`; an error when no run has finished at all, when no manifest says what to
+/// plot, or when a file cannot be read or written.
+pub fn merge(dir: &Path) -> Result<Merged> {
+    let experiment = config::load(&dir.join(EXPERIMENT), &[])?;
+    let journals = shard_files(dir, Shard::of_journal)?;
+    let mut paths: Vec<PathBuf> = journals.iter().map(|(_, path)| path.clone()).collect();
+    if dir.join(JOURNAL).is_file() {
+        paths.insert(0, dir.join(JOURNAL));
+    }
+    let manifests = shard_files(dir, Shard::of_manifest)?
+        .into_iter()
+        .map(|(_, path)| Manifest::read(&path))
+        .collect::<Result<Vec<_>>>()?;
+
+    let (journal, left_out) = output::journal_of(&experiment, &paths)?;
+    for file in journal.files() {
+        if let Some(line) = file.ignored_line {
+            eprintln!(
+                "warning: {}:{line}: the last line was cut short (its shard was killed while \
+                 writing it); that run counts as missing",
+                file.path.display()
+            );
+        }
+    }
+    if left_out > 0 {
+        eprintln!(
+            "warning: {left_out} run(s) in the journals are not runs of {} (an earlier version \
+             of the experiment?); left out",
+            dir.join(EXPERIMENT).display()
+        );
+    }
+    let found: std::collections::HashSet<&str> =
+        journal.runs().iter().map(|r| r.run_id.as_str()).collect();
+    let missing: Vec<&RunSpec> = experiment
+        .runs
+        .iter()
+        .filter(|r| !found.contains(r.run_id.as_str()))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: {} of {} run(s) are in no journal of {} (a shard did not finish, or has \
+             not run yet):",
+            missing.len(),
+            experiment.runs.len(),
+            dir.display()
+        );
+        for line in crate::cli::spec_table(&experiment.axes, &missing).lines() {
+            eprintln!("  {line}");
+        }
+        eprintln!("  run their shards again (each resumes from its journal), then merge again");
+    }
+    if journal.runs().is_empty() {
+        anyhow::bail!(
+            "no run has finished: {} holds no journal with a run of this experiment; nothing \
+             to merge",
+            dir.display()
+        );
+    }
+    let manifest = Manifest {
+        merged_from: journal.files().iter().map(file_name).collect(),
+        missing: missing.iter().map(|r| r.run_id.clone()).collect(),
+        ..merged_manifest(dir, &experiment, &manifests)?
+    };
+    let failed = output::write_all(dir, &manifest, &journal)?;
+    Ok(Merged {
+        runs: experiment.runs.len(),
+        found: journal.runs().len(),
+        failed,
+        missing: missing.len(),
+    })
+}
+
+/// The files of `dir` that `shard_of` recognises, ordered by shard count, then index.
+fn shard_files(dir: &Path, shard_of: fn(&str) -> Option<Shard>) -> Result<Vec<(Shard, PathBuf)>> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        if let Some(shard) = entry.file_name().to_str().and_then(shard_of) {
+            files.push((shard, entry.path()));
+        }
+    }
+    files.sort_by_key(|(shard, _)| (shard.count, shard.index));
+    Ok(files)
+}
+
+fn file_name(file: &JournalFile) -> String {
+    file.path.file_name().map_or_else(
+        || file.path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
+}
+
+/// The manifest of the whole sharded run: from the first shard's manifest, with the earliest
+/// start, the latest finish, the sums of runs trained and resumed, and the largest `--jobs`
+/// and host. Without shard manifests (the directory of a plain `descent run`), its
+/// `manifest.json`.
+fn merged_manifest(dir: &Path, experiment: &Experiment, shards: &[Manifest]) -> Result<Manifest> {
+    let Some(first) = shards.first() else {
+        return Manifest::read(&dir.join(MANIFEST)).with_context(|| {
+            format!(
+                "{} has no shard manifest (manifest.shard-K-of-N.json) and no {MANIFEST}: no \
+                 shard has started there",
+                dir.display()
+            )
+        });
+    };
+    Ok(Manifest {
+        experiment: experiment.name.clone(),
+        description: experiment.description.clone(),
+        descent_version: env!("CARGO_PKG_VERSION").into(),
+        started: shards
+            .iter()
+            .map(|m| m.started.clone())
+            .min()
+            .unwrap_or_default(),
+        finished: shards.iter().map(|m| m.finished.clone()).max().flatten(),
+        jobs: shards.iter().map(|m| m.jobs).max().unwrap_or(0),
+        host_cores: shards.iter().map(|m| m.host_cores).max().unwrap_or(0),
+        runs: experiment.runs.len(),
+        trained: shards.iter().map(|m| m.trained).sum(),
+        resumed: shards.iter().map(|m| m.resumed).sum(),
+        shard: None,
+        ..first.clone()
+    })
+}

@@ -1,0 +1,63 @@
+//! Helpers shared by the integration tests: running the `descent` binary, scratch
+//! experiments, and reading CSV tables.
+// Each test crate includes this module and uses only some of the helpers.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `descent` binary built for these tests in `cwd`.
+pub fn descent(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the descent binary runs")
+}
+
+/// Bytes as text, for messages.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A temporary directory holding `exp.toml` with `body`.
+pub fn experiment(body: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("exp.toml");
+    fs::write(&file, body).expect("write the experiment");
+    (dir, file)
+}
+
+/// `descent run exp.toml --out OUT --quiet` plus `extra`, which must succeed.
+pub fn run_ok(dir: &Path, out: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["run", "exp.toml", "--out", out, "--quiet"];
+    args.extend_from_slice(extra);
+    let o = descent(&args, dir);
+    assert!(
+        o.status.success(),
+        "descent run failed: {}",
+        text(&o.stderr)
+    );
+    o
+}
+
+/// A CSV table as rows of cells (header first).
+pub fn csv(path: &Path) -> Vec<Vec<String>> {
+    fs::read_to_string(path)
+        .expect("a table")
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+/// The table without the named columns (timing varies between runs).
+pub fn without(table: &[Vec<String>], drop: &[&str]) -> Vec<Vec<String>> {
+    let keep: Vec<usize> = (0..table[0].len())
+        .filter(|&i| !drop.contains(&table[0][i].as_str()))
+        .collect();
+    table
+        .iter()
+        .map(|row| keep.iter().map(|&i| row[i].clone()).collect())
+        .collect()
+}
