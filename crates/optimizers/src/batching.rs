@@ -83,6 +83,26 @@ impl<T: Float> Batcher<T> {
         }
     }
 
+    /// Starts an epoch that visits the samples in `order` (a permutation of the training
+    /// set, as another implementation drew it), gathering each batch as a shuffle would.
+    ///
+    /// # Panics
+    /// When `order` is not as long as the training set.
+    pub fn start_epoch_in(&mut self, order: &[usize], train: &Dataset<T>) {
+        assert_eq!(
+            order.len(),
+            self.order.len(),
+            "an epoch order must cover the training set"
+        );
+        if !self.shuffle {
+            let (f, o) = (train.features(), train.outputs());
+            self.x = vec![T::zero(); self.batch * f];
+            self.y = vec![T::zero(); self.batch * o];
+            self.shuffle = true;
+        }
+        self.order.copy_from_slice(order);
+    }
+
     /// Batch number `k` of the current epoch.
     pub fn batch<'a>(&'a mut self, train: &'a Dataset<T>, k: usize) -> Batch<'a, T> {
         let start = k * self.batch;

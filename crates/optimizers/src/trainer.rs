@@ -1,5 +1,6 @@
 //! The training loop: epochs of batches, evaluation, stopping and records.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use descent_core::data::Split;
@@ -29,6 +30,9 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     /// The seed of the shuffles.
     pub seed: u64,
+    /// Explicit sample orders, one per epoch, instead of seeded shuffles: to train on
+    /// exactly the batches another implementation used.
+    pub orders: Option<Arc<Vec<Vec<usize>>>>,
 }
 
 impl TrainConfig {
@@ -155,7 +159,10 @@ pub fn train<T: Float>(
     for epoch in 0..config.epochs {
         let lr = T::of(config.learning_rate * schedule.factor(epoch, config.epochs));
         let started = Instant::now();
-        batcher.start_epoch();
+        match config.orders.as_deref().and_then(|o| o.get(epoch)) {
+            Some(order) => batcher.start_epoch_in(order, train),
+            None => batcher.start_epoch(),
+        }
         let mut diverged = false;
         for k in 0..batcher.batches_per_epoch() {
             let batch = batcher.batch(train, k);

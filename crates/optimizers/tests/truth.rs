@@ -43,6 +43,7 @@ fn config(epochs: usize, batch: BatchSize, lr: f64) -> TrainConfig {
         patience: 1,
         learning_rate: lr,
         seed: 0,
+        orders: None,
     }
 }
 
@@ -470,4 +471,46 @@ fn invalid_settings_are_refused_before_training() {
     ] {
         assert!(train(&mut net, &mut rule, &Constant, &data, &cfg, |_| {}).is_err());
     }
+}
+
+#[test]
+fn explicit_epoch_orders_are_followed() {
+    let data = only_train(
+        Synthetic {
+            samples: 40,
+            features: 3,
+            classes: 2,
+            noise: 1.0,
+            seed: 5,
+        }
+        .blobs()
+        .unwrap(),
+    );
+    let reversed: Vec<usize> = (0..40).rev().collect();
+    let orders = std::sync::Arc::new(vec![reversed.clone(), reversed]);
+    let mut a = single::<f64>(
+        3,
+        Arc::new(Pointwise(Sigmoid)),
+        Arc::new(LogLoss),
+        Init::Zeros,
+    );
+    fit(
+        &mut a,
+        &data,
+        &TrainConfig {
+            orders: Some(orders),
+            ..config(2, BatchSize::Samples(8), 0.1)
+        },
+    );
+    // The same batches, in the same order, from a copy of the data stored reversed.
+    let indices: Vec<usize> = (0..40).rev().collect();
+    let flipped = only_train(data.train.subset(&indices));
+    let mut b = single::<f64>(
+        3,
+        Arc::new(Pointwise(Sigmoid)),
+        Arc::new(LogLoss),
+        Init::Zeros,
+    );
+    fit(&mut b, &flipped, &config(2, BatchSize::Samples(8), 0.1));
+    assert_eq!(a.params(), b.params());
 }

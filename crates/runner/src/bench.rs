@@ -1,14 +1,19 @@
 //! `descent bench`: the standard training workloads (SPEC section 7), timed through the
 //! same training path as `descent run`.
 
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::bail;
 use descent_core::Par;
 use descent_core::data::synthetic::Synthetic;
-use descent_core::data::{Split, Task};
+use descent_core::data::{Dataset, Split, Task};
 use serde::Serialize;
 
 use crate::config::schema::RunConfig;
+use crate::npy;
 use crate::registry::Registry;
-use crate::train::fit;
+use crate::train::{Start, fit};
 
 /// One benchmark workload: a network, its data and how it is trained.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,6 +100,18 @@ pub const WORKLOADS: [Workload; 5] = [
     },
 ];
 
+/// What a peer script dumped: its training data, initial parameters (laid out like
+/// `Network::params`) and the sample order of each epoch.
+#[derive(Debug, Clone)]
+pub struct PeerStart {
+    /// The training samples.
+    pub data: Split<f32>,
+    /// The initial weights and biases.
+    pub params: Vec<f32>,
+    /// One permutation of the samples per epoch.
+    pub orders: Vec<Vec<usize>>,
+}
+
 /// One workload's result, printed as a JSON line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Measurement {
@@ -164,18 +181,98 @@ impl Workload {
         })
     }
 
-    /// Trains the workload once and measures it.
+    /// The data, initial parameters and epoch orders that a peer script dumped
+    /// (`mlp_bench.py --dump-data DIR`): `X.npy` (samples × features), `y.npy`, `W{i}.npy`
+    /// (fan_in × fan_out — in memory the same layout as descent's units × inputs
+    /// column-major weights), `b{i}.npy` and `perms.npy` (one row per epoch).
     ///
     /// # Errors
-    /// What training reports.
-    pub fn measure(&self, threads: usize, registry: &Registry) -> Result<Measurement, String> {
-        let data = self.data()?;
+    /// Missing or malformed files, or shapes that do not fit this workload.
+    pub fn peer_start(&self, dir: &Path) -> anyhow::Result<PeerStart> {
+        let x = npy::read(&dir.join("X.npy"))?;
+        let y = npy::read(&dir.join("y.npy"))?;
+        if x.shape != [self.samples, self.features] || y.shape != [self.samples] {
+            bail!(
+                "{}: X is {:?} and y {:?}, the workload needs {} × {}",
+                dir.display(),
+                x.shape,
+                y.shape,
+                self.samples,
+                self.features
+            );
+        }
+        let features: Vec<f32> = x.data.iter().map(|&v| v as f32).collect();
+        let train = match self.task {
+            Task::Regression => Dataset::regression(
+                self.features,
+                features,
+                y.data.iter().map(|&v| v as f32).collect(),
+            ),
+            task => Dataset::classification(
+                self.features,
+                features,
+                y.data.iter().map(|&v| v as u32).collect(),
+                task.outputs().max(2),
+            ),
+        }?;
+        let mut params = Vec::new();
+        for layer in 0..=self.hidden.len() {
+            for part in ["W", "b"] {
+                params.extend(
+                    npy::read(&dir.join(format!("{part}{layer}.npy")))?
+                        .data
+                        .iter()
+                        .map(|&v| v as f32),
+                );
+            }
+        }
+        let perms = npy::read(&dir.join("perms.npy"))?;
+        let orders = perms
+            .data
+            .chunks_exact(self.samples)
+            .map(|row| row.iter().map(|&i| i as usize).collect())
+            .collect();
+        Ok(PeerStart {
+            data: Split {
+                train,
+                validation: None,
+                test: None,
+            },
+            params,
+            orders,
+        })
+    }
+
+    /// Trains the workload once and measures it: on its own data, or on a peer script's
+    /// dump (`peer`) — the same samples, initial weights and shuffles, so that the final
+    /// loss can be compared with the peer's.
+    ///
+    /// # Errors
+    /// What training reports, or unreadable peer data.
+    pub fn measure(
+        &self,
+        threads: usize,
+        registry: &Registry,
+        peer: Option<&Path>,
+    ) -> anyhow::Result<Measurement> {
         let par = if threads > 1 {
             Par::rayon(threads)
         } else {
             Par::Seq
         };
-        let outcome = fit(&self.config(), self.task, &data, 0, par, registry)?;
+        let (data, params, orders) = match peer {
+            Some(dir) => {
+                let peer = self.peer_start(dir)?;
+                (peer.data, Some(peer.params), Some(Arc::new(peer.orders)))
+            }
+            None => (self.data().map_err(anyhow::Error::msg)?, None, None),
+        };
+        let start = Start {
+            params: params.as_deref(),
+            orders,
+        };
+        let outcome = fit(&self.config(), self.task, &data, 0, par, registry, start)
+            .map_err(anyhow::Error::msg)?;
         let warm = outcome.records.get(1).map_or(0.0, |r| r.seconds);
         let last = outcome.last();
         let seconds = last.seconds - warm;

@@ -97,6 +97,10 @@ pub enum Command {
         /// Threads of the matrix products inside the run.
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Train on a peer script's dump (`mlp_bench.py --dump-data DIR`): the same data,
+        /// initial weights and shuffles, to compare final losses (needs `--workload`).
+        #[arg(long, value_name = "DIR", requires = "workload")]
+        peer_data: Option<PathBuf>,
     },
     /// Gather the runs of every shard (`run --shard`) in DIR into its tables, plots and report.
     Merge {
@@ -158,7 +162,16 @@ pub fn main(plugins: &[Plugin]) -> ExitCode {
             Ok(OK)
         }
         Command::Report { dir } => output::rebuild_report(&dir).map(|()| OK),
-        Command::Bench { workload, threads } => bench(&registry, workload.as_deref(), threads),
+        Command::Bench {
+            workload,
+            threads,
+            peer_data,
+        } => bench(
+            &registry,
+            workload.as_deref(),
+            threads,
+            peer_data.as_deref(),
+        ),
         Command::Gradcheck {
             file,
             sets,
@@ -399,7 +412,12 @@ fn gradcheck(
     Ok(if worst <= tolerance { OK } else { SOME_FAILED })
 }
 
-fn bench(registry: &Registry, workload: Option<&str>, threads: usize) -> Result<u8> {
+fn bench(
+    registry: &Registry,
+    workload: Option<&str>,
+    threads: usize,
+    peer: Option<&Path>,
+) -> Result<u8> {
     let workloads: Vec<&Workload> = match workload {
         Some(name) => vec![Workload::named(name).ok_or_else(|| {
             let names: Vec<&str> = WORKLOADS.iter().map(|w| w.name).collect();
@@ -413,9 +431,7 @@ fn bench(registry: &Registry, workload: Option<&str>, threads: usize) -> Result<
         None => WORKLOADS.iter().collect(),
     };
     for w in workloads {
-        let m = w
-            .measure(threads.max(1), registry)
-            .map_err(anyhow::Error::msg)?;
+        let m = w.measure(threads.max(1), registry, peer)?;
         println!("{}", serde_json::to_string(&m)?);
     }
     Ok(OK)

@@ -17,6 +17,7 @@ pub mod execute;
 pub mod journal;
 pub mod journal_reader;
 pub mod merge;
+pub mod npy;
 pub mod output;
 pub mod output_error;
 pub mod plan;

@@ -1,6 +1,7 @@
 //! Training one planned run into its journal record.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use descent_core::Par;
 use descent_core::data::{Split, Task};
@@ -32,8 +33,27 @@ fn train_in<T: Precision>(
 ) -> Result<RunRecord, String> {
     let c = &run.spec.config;
     let data = plan.data.get::<T>(&c.dataset, registry)?;
-    let outcome = fit(c, run.task, &data, run.spec.seed, Par::Seq, registry)?;
+    let outcome = fit(
+        c,
+        run.task,
+        &data,
+        run.spec.seed,
+        Par::Seq,
+        registry,
+        Start::default(),
+    )?;
     Ok(record(run, &outcome, registry))
+}
+
+/// Where a training starts when it must reproduce another implementation's run exactly:
+/// its initial parameters (laid out like `Network::params`) and its per-epoch sample
+/// orders. The default starts from the seed.
+#[derive(Debug, Clone, Default)]
+pub struct Start<'a, T> {
+    /// Initial parameters instead of the seeded initialisation.
+    pub params: Option<&'a [T]>,
+    /// Sample orders, one per epoch, instead of seeded shuffles.
+    pub orders: Option<Arc<Vec<Vec<usize>>>>,
 }
 
 /// Trains the model of configuration `c` for data of `task` on `data`: the one training
@@ -49,11 +69,26 @@ pub fn fit<T: Precision>(
     seed: u64,
     par: Par,
     registry: &Registry,
+    start: Start<'_, T>,
 ) -> Result<Outcome, String> {
     let model = build_plan(c, registry, task)?;
     let mut net =
         build_network::<T>(c, registry, &model, data.train.features(), seed).map_err(|(_, m)| m)?;
     net.set_parallelism(par);
+    if let Some(params) = start.params {
+        if params.len() != net.params().len() {
+            return Err(format!(
+                "{} initial parameters for a network of {}",
+                params.len(),
+                net.params().len()
+            ));
+        }
+        net.params_mut().copy_from_slice(params);
+    }
+    let config = TrainConfig {
+        orders: start.orders,
+        ..train_config(c, seed)
+    };
     let optimizer = registry
         .optimizers()
         .get(&c.optimizer.kind)
@@ -69,7 +104,7 @@ pub fn fit<T: Precision>(
         rule.as_mut(),
         schedule.as_ref(),
         data,
-        &train_config(c, seed),
+        &config,
         |_| {},
     )
     .map_err(|e| e.to_string())
@@ -90,6 +125,7 @@ pub fn train_config(c: &RunConfig, seed: u64) -> TrainConfig {
         patience: c.training.patience,
         learning_rate: c.optimizer.learning_rate,
         seed,
+        orders: None,
     }
 }
 
