@@ -77,16 +77,14 @@ macro_rules! dispatch {
 use dispatch;
 
 /// The vector instructions available.
+#[cfg(target_arch = "x86_64")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SimdLevel {
     /// AVX-512F (with AVX2 and FMA).
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     Avx512,
     /// AVX2 and FMA.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     Avx2,
     /// What the compilation target guarantees.
-    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
     Baseline,
 }
 
