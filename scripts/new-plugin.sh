@@ -40,8 +40,8 @@ cat > "$dir/src/lib.rs" <<RUST
 //! A descent plugin. \`register\` adds this crate's parts to the registry; the \`descent\`
 //! binary calls it at start-up, after the built-ins.
 
-use descent_core::activation::{Elementwise, Pointwise};
 use descent_core::Float;
+use descent_core::activation::{Elementwise, Pointwise};
 use descent_runner::registry::Registry;
 
 /// The crate name shown next to these parts in \`descent list\`.
@@ -93,4 +93,5 @@ RUST
 # Wire it in: a dependency of the root package and an entry in the binary's plugin list.
 sed -i "s|^descent-plugin-extras.workspace = true|&\n$crate = { path = \"$dir\" }|" Cargo.toml
 sed -i "s|^    // \`just new-plugin NAME\` adds new plugins above this line.|    ($module::NAME, $module::register),\n&|" src/main.rs
+cargo fmt --all
 echo "created $dir ($crate) and registered it in src/main.rs; try: cargo run -- list"
