@@ -16,13 +16,25 @@ pub struct LayerCheck {
     pub layer: usize,
     /// Number of parameters compared (weights and biases).
     pub parameters: usize,
-    /// `max_i |g_i − d_i| / max_i max(|g_i|, |d_i|)`, where `g` is the back-propagated and
-    /// `d` the finite-difference gradient of the layer's parameters. Relative to the layer's
-    /// largest gradient rather than to each entry, so that entries near zero (where rounding
-    /// dominates any difference quotient) do not report noise as error; 0 when both
-    /// gradients vanish.
+    /// `max_i |g_i − d_i| / s`, where `g` is the back-propagated and `d` the
+    /// finite-difference gradient of the layer's parameters, and the scale `s` is the
+    /// layer's largest gradient entry `max_i max(|g_i|, |d_i|)`, but at least
+    /// [`SCALE_FLOOR`] times the largest entry of the whole network and [`NOISE_FLOOR`]
+    /// times the loss. Relative to a scale rather than to each entry, so that entries near
+    /// zero do not report as error the rounding of the difference quotient (about
+    /// `1e-16·L/h`, proportional to the loss `L`, not to the gradient), and floored so that a
+    /// layer whose gradients are all tiny (behind a saturated or one-unit layer) does not
+    /// either; 0 when every gradient vanishes.
     pub max_relative_error: f64,
 }
+
+/// The smallest scale of a layer's errors, as a fraction of the network's largest gradient
+/// entry (see [`LayerCheck::max_relative_error`]).
+pub const SCALE_FLOOR: f64 = 1e-2;
+
+/// The smallest scale of a layer's errors, as a fraction of the loss: below it, rounding
+/// in the loss (relative 1e-16, divided by the step) is all a difference quotient shows.
+pub const NOISE_FLOOR: f64 = 1e-3;
 
 /// Compares the gradient of the mean loss over `batch` with central differences
 /// `(L(θ + h) − L(θ − h)) / 2h`, one parameter at a time: every parameter, or, with
@@ -36,15 +48,15 @@ pub fn gradient_check(
     batch: &Batch<'_, f64>,
     per_layer: Option<usize>,
 ) -> Result<Vec<LayerCheck>> {
-    net.compute_gradients(batch)?;
+    let loss = net.compute_gradients(batch)?;
     let analytic = net.grads().to_vec();
     let spans: Vec<(usize, usize)> = net
         .layers()
         .iter()
         .map(|l| (l.offset(), l.param_len()))
         .collect();
-    let mut checks = Vec::with_capacity(spans.len());
-    for (layer, (offset, len)) in spans.into_iter().enumerate() {
+    let mut errors = Vec::with_capacity(spans.len());
+    for (offset, len) in spans {
         let mut worst: f64 = 0.0;
         let mut scale: f64 = 0.0;
         let count = per_layer.map_or(len, |k| k.clamp(1, len));
@@ -61,12 +73,22 @@ pub fn gradient_check(
             worst = worst.max((back_propagated - numeric).abs());
             scale = scale.max(back_propagated.abs()).max(numeric.abs());
         }
-        let max_relative_error = if scale > 0.0 { worst / scale } else { 0.0 };
-        checks.push(LayerCheck {
-            layer,
-            parameters: count,
-            max_relative_error,
-        });
+        errors.push((count, worst, scale));
     }
+    let largest = errors.iter().fold(0.0_f64, |m, e| m.max(e.2));
+    let floor = (SCALE_FLOOR * largest).max(NOISE_FLOOR * loss.abs());
+    let checks = errors
+        .into_iter()
+        .enumerate()
+        .map(|(layer, (parameters, worst, scale))| {
+            let scale = scale.max(floor);
+            let max_relative_error = if scale > 0.0 { worst / scale } else { 0.0 };
+            LayerCheck {
+                layer,
+                parameters,
+                max_relative_error,
+            }
+        })
+        .collect();
     Ok(checks)
 }

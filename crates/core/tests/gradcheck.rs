@@ -79,7 +79,15 @@ fn random_data(task: Task, features: usize, n: usize, seed: u64) -> Dataset<f64>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    // A fixed seed: the same 48 networks on every run, so CI never meets a new case. (With
+    // random seeds, about one network in 10,000 puts a relu input or a perceptron score
+    // within the step of its kink, where no difference quotient can agree with a gradient.)
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20261128),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Every layer's back-propagated gradient matches finite differences to 1e-6.
     #[test]
