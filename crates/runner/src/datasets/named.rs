@@ -45,7 +45,7 @@ impl DatasetKind for CsvKind {
 }
 
 /// `dataset.task`, parsed.
-fn task(c: &DatasetConfig) -> Result<Option<TaskHint>, String> {
+pub(super) fn task(c: &DatasetConfig) -> Result<Option<TaskHint>, String> {
     c.task
         .as_deref()
         .map(str::parse::<TaskHint>)

@@ -4,9 +4,21 @@ use descent_core::Float;
 use descent_core::data::synthetic::Synthetic;
 use descent_core::data::{Dataset, Task};
 
-use super::DataEnv;
+use super::named::task;
+use super::{DataEnv, TaskHint};
 use crate::config::schema::DatasetConfig;
 use crate::registry::{DatasetKind, Registry, Source};
+
+/// The generator settings of `c`, with `defaults` where a key is unset.
+fn settings(defaults: &Synthetic, c: &DatasetConfig) -> Synthetic {
+    Synthetic {
+        samples: c.samples.unwrap_or(defaults.samples),
+        features: c.features.unwrap_or(defaults.features),
+        classes: c.classes.unwrap_or(defaults.classes),
+        noise: c.noise.unwrap_or(defaults.noise),
+        seed: c.seed.unwrap_or(defaults.seed),
+    }
+}
 
 /// A generator with its defaults for `samples`, `features`, `classes` and `noise`.
 struct Generated {
@@ -14,22 +26,9 @@ struct Generated {
     defaults: Synthetic,
 }
 
-impl Generated {
-    fn settings(&self, c: &DatasetConfig) -> Synthetic {
-        let d = &self.defaults;
-        Synthetic {
-            samples: c.samples.unwrap_or(d.samples),
-            features: c.features.unwrap_or(d.features),
-            classes: c.classes.unwrap_or(d.classes),
-            noise: c.noise.unwrap_or(d.noise),
-            seed: c.seed.unwrap_or(d.seed),
-        }
-    }
-}
-
 impl DatasetKind for Generated {
     fn load<T: Float>(&self, config: &DatasetConfig, _env: &DataEnv) -> Result<Source<T>, String> {
-        let data = (self.generate)(&self.settings(config)).map_err(|e| e.to_string())?;
+        let data = (self.generate)(&settings(&self.defaults, config)).map_err(|e| e.to_string())?;
         Ok(Source {
             data: data.convert(),
             test: None,
@@ -38,20 +37,15 @@ impl DatasetKind for Generated {
     }
 }
 
-/// Data labelled by a random network (`hidden` widths, default [16]).
-struct Teacher(Generated);
+/// Data labelled by a random network (`hidden` widths, default [16]), with its defaults.
+struct Teacher(Synthetic);
 
 impl DatasetKind for Teacher {
     fn load<T: Float>(&self, config: &DatasetConfig, _env: &DataEnv) -> Result<Source<T>, String> {
-        let s = self.0.settings(config);
-        let task = match config.task.as_deref() {
-            None | Some("classification") => Task::classification(s.classes),
-            Some("regression") => Task::Regression,
-            Some(other) => {
-                return Err(format!(
-                    "`task` must be \"classification\" or \"regression\", not \"{other}\""
-                ));
-            }
+        let s = settings(&self.0, config);
+        let task = match task(config)? {
+            None | Some(TaskHint::Classification) => Task::classification(s.classes),
+            Some(TaskHint::Regression) => Task::Regression,
         };
         let hidden = config.hidden.clone().unwrap_or_else(|| vec![16]);
         let data = s.teacher(&hidden, false, task).map_err(|e| e.to_string())?;
@@ -122,6 +116,6 @@ pub fn register(r: &mut Registry) {
         "teacher",
         "labels from a random relu network with `hidden` widths (1000 × 10, 3 classes; `task` = regression for its output)",
         &["samples", "features", "classes", "noise", "seed", "hidden", "task"],
-        Teacher(generated(Synthetic::linear, defaults(1000, 10, 3, 0.01))),
+        Teacher(defaults(1000, 10, 3, 0.01)),
     );
 }
