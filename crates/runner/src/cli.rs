@@ -17,6 +17,7 @@ use crate::plan::{self, Plan};
 use crate::registry::Registry;
 use crate::shard::{self, ShardArg};
 use crate::slurm::{self, SlurmArgs};
+use crate::tables::render_value;
 
 /// A plugin: its crate name and its `register` function.
 pub type Plugin = (&'static str, fn(&mut Registry));
@@ -314,20 +315,12 @@ pub fn spec_table(axes: &[String], runs: &[&RunSpec]) -> String {
             let mut row = vec![r.run_id.clone(), r.variant.clone(), r.seed.to_string()];
             row.extend(
                 axes.iter()
-                    .map(|a| r.swept.get(a).map_or_else(String::new, value_text)),
+                    .map(|a| r.swept.get(a).map_or_else(String::new, render_value)),
             );
             row
         })
         .collect();
     aligned(&header, &rows)
-}
-
-/// A swept value as users wrote it (`32`, `full`, `[16, 32]`).
-pub fn value_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string().replace(',', ", "),
-    }
 }
 
 fn aligned(header: &[String], rows: &[Vec<String>]) -> String {

@@ -178,19 +178,12 @@ pub fn record(run: &PlannedRun, outcome: &Outcome, registry: &Registry) -> RunRe
             curves.metrics.entry(k).or_default().push(v);
         }
     }
+    let status = match outcome.stop {
+        Stop::Converged => Status::Converged,
+        Stop::MaxEpochs => Status::MaxEpochs,
+        Stop::Diverged => Status::Diverged,
+    };
     RunRecord {
-        run_id: run.spec.run_id.clone(),
-        index: run.spec.index,
-        variant: run.spec.variant.clone(),
-        seed: run.spec.seed,
-        swept: run.spec.swept.clone(),
-        status: match outcome.stop {
-            Stop::Converged => Status::Converged,
-            Stop::MaxEpochs => Status::MaxEpochs,
-            Stop::Diverged => Status::Diverged,
-        },
-        error: None,
-        task: task_name(run),
         epochs: u32::try_from(last.epoch).unwrap_or(u32::MAX),
         updates: last.updates,
         train_loss: finite(last.train.loss),
@@ -204,19 +197,28 @@ pub fn record(run: &PlannedRun, outcome: &Outcome, registry: &Registry) -> RunRe
             0.0
         },
         curves,
+        ..untrained(run, status)
     }
 }
 
 /// The record of a run that failed before or during training.
 pub fn failed(run: &PlannedRun, message: String) -> RunRecord {
     RunRecord {
+        error: Some(message),
+        ..untrained(run, Status::Failed)
+    }
+}
+
+/// A record of `run` with `status` and no results yet.
+fn untrained(run: &PlannedRun, status: Status) -> RunRecord {
+    RunRecord {
         run_id: run.spec.run_id.clone(),
         index: run.spec.index,
         variant: run.spec.variant.clone(),
         seed: run.spec.seed,
         swept: run.spec.swept.clone(),
-        status: Status::Failed,
-        error: Some(message),
+        status,
+        error: None,
         task: task_name(run),
         epochs: 0,
         updates: 0,
