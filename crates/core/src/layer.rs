@@ -28,6 +28,11 @@ pub enum Target<T> {
 /// [`Dense::offset`], then the bias `b` (`units`). The layer owns its forward cache, the
 /// pre-activation `Z` and output `A`, and `Δ = dL/dZ`, each `units × capacity`, sized once
 /// and reused by every batch.
+///
+/// At batch 1 a plain SGD step on a layer too large for the small kernels defers its
+/// rank-1 weight update `W += (−η·Δ)·xᵀ` to the layer's next forward pass, which applies it in the same sweep over `W` as the next
+/// product ([`kernels::update_then_multiply`]); until then the layer keeps `x` and the
+/// scaled `Δ`. [`Dense::settle`] applies a deferred update on its own.
 #[derive(Debug, Clone)]
 pub struct Dense<T: Float> {
     inputs: usize,
@@ -37,6 +42,10 @@ pub struct Dense<T: Float> {
     z: Vec<T>,
     a: Vec<T>,
     delta: Vec<T>,
+    /// The input of the deferred rank-1 update, if one is waiting (`−η·Δ` is in `delta`).
+    deferred: Option<Vec<T>>,
+    /// The buffer `deferred` takes, kept so that deferring allocates nothing.
+    spare: Vec<T>,
 }
 
 impl<T: Float> Dense<T> {
@@ -55,6 +64,8 @@ impl<T: Float> Dense<T> {
             z: Vec::new(),
             a: Vec::new(),
             delta: Vec::new(),
+            deferred: None,
+            spare: vec![T::zero(); inputs],
         }
     }
 
@@ -120,25 +131,75 @@ impl<T: Float> Dense<T> {
         &self.a[..self.units * batch]
     }
 
-    /// `Z = W·X + b`, `A = f(Z)` for the `batch` samples of `x` (`inputs × batch`).
-    pub fn forward(&mut self, params: &[T], x: &[T], batch: usize, par: Par) {
+    /// `Z = W·X + b`, `A = f(Z)` for the `batch` samples of `x` (`inputs × batch`), after
+    /// applying a deferred update (in the same sweep when `batch` is 1).
+    pub fn forward(&mut self, params: &mut [T], x: &[T], batch: usize, par: Par) {
         let n = self.units * batch;
-        let weights = self.weights(params);
-        if self.small(batch) {
-            kernels::matmul_nn(&mut self.z, weights, x, self.units, self.inputs, batch);
-        } else {
-            matmul(
-                view_mut(&mut self.z, self.units, batch),
-                Accum::Replace,
-                view(weights, self.units, self.inputs),
-                view(x, self.inputs, batch),
-                T::one(),
-                par,
-            );
+        let (w, b) = self.parameters_mut(params);
+        match self.deferred.take() {
+            Some(input) if batch == 1 => {
+                kernels::update_then_multiply(
+                    w,
+                    &self.delta[..self.units],
+                    &input,
+                    &mut self.z[..self.units],
+                    x,
+                    self.units,
+                    self.inputs,
+                );
+                self.spare = input;
+            }
+            deferred => {
+                if let Some(input) = deferred {
+                    kernels::add_nt(
+                        w,
+                        &self.delta[..self.units],
+                        &input,
+                        self.units,
+                        1,
+                        self.inputs,
+                    );
+                    self.spare = input;
+                }
+                if self.small(batch) {
+                    kernels::matmul_nn(&mut self.z, w, x, self.units, self.inputs, batch);
+                } else {
+                    matmul(
+                        view_mut(&mut self.z, self.units, batch),
+                        Accum::Replace,
+                        view(w, self.units, self.inputs),
+                        view(x, self.inputs, batch),
+                        T::one(),
+                        par,
+                    );
+                }
+            }
         }
-        let bias = self.bias(params);
         self.activation
-            .forward(&mut self.z[..n], &mut self.a[..n], bias, self.units);
+            .forward(&mut self.z[..n], &mut self.a[..n], b, self.units);
+    }
+
+    /// Applies a deferred weight update, if one is waiting, so that `params` holds the
+    /// weights of every step taken.
+    pub fn settle(&mut self, params: &mut [T]) {
+        if let Some(input) = self.deferred.take() {
+            let (w, _) = self.parameters_mut(params);
+            kernels::add_nt(
+                w,
+                &self.delta[..self.units],
+                &input,
+                self.units,
+                1,
+                self.inputs,
+            );
+            self.spare = input;
+        }
+    }
+
+    /// This layer's weights and bias within `params`, mutable.
+    fn parameters_mut<'p>(&self, params: &'p mut [T]) -> (&'p mut [T], &'p mut [T]) {
+        let wlen = self.units * self.inputs;
+        params[self.offset..self.offset + wlen + self.units].split_at_mut(wlen)
     }
 
     /// The output layer's activation, `Z`, `A` and `Δ` at once, so that a loss can read the
@@ -156,8 +217,9 @@ impl<T: Float> Dense<T> {
     /// With [`Target::Gradients`], writes `dL/dW = Δ·Xᵀ` and `dL/db = Σ_columns Δ` into this
     /// layer's part of `out` (the gradient vector). With [`Target::Descend`]`(η)`, `out` is the
     /// parameter vector and receives `−η` times them: plain SGD fused into back-propagation,
-    /// which never writes or reads a gradient buffer. Either way `Δ` is used up (the
-    /// layer below must have received its part first).
+    /// which never writes or reads a gradient buffer; at batch 1 the weight part of a large
+    /// layer is deferred to the next forward pass (see [`Dense`]). Either way `Δ` is used up (the layer below
+    /// must have received its part first).
     pub fn parameter_gradients(
         &mut self,
         x: &[T],
@@ -166,9 +228,8 @@ impl<T: Float> Dense<T> {
         target: Target<T>,
         par: Par,
     ) {
-        let wlen = self.units * self.inputs;
         let small = self.small(batch);
-        let (w, b) = out[self.offset..self.offset + wlen + self.units].split_at_mut(wlen);
+        let (w, b) = self.parameters_mut(out);
         let delta = &mut self.delta[..self.units * batch];
         let accum = match target {
             Target::Gradients => {
@@ -181,7 +242,16 @@ impl<T: Float> Dense<T> {
                 Accum::Add
             }
         };
-        if small {
+        for col in delta.chunks_exact(self.units) {
+            for (g, &d) in b.iter_mut().zip(col) {
+                *g += d;
+            }
+        }
+        if batch == 1 && !small && matches!(target, Target::Descend(_)) {
+            let mut input = std::mem::take(&mut self.spare);
+            input.copy_from_slice(&x[..self.inputs]);
+            self.deferred = Some(input);
+        } else if small {
             kernels::add_nt(w, delta, x, self.units, batch, self.inputs);
         } else {
             matmul(
@@ -192,11 +262,6 @@ impl<T: Float> Dense<T> {
                 T::one(),
                 par,
             );
-        }
-        for col in delta.chunks_exact(self.units) {
-            for (g, &d) in b.iter_mut().zip(col) {
-                *g += d;
-            }
         }
     }
 

@@ -25,4 +25,4 @@ pub use error::{CoreError, Result};
 pub use faer::Par;
 pub use float::Float;
 pub use layer::Dense;
-pub use network::{LayerSpec, Network};
+pub use network::{Descent, LayerSpec, Network};

@@ -175,7 +175,7 @@ impl<T: Float> Network<T> {
         for l in 0..self.layers.len() {
             let (below, rest) = self.layers.split_at_mut(l);
             let input = below.last().map_or(x, |prev| prev.output(batch));
-            rest[0].forward(&self.params, input, batch, par);
+            rest[0].forward(&mut self.params, input, batch, par);
         }
         let last = self.layers.last().expect("a network has layers");
         (last.pre_activation(batch), last.output(batch))
@@ -188,29 +188,43 @@ impl<T: Float> Network<T> {
     /// Only if an activation refuses back-propagation, which [`Network::new`] rules out
     /// for the built-in activations.
     pub fn compute_gradients(&mut self, batch: &Batch<'_, T>) -> Result<f64> {
-        self.backward(batch, Target::Gradients)
+        let loss = self.batch_loss(batch);
+        self.backward(batch, Target::Gradients)?;
+        Ok(loss)
     }
 
-    /// One plain SGD step (`θ ← θ − η ∇L`) on a batch, with the update fused into
-    /// back-propagation: each layer's weights are updated in place as soon as the layer
-    /// below has its share of the gradient, so no gradient buffer is written or read.
-    /// Returns the batch's mean loss before the step. [`Network::grads`] is left as it was.
-    ///
-    /// # Errors
-    /// As [`Network::compute_gradients`].
-    pub fn descend(&mut self, batch: &Batch<'_, T>, learning_rate: T) -> Result<f64> {
-        self.backward(batch, Target::Descend(learning_rate))
+    /// Plain SGD steps (`θ ← θ − η ∇L`) at a fixed learning rate, taken through the
+    /// returned [`Descent`]; the parameters hold every step once it is dropped.
+    pub fn descent(&mut self, learning_rate: T) -> Descent<'_, T> {
+        Descent {
+            net: self,
+            learning_rate,
+        }
     }
 
-    /// Forward and backward over a batch, with parameter gradients sent to `target`.
-    fn backward(&mut self, batch: &Batch<'_, T>, target: Target<T>) -> Result<f64> {
+    /// Applies the weight updates that batch-1 steps deferred (see [`Dense`]).
+    fn settle(&mut self) {
+        for layer in &mut self.layers {
+            layer.settle(&mut self.params);
+        }
+    }
+
+    /// Whether every output score of the last forward pass over `batch` samples is finite.
+    fn outputs_finite(&self, batch: usize) -> bool {
+        let last = self.layers.last().expect("a network has layers");
+        last.pre_activation(batch)
+            .iter()
+            .fold(true, |ok, z| ok & z.is_finite())
+    }
+
+    /// Back-propagates the batch of the last forward pass, with parameter gradients sent to
+    /// `target`.
+    fn backward(&mut self, batch: &Batch<'_, T>, target: Target<T>) -> Result<()> {
         let n = batch.len;
-        self.forward(batch.x, n);
         let outputs = self.outputs();
         let par = self.par;
         let last = self.layers.len() - 1;
         let (activation, z, a, delta) = self.layers[last].cache_and_delta(n);
-        let total = self.loss.total(activation, z, a, batch.y, outputs);
         self.loss
             .output_delta(activation, z, a, batch.y, delta, outputs)?;
         for l in (0..self.layers.len()).rev() {
@@ -226,7 +240,7 @@ impl<T: Float> Network<T> {
             };
             rest[0].parameter_gradients(input, n, out, target, par);
         }
-        Ok(total / n as f64)
+        Ok(())
     }
 
     /// The mean loss over a batch, without gradients.
@@ -258,5 +272,42 @@ impl<T: Float> Network<T> {
             start += len;
         }
         sums.finish()
+    }
+}
+
+/// Plain SGD on a network, one batch per [`Descent::step`] (from [`Network::descent`]).
+///
+/// The update is fused into back-propagation: each layer's parameters change in place as
+/// soon as the layer below has its share of the gradient, so no gradient buffer is written
+/// or read. At batch 1 the weight updates are further deferred into the next step's forward
+/// pass (one sweep over each weight matrix per step instead of two); dropping the `Descent`
+/// applies what is still deferred. While it lives it borrows the network, so nothing can
+/// read parameters that are not up to date.
+#[derive(Debug)]
+pub struct Descent<'n, T: Float> {
+    net: &'n mut Network<T>,
+    learning_rate: T,
+}
+
+impl<T: Float> Descent<'_, T> {
+    /// One step on `batch`. Returns whether the batch's output scores were all finite
+    /// before the step: a NaN or an infinity there means training has diverged. The loss
+    /// itself is not computed (a step does not need it, and its logarithms or
+    /// exponentials would cost as much as a small model's arithmetic).
+    ///
+    /// # Errors
+    /// As [`Network::compute_gradients`].
+    pub fn step(&mut self, batch: &Batch<'_, T>) -> Result<bool> {
+        self.net.forward(batch.x, batch.len);
+        let finite = self.net.outputs_finite(batch.len);
+        self.net
+            .backward(batch, Target::Descend(self.learning_rate))?;
+        Ok(finite)
+    }
+}
+
+impl<T: Float> Drop for Descent<'_, T> {
+    fn drop(&mut self) {
+        self.net.settle();
     }
 }

@@ -1,4 +1,5 @@
-//! Plain SGD fused into back-propagation takes the same step as gradient then update.
+//! Plain SGD fused into back-propagation takes the same steps as gradient then update,
+//! at every batch size (batch 1 defers its weight updates into the next forward pass).
 
 use std::sync::Arc;
 
@@ -10,12 +11,14 @@ use descent_core::loss::CrossEntropy;
 use descent_core::{LayerSpec, Network};
 
 #[test]
-fn descend_equals_gradient_then_step() {
-    // 40-64-64-3 at batch 16: the first layer's products go through faer, the others
-    // through the hand-written kernels.
+fn descent_equals_gradient_then_step() {
+    // 300-64-300-3: at batch 16 the hidden layers' products go through faer, the output
+    // layer's through the hand-written kernels; at batch 1 the hidden layers defer their
+    // weight updates (the second one's input is the first one's output, overwritten by
+    // the next forward pass) and the output layer updates at once.
     let data = Synthetic {
         samples: 16,
-        features: 40,
+        features: 300,
         classes: 3,
         noise: 1.0,
         seed: 4,
@@ -30,7 +33,7 @@ fn descend_equals_gradient_then_step() {
                 init: Init::He,
             },
             LayerSpec {
-                units: 64,
+                units: 300,
                 activation: Arc::new(Pointwise(Tanh)),
                 init: Init::Xavier,
             },
@@ -40,26 +43,62 @@ fn descend_equals_gradient_then_step() {
                 init: Init::Xavier,
             },
         ];
-        Network::new(40, layers, Arc::new(CrossEntropy), 9).expect("network")
+        Network::new(300, layers, Arc::new(CrossEntropy), 9).expect("network")
     };
     let (mut fused, mut plain) = (build(), build());
     let lr = 0.3;
-    for _ in 0..3 {
-        let a = fused.descend(&data.all(), lr).expect("descend");
-        let b = plain.compute_gradients(&data.all()).expect("gradients");
-        let (p, g) = plain.params_and_grads();
-        p.iter_mut().zip(g).for_each(|(p, g)| *p -= lr * g);
-        assert!((a - b).abs() < 1e-12, "losses {a} vs {b}");
+    // (start, len) of each step: whole batches, runs of single samples (deferred updates
+    // meeting the next batch-1 forward pass, then a larger batch, then the end of the
+    // `Descent`), and a batch in between.
+    let epochs: [&[(usize, usize)]; 3] = [
+        &[(0, 16), (0, 16)],
+        &[(3, 1), (4, 1), (5, 1), (0, 5), (9, 1)],
+        &[(7, 1), (2, 1)],
+    ];
+    for steps in epochs {
+        let mut sgd = fused.descent(lr);
+        for &(start, len) in steps {
+            let batch = data.batch(start, len);
+            assert!(sgd.step(&batch).expect("step"), "finite outputs");
+            plain.compute_gradients(&batch).expect("gradients");
+            let (p, g) = plain.params_and_grads();
+            p.iter_mut().zip(g).for_each(|(p, g)| *p -= lr * g);
+        }
+        drop(sgd);
+        let worst = fused
+            .params()
+            .iter()
+            .zip(plain.params())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst < 1e-12,
+            "parameters differ by {worst} after {steps:?}"
+        );
     }
-    let worst = fused
-        .params()
-        .iter()
-        .zip(plain.params())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    assert!(worst < 1e-12, "parameters differ by {worst}");
     assert!(
         fused.params() != build().params(),
         "the steps changed the parameters"
     );
+}
+
+#[test]
+fn a_diverged_step_reports_non_finite_outputs() {
+    let data = Synthetic {
+        samples: 4,
+        features: 3,
+        classes: 2,
+        noise: 0.0,
+        seed: 1,
+    }
+    .teacher(&[], false, Task::Multiclass { classes: 2 })
+    .expect("data");
+    let layers = vec![LayerSpec {
+        units: 2,
+        activation: Arc::new(Softmax) as Arc<dyn Activation<f64>>,
+        init: Init::Xavier,
+    }];
+    let mut net = Network::new(3, layers, Arc::new(CrossEntropy), 2).expect("network");
+    net.params_mut()[0] = f64::INFINITY;
+    assert!(!net.descent(0.1).step(&data.all()).expect("step"));
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use descent_core::data::Split;
+use descent_core::data::{Batch, Dataset, Split};
 use descent_core::metrics::Metrics;
 use descent_core::{Float, Network};
 
@@ -123,8 +123,9 @@ impl Outcome {
 ///
 /// Once the first batch has run, a step allocates nothing: the network's buffers and the
 /// batcher's are sized up front, and evaluation reuses them. Plain SGD is applied during
-/// back-propagation (`Network::descend`); other rules get the gradient. A batch loss that is NaN or
-/// infinite stops the run as [`Stop::Diverged`] (the record of that epoch is kept).
+/// back-propagation ([`Network::descent`]); other rules get the gradient. A batch whose
+/// output scores (plain SGD) or loss (other rules) are NaN or infinite stops the run as
+/// [`Stop::Diverged`] (the record of that epoch is kept).
 ///
 /// # Errors
 /// An invalid configuration, or a network that cannot be back-propagated.
@@ -163,24 +164,18 @@ pub fn train<T: Float>(
             Some(order) => batcher.start_epoch_in(order, train),
             None => batcher.start_epoch(),
         }
-        let mut diverged = false;
-        for k in 0..batcher.batches_per_epoch() {
-            let batch = batcher.batch(train, k);
-            samples += batch.len as u64;
-            let loss = if plain {
-                net.descend(&batch, lr)?
-            } else {
-                let loss = net.compute_gradients(&batch)?;
+        let (steps, diverged) = if plain {
+            let mut sgd = net.descent(lr);
+            run_epoch(&mut batcher, train, &mut samples, |batch| sgd.step(batch))?
+        } else {
+            run_epoch(&mut batcher, train, &mut samples, |batch| {
+                let loss = net.compute_gradients(batch)?;
                 let (params, grads) = net.params_and_grads();
                 rule.update(params, grads, lr);
-                loss
-            };
-            if !loss.is_finite() {
-                diverged = true;
-                break;
-            }
-            updates += 1;
-        }
+                Ok(loss.is_finite())
+            })?
+        };
+        updates += steps;
         seconds += started.elapsed().as_secs_f64();
         let record = evaluate(net, epoch + 1, updates, seconds);
         observe(&record);
@@ -208,4 +203,23 @@ pub fn train<T: Float>(
         records,
         samples,
     })
+}
+
+/// Takes `step` over the batches of the epoch `batcher` has started, counting samples into
+/// `samples`, until the end or a step that reports non-finite values (`false`). Returns
+/// the finite steps taken and whether one was not.
+fn run_epoch<T: Float>(
+    batcher: &mut Batcher<T>,
+    train: &Dataset<T>,
+    samples: &mut u64,
+    mut step: impl FnMut(&Batch<'_, T>) -> descent_core::Result<bool>,
+) -> Result<(u64, bool)> {
+    for k in 0..batcher.batches_per_epoch() {
+        let batch = batcher.batch(train, k);
+        *samples += batch.len as u64;
+        if !step(&batch)? {
+            return Ok((k as u64, true));
+        }
+    }
+    Ok((batcher.batches_per_epoch() as u64, false))
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use descent_core::activation::{Activation, Pointwise, Relu, Softmax, Tanh};
-use descent_core::data::Task;
 use descent_core::data::synthetic::Synthetic;
+use descent_core::data::{Batch, Dataset, Task};
 use descent_core::init::Init;
 use descent_core::loss::CrossEntropy;
 use descent_core::{LayerSpec, Network};
@@ -34,11 +34,30 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Allocations made by the steps of an epoch and the first step of the next, after one
+/// warm-up step.
+fn allocations_after_the_first_step<T: descent_core::Float>(
+    batcher: &mut Batcher<T>,
+    data: &Dataset<T>,
+    mut step: impl FnMut(&Batch<'_, T>),
+) -> usize {
+    batcher.start_epoch();
+    step(&batcher.batch(data, 0));
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for k in 1..batcher.batches_per_epoch() {
+        step(&batcher.batch(data, k));
+    }
+    batcher.start_epoch();
+    step(&batcher.batch(data, 0));
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
 /// Steps of shuffled mini-batches through a small network (hand-written kernels) and a
-/// large one (faer's products), each after one warm-up step, allocate nothing.
+/// large one (faer's products), with Adam (gradient, then update) and plain SGD (fused
+/// into back-propagation, deferred at batch 1), allocate nothing after the first.
 #[test]
 fn training_steps_allocate_nothing_after_the_first() {
-    for (features, hidden, batch) in [(4, 8, 8), (64, 128, 64)] {
+    for (features, hidden, batch) in [(4, 8, 8), (64, 128, 64), (4, 8, 1), (64, 128, 1)] {
         let data = Synthetic {
             samples: 256,
             features,
@@ -70,28 +89,18 @@ fn training_steps_allocate_nothing_after_the_first() {
         let mut rule = Adam::new(net.params().len(), &Hyperparameters::default());
         let mut batcher = Batcher::new(&data, BatchSize::Samples(batch), true, 3);
         net.reserve(batch);
-        let mut step = |net: &mut Network<f32>, batcher: &mut Batcher<f32>, k: usize| {
-            let b = batcher.batch(&data, k);
-            let loss = net.compute_gradients(&b).expect("differentiable");
+        let adam = allocations_after_the_first_step(&mut batcher, &data, |b| {
+            net.compute_gradients(b).expect("differentiable");
             let (p, g) = net.params_and_grads();
             rule.update(p, g, 0.01);
-            loss
-        };
-        batcher.start_epoch();
-        step(&mut net, &mut batcher, 0);
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
-        for k in 1..batcher.batches_per_epoch() {
-            step(&mut net, &mut batcher, k);
-        }
-        batcher.start_epoch();
-        step(&mut net, &mut batcher, 0);
-        let after = ALLOCATIONS.load(Ordering::SeqCst);
-        assert_eq!(
-            after - before,
-            0,
-            "{features}-{hidden}-{hidden}-3 at batch {batch}: {} allocations",
-            after - before
-        );
+        });
+        let mut sgd = net.descent(0.01);
+        let plain = allocations_after_the_first_step(&mut batcher, &data, |b| {
+            sgd.step(b).expect("differentiable");
+        });
+        let shape = format!("{features}-{hidden}-{hidden}-3 at batch {batch}");
+        assert_eq!(adam, 0, "{shape}, adam: {adam} allocations");
+        assert_eq!(plain, 0, "{shape}, sgd: {plain} allocations");
     }
     // The counter does see allocations.
     let before = ALLOCATIONS.load(Ordering::SeqCst);

@@ -26,7 +26,7 @@ pub trait UpdateRule<T: Float>: Send {
 
     /// Whether this rule is plain gradient descent (`θ ← θ − η g`: no state, no decay), so
     /// that the network may apply it during back-propagation without a gradient buffer
-    /// (`Network::descend`), which saves a pass over the weights per step.
+    /// (`Network::descent`), which saves a pass over the weights per step.
     fn is_plain_descent(&self) -> bool {
         false
     }
