@@ -57,11 +57,11 @@ impl<T: Float, E: Elementwise<T>> Activation<T> for Pointwise<E> {
     }
 
     fn forward(&self, z: &mut [T], a: &mut [T], bias: &[T], units: usize) {
-        for (z_col, a_col) in z.chunks_exact_mut(units).zip(a.chunks_exact_mut(units)) {
-            for ((zi, ai), &bi) in z_col.iter_mut().zip(a_col.iter_mut()).zip(bias) {
-                *zi += bi;
-                *ai = self.0.value(*zi);
-            }
+        // Two flat passes rather than one per column: the function then vectorises over the
+        // whole batch even when a column is a single unit (logistic regression).
+        add_bias(z, bias, units);
+        for (ai, &zi) in a.iter_mut().zip(z.iter()) {
+            *ai = self.0.value(zi);
         }
     }
 
@@ -70,6 +70,19 @@ impl<T: Float, E: Elementwise<T>> Activation<T> for Pointwise<E> {
             *g *= self.0.derivative(zi, ai);
         }
         Ok(())
+    }
+}
+
+/// Adds `bias` (one value per unit) to each column of `z`.
+fn add_bias<T: Float>(z: &mut [T], bias: &[T], units: usize) {
+    if let [b] = bias {
+        z.iter_mut().for_each(|zi| *zi += *b);
+        return;
+    }
+    for z_col in z.chunks_exact_mut(units) {
+        for (zi, &bi) in z_col.iter_mut().zip(bias) {
+            *zi += bi;
+        }
     }
 }
 
@@ -95,15 +108,14 @@ impl<T: Float> Elementwise<T> for Identity {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sigmoid;
 
-/// The logistic function, written so that neither branch overflows.
+/// The logistic function, written so that its exponential never overflows: `e^-|z|`
+/// over `1 + e^-|z|`, with `1` or `e^-|z|` on top by the sign of `z` (a select, not a
+/// branch, so the loop vectorises).
 #[inline(always)]
 pub fn sigmoid<T: Float>(z: T) -> T {
-    if z >= T::zero() {
-        T::one() / (T::one() + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (T::one() + e)
-    }
+    let e = (-z.abs()).fast_exp();
+    let top = if z >= T::zero() { T::one() } else { e };
+    top / (T::one() + e)
 }
 
 impl<T: Float> Elementwise<T> for Sigmoid {
@@ -171,11 +183,9 @@ impl<T: Float> Activation<T> for Step {
     }
 
     fn forward(&self, z: &mut [T], a: &mut [T], bias: &[T], units: usize) {
-        for (z_col, a_col) in z.chunks_exact_mut(units).zip(a.chunks_exact_mut(units)) {
-            for ((zi, ai), &bi) in z_col.iter_mut().zip(a_col.iter_mut()).zip(bias) {
-                *zi += bi;
-                *ai = if *zi > T::zero() { T::one() } else { T::zero() };
-            }
+        add_bias(z, bias, units);
+        for (ai, &zi) in a.iter_mut().zip(z.iter()) {
+            *ai = if zi > T::zero() { T::one() } else { T::zero() };
         }
     }
 
@@ -211,7 +221,7 @@ impl<T: Float> Activation<T> for Softmax {
             }
             let mut sum = T::zero();
             for (ai, &zi) in a_col.iter_mut().zip(z_col.iter()) {
-                *ai = (zi - max).exp();
+                *ai = (zi - max).fast_exp();
                 sum += *ai;
             }
             let inv = T::one() / sum;
