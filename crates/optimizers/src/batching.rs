@@ -115,6 +115,14 @@ impl<T: Float> Batcher<T> {
             self.x[j * f..(j + 1) * f].copy_from_slice(&train.x()[i * f..(i + 1) * f]);
             self.y[j * o..(j + 1) * o].copy_from_slice(&train.y()[i * o..(i + 1) * o]);
         }
+        // The next batch's samples are scattered over the training set: ask for them now,
+        // so that they arrive while this batch trains instead of stalling the next gather.
+        let next = &self.order[(start + len).min(self.order.len())..];
+        for &i in &next[..self.batch.min(next.len())] {
+            let row = &train.x()[i * f..(i + 1) * f];
+            prefetch(row.as_ptr());
+            prefetch(row[row.len() - 1..].as_ptr());
+        }
         Batch {
             x: &self.x[..len * f],
             y: &self.y[..len * o],
@@ -122,6 +130,19 @@ impl<T: Float> Batcher<T> {
             len,
         }
     }
+}
+
+/// Hints the CPU to bring the cache line holding `p` into its caches; nothing else.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads no memory architecturally: it cannot fault, whatever `p` is.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 #[cfg(test)]
