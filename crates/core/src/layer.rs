@@ -29,8 +29,8 @@ pub enum Target<T> {
 /// pre-activation `Z` and output `A`, and `Δ = dL/dZ`, each `units × capacity`, sized once
 /// and reused by every batch.
 ///
-/// At batch 1 a plain SGD step on a layer too large for the small kernels defers its
-/// rank-1 weight update `W += (−η·Δ)·xᵀ` to the layer's next forward pass, which applies it in the same sweep over `W` as the next
+/// At batch 1 a plain SGD step defers its rank-1 weight update `W += (−η·Δ)·xᵀ` to the
+/// layer's next forward pass, which applies it in the same sweep over `W` as the next
 /// product ([`kernels::update_then_multiply`]); until then the layer keeps `x` and the
 /// scaled `Δ`. [`Dense::settle`] applies a deferred update on its own.
 #[derive(Debug, Clone)]
@@ -217,8 +217,8 @@ impl<T: Float> Dense<T> {
     /// With [`Target::Gradients`], writes `dL/dW = Δ·Xᵀ` and `dL/db = Σ_columns Δ` into this
     /// layer's part of `out` (the gradient vector). With [`Target::Descend`]`(η)`, `out` is the
     /// parameter vector and receives `−η` times them: plain SGD fused into back-propagation,
-    /// which never writes or reads a gradient buffer; at batch 1 the weight part of a large
-    /// layer is deferred to the next forward pass (see [`Dense`]). Either way `Δ` is used up (the layer below
+    /// which never writes or reads a gradient buffer; at batch 1 the weight part is deferred
+    /// to the next forward pass (see [`Dense`]). Either way `Δ` is used up (the layer below
     /// must have received its part first).
     pub fn parameter_gradients(
         &mut self,
@@ -247,7 +247,7 @@ impl<T: Float> Dense<T> {
                 *g += d;
             }
         }
-        if batch == 1 && !small && matches!(target, Target::Descend(_)) {
+        if batch == 1 && matches!(target, Target::Descend(_)) {
             let mut input = std::mem::take(&mut self.spare);
             input.copy_from_slice(&x[..self.inputs]);
             self.deferred = Some(input);

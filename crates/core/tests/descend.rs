@@ -13,9 +13,9 @@ use descent_core::{LayerSpec, Network};
 #[test]
 fn descent_equals_gradient_then_step() {
     // 300-64-300-3: at batch 16 the hidden layers' products go through faer, the output
-    // layer's through the hand-written kernels; at batch 1 the hidden layers defer their
-    // weight updates (the second one's input is the first one's output, overwritten by
-    // the next forward pass) and the output layer updates at once.
+    // layer's through the hand-written kernels; at batch 1 every layer defers its weight
+    // update (the input of the second and third is the output of the layer below,
+    // overwritten by the next forward pass).
     let data = Synthetic {
         samples: 16,
         features: 300,
