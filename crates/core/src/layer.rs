@@ -21,6 +21,12 @@ pub enum Target<T> {
     Descend(T),
 }
 
+/// Products of fewer multiply-adds than this stay on one thread even when the run may use
+/// more: with `descent bench --threads 2` on this project's 2-core machine, splitting the
+/// 64 × 784 × 256 product (12.8 M) made mlp_mnist_b64 slower (161k vs 179k samples/s),
+/// splitting 512 × 784 × 256 (103 M) made mlp_mnist_b512 1.56× faster.
+pub const PARALLEL_PRODUCT: usize = 1 << 25;
+
 /// A fully connected layer of `units` neurons over `inputs` inputs.
 ///
 /// Its parameters live in the network's flat parameter vector (so one update rule call
@@ -100,6 +106,16 @@ impl<T: Float> Dense<T> {
         kernels::prefer_kernels(self.units * self.inputs * batch)
     }
 
+    /// The parallelism of this layer's faer products over `batch` samples: `par` for large
+    /// products, one thread below [`PARALLEL_PRODUCT`].
+    fn parallelism(&self, batch: usize, par: Par) -> Par {
+        if self.units * self.inputs * batch >= PARALLEL_PRODUCT {
+            par
+        } else {
+            Par::Seq
+        }
+    }
+
     /// The weights, `units × inputs` column-major, within `params`.
     pub fn weights<'p>(&self, params: &'p [T]) -> &'p [T] {
         &params[self.offset..self.offset + self.units * self.inputs]
@@ -135,6 +151,7 @@ impl<T: Float> Dense<T> {
     /// applying a deferred update (in the same sweep when `batch` is 1).
     pub fn forward(&mut self, params: &mut [T], x: &[T], batch: usize, par: Par) {
         let n = self.units * batch;
+        let par = self.parallelism(batch, par);
         let (w, b) = self.parameters_mut(params);
         match self.deferred.take() {
             Some(input) if batch == 1 => {
@@ -229,6 +246,7 @@ impl<T: Float> Dense<T> {
         par: Par,
     ) {
         let small = self.small(batch);
+        let par = self.parallelism(batch, par);
         let (w, b) = self.parameters_mut(out);
         let delta = &mut self.delta[..self.units * batch];
         let accum = match target {
@@ -277,6 +295,7 @@ impl<T: Float> Dense<T> {
         par: Par,
     ) -> Result<()> {
         let n = below.units * batch;
+        let par = self.parallelism(batch, par);
         if self.small(batch) {
             kernels::matmul_tn(
                 &mut below.delta,

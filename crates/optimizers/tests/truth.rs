@@ -412,6 +412,66 @@ fn the_same_seed_gives_the_same_weights_and_precisions_agree() {
     );
 }
 
+/// faer's parallel products split the output, never a sum, so a run that has the cores to
+/// itself (`Par::rayon`) takes exactly the steps of a sequential one. The first layer's
+/// products (256 × 784 × 512) are above `PARALLEL_PRODUCT`, so they do run in parallel.
+#[test]
+fn parallel_products_give_the_same_weights_as_sequential_ones() {
+    let data = only_train(
+        Synthetic {
+            samples: 1024,
+            features: 784,
+            classes: 10,
+            noise: 1.0,
+            seed: 3,
+        }
+        .teacher(
+            &[32],
+            false,
+            descent_core::data::Task::Multiclass { classes: 10 },
+        )
+        .unwrap()
+        .convert::<f32>(),
+    );
+    let cfg = TrainConfig {
+        shuffle: true,
+        seed: 4,
+        ..config(2, BatchSize::Samples(512), 0.05)
+    };
+    let run = |par: faer::Par| {
+        let layers = vec![
+            LayerSpec {
+                units: 256,
+                activation: Arc::new(Pointwise(descent_core::activation::Relu))
+                    as Arc<dyn Activation<f32>>,
+                init: Init::He,
+            },
+            LayerSpec {
+                units: 128,
+                activation: Arc::new(Pointwise(Tanh)),
+                init: Init::Xavier,
+            },
+            LayerSpec {
+                units: 10,
+                activation: Arc::new(descent_core::activation::Softmax),
+                init: Init::Xavier,
+            },
+        ];
+        let mut net =
+            Network::new(784, layers, Arc::new(descent_core::loss::CrossEntropy), 7).unwrap();
+        net.set_parallelism(par);
+        fit(&mut net, &data, &cfg);
+        net.params().to_vec()
+    };
+    let sequential = run(faer::Par::Seq);
+    for threads in [2, 3] {
+        assert!(
+            run(faer::Par::rayon(threads)) == sequential,
+            "{threads} threads changed the weights"
+        );
+    }
+}
+
 #[test]
 fn a_huge_learning_rate_diverges_and_a_tolerance_converges() {
     let data = only_train(

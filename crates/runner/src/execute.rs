@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use descent_core::Par;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
@@ -127,12 +128,22 @@ pub fn execute(
         .num_threads(options.jobs.max(1))
         .build()
         .context("cannot start the thread pool")?;
+    // Runs train side by side, one thread each; when there are fewer runs than threads,
+    // each run's large products share the spare threads (`descent_core::PARALLEL_PRODUCT`).
+    // The weights do not change: faer splits a product's output, never a sum (test
+    // `parallel_products_give_the_same_weights_as_sequential_ones`).
+    let threads_per_run = options.jobs.max(1) / todo.len().max(1);
+    let par = if threads_per_run > 1 {
+        Par::rayon(threads_per_run)
+    } else {
+        Par::Seq
+    };
     let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
     pool.install(|| {
         todo.par_iter().for_each(|run| {
             let started = Instant::now();
             tracing::debug!(run_id = %run.spec.run_id, variant = %run.spec.variant, seed = run.spec.seed, "training");
-            let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry)))
+            let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry, par)))
                 .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&panic))))
                 .unwrap_or_else(|message| failed(run, message));
             tracing::info!(run_id = %record.run_id, status = record.status.as_str(), seconds = started.elapsed().as_secs_f64(), "finished");

@@ -14,15 +14,21 @@ use crate::journal::{Curves, RunRecord, Status};
 use crate::plan::{Plan, PlannedRun, build_network, build_plan};
 use crate::registry::{Precision, Registry};
 
-/// Trains `run` in its configured precision.
+/// Trains `run` in its configured precision, with `par` the parallelism its large matrix
+/// products may use.
 ///
 /// # Errors
 /// A message for anything that stopped the run from training (it becomes a `failed`
 /// record); a run whose loss diverges is not an error.
-pub fn train_run(run: &PlannedRun, plan: &Plan, registry: &Registry) -> Result<RunRecord, String> {
+pub fn train_run(
+    run: &PlannedRun,
+    plan: &Plan,
+    registry: &Registry,
+    par: Par,
+) -> Result<RunRecord, String> {
     match run.spec.config.training.precision.as_str() {
-        "f64" => train_in::<f64>(run, plan, registry),
-        _ => train_in::<f32>(run, plan, registry),
+        "f64" => train_in::<f64>(run, plan, registry, par),
+        _ => train_in::<f32>(run, plan, registry, par),
     }
 }
 
@@ -30,6 +36,7 @@ fn train_in<T: Precision>(
     run: &PlannedRun,
     plan: &Plan,
     registry: &Registry,
+    par: Par,
 ) -> Result<RunRecord, String> {
     let c = &run.spec.config;
     let data = plan.data.get::<T>(&c.dataset, registry)?;
@@ -38,7 +45,7 @@ fn train_in<T: Precision>(
         run.task,
         &data,
         run.spec.seed,
-        Par::Seq,
+        par,
         registry,
         Start::default(),
     )?;
