@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::bench::{WORKLOADS, Workload};
@@ -265,15 +265,7 @@ fn run(
         let failed = shard::run(&plan, registry, &dir, shard.from_env()?, options)?;
         return Ok(if failed > 0 { SOME_FAILED } else { OK });
     }
-    if options.fresh {
-        output::clear(&dir)?;
-    }
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-    let started = output::now();
-    output::write_experiment(&dir, &plan, None)?;
-    let summary = execute::execute(&plan, registry, &dir, None, options)?;
-    let failed = output::write_run(&dir, &plan, &started, options, &summary)?;
+    let (summary, failed) = execute::run_plan(&plan, registry, &dir, options)?;
     if !options.quiet {
         eprintln!(
             "{} run(s) trained, {} resumed from the journal; report: {}",

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::journal::{RunRecord, Status};
 use crate::journal_reader::Journal;
+use crate::output;
 use crate::plan::{Plan, PlannedRun};
 use crate::registry::Registry;
 use crate::shard::Shard;
@@ -110,11 +111,14 @@ pub fn execute(
         .iter()
         .filter(|r| shard.is_none_or(|s| s.contains(r.spec.index)))
         .collect();
-    let todo: Vec<&PlannedRun> = mine
+    let mut todo: Vec<&PlannedRun> = mine
         .iter()
         .copied()
         .filter(|r| !done.contains(&r.spec.run_id))
         .collect();
+    // Longest first, each thread taking the next run when it is free: the sweep does not
+    // end waiting for one long run that started last.
+    todo.sort_by(|a, b| b.work.total_cmp(&a.work));
     let skipped = mine.len() - todo.len();
     let progress = Progress::new(todo.len(), options.quiet);
     if skipped > 0 {
@@ -140,7 +144,7 @@ pub fn execute(
     };
     let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
     pool.install(|| {
-        todo.par_iter().for_each(|run| {
+        todo.iter().par_bridge().for_each(|run| {
             let started = Instant::now();
             tracing::debug!(run_id = %run.spec.run_id, variant = %run.spec.variant, seed = run.spec.seed, "training");
             let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry, par)))
@@ -161,6 +165,30 @@ pub fn execute(
         trained: todo.len(),
         skipped,
     })
+}
+
+/// `descent run` after the command line: trains `plan`'s runs into `dir` (resuming from its
+/// journal unless `options.fresh`), then writes the tables, plots and report. Returns what
+/// was trained and how many runs failed.
+///
+/// # Errors
+/// When the directory, the journal or an output file cannot be written.
+pub fn run_plan(
+    plan: &Plan,
+    registry: &Registry,
+    dir: &Path,
+    options: &Options,
+) -> Result<(Summary, usize)> {
+    if options.fresh {
+        output::clear(dir)?;
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let started = output::now();
+    output::write_experiment(dir, plan, None)?;
+    let summary = execute(plan, registry, dir, None, options)?;
+    let failed = output::write_run(dir, plan, &started, options, &summary)?;
+    Ok((summary, failed))
 }
 
 /// A metric for a progress line: four decimals, or a dash where there is none.

@@ -15,6 +15,7 @@ use crate::config::schema::{DATASET_COMMON, MODEL_COMMON, OPTIMIZER_COMMON, RunC
 use crate::config::{ConfigError, Diagnostic, Experiment, Origin, RunSpec};
 use crate::datasets::{DataCache, DataEnv, dataset_kind};
 use crate::registry::{Precision, Registry};
+use crate::train::train_config;
 
 /// The axes users may plot against.
 pub const X_AXES: [&str; 3] = ["epoch", "seconds", "updates"];
@@ -26,6 +27,10 @@ pub struct PlannedRun {
     pub spec: RunSpec,
     /// The task of its data.
     pub task: Task,
+    /// An estimate of its training work, so that the longest runs can start first:
+    /// `epochs × parameters × (training samples + updates per epoch)` — each sample costs
+    /// a forward and backward pass over the parameters, each update a pass of the rule.
+    pub work: f64,
 }
 
 /// What the report plots: checked against the experiment's columns.
@@ -72,7 +77,7 @@ pub fn plan(
     let mut warnings = BTreeSet::new();
     let mut runs = Vec::with_capacity(experiment.runs.len());
     // Seeds share a configuration: each configuration is checked once.
-    let mut checked: HashMap<(&str, String), Task> = HashMap::new();
+    let mut checked: HashMap<(&str, String), (Task, f64)> = HashMap::new();
     for spec in &experiment.runs {
         let cx = RunContext {
             experiment: &experiment,
@@ -84,11 +89,12 @@ pub fn plan(
         );
         let known = checked.get(&key).copied();
         match known.map_or_else(|| check_run(&cx, registry, &data, &mut warnings), Ok) {
-            Ok(task) => {
-                checked.insert(key, task);
+            Ok((task, work)) => {
+                checked.insert(key, (task, work));
                 runs.push(PlannedRun {
                     spec: spec.clone(),
                     task,
+                    work,
                 });
             }
             Err(ds) => ds.into_iter().for_each(|d| errors.push(d)),
@@ -191,7 +197,7 @@ fn check_run(
     registry: &Registry,
     data: &DataCache,
     warnings: &mut BTreeSet<String>,
-) -> Result<Task, Vec<Diagnostic>> {
+) -> Result<(Task, f64), Vec<Diagnostic>> {
     let c = &cx.spec.config;
     let mut errs = Vec::new();
     check_ranges(cx, c, &mut errs);
@@ -328,12 +334,13 @@ fn check_run(
     task.map_err(|d| vec![d])
 }
 
-/// Loads the run's data and builds its model once, in the run's precision.
+/// Loads the run's data and builds its model once, in the run's precision; returns the
+/// task and the run's estimated work (see [`PlannedRun::work`]).
 fn dry_build<T: Precision>(
     cx: &RunContext<'_>,
     registry: &Registry,
     data: &DataCache,
-) -> Result<Task, Diagnostic> {
+) -> Result<(Task, f64), Diagnostic> {
     let c = &cx.spec.config;
     let split = data.get::<T>(&c.dataset, registry).map_err(|m| {
         cx.error(
@@ -347,9 +354,13 @@ fn dry_build<T: Precision>(
     })?;
     let task = split.train.task();
     let plan = build_plan(c, registry, task).map_err(|m| cx.error("model.kind", m))?;
-    build_network::<T>(c, registry, &plan, split.train.features(), 0)
+    let net = build_network::<T>(c, registry, &plan, split.train.features(), 0)
         .map_err(|(key, m)| cx.error(key, m))?;
-    Ok(task)
+    let samples = split.train.len();
+    let batch = train_config(c, 0).batch_size.resolve(samples);
+    let passes = samples + samples.div_ceil(batch.max(1));
+    let work = c.training.epochs as f64 * net.params().len() as f64 * passes as f64;
+    Ok((task, work))
 }
 
 /// The model plan of a run's configuration for `task`.

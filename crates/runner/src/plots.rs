@@ -14,6 +14,7 @@ mod figure;
 mod series;
 mod text;
 
+use rayon::prelude::*;
 use std::path::Path;
 
 use polars::prelude::DataFrame;
@@ -110,29 +111,33 @@ pub fn write_plots(
     let plots_dir = dir.join("plots");
     std::fs::create_dir_all(&plots_dir).map_err(OutputError::io("create", &plots_dir))?;
     let facets = Facets::new(runs, &spec.group_by)?;
-    let mut plots = Plots::default();
+    let mut prepared = Vec::new();
     for metric in &spec.metrics {
         for x in &spec.x {
             let series = RunSeries::read(runs, curves, x, metric)?;
-            let figure = curve_figure(spec, &facets, &series, x, metric);
-            plots.record(dir, figure)?;
+            prepared.push(curve_figure(spec, &facets, &series, x, metric));
         }
         let values = float_values(runs, metric)?;
-        plots.record(dir, final_figure(spec, &facets, &values, metric))?;
+        prepared.push(final_figure(spec, &facets, &values, metric));
+    }
+    // The figures are independent: they are drawn in parallel, and listed in order. A
+    // figure is a drawn file or the reason there is none.
+    let drawn: Vec<Result<std::result::Result<Plot, String>>> = prepared
+        .into_par_iter()
+        .map(|p| match p {
+            Prepared::Skip(reason) => Ok(Err(reason)),
+            Prepared::Lines(figure, content) => figure.draw(dir, &content).map(Ok),
+            Prepared::Points(figure, content) => figure.draw(dir, &content).map(Ok),
+        })
+        .collect();
+    let mut plots = Plots::default();
+    for figure in drawn {
+        match figure? {
+            Ok(plot) => plots.files.push(plot),
+            Err(reason) => plots.skipped.push(reason),
+        }
     }
     Ok(plots)
-}
-
-impl Plots {
-    /// Draws a prepared figure, or notes why there is none.
-    fn record(&mut self, dir: &Path, prepared: Prepared) -> Result<()> {
-        match prepared {
-            Prepared::Skip(reason) => self.skipped.push(reason),
-            Prepared::Lines(figure, content) => self.files.push(figure.draw(dir, &content)?),
-            Prepared::Points(figure, content) => self.files.push(figure.draw(dir, &content)?),
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
