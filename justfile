@@ -8,10 +8,11 @@ run FILE *ARGS:
 test:
     cargo test --workspace
 
-# The standard workloads (one JSON line each), then criterion's training-step benchmark.
+# The standard workloads (one JSON line each), then criterion's training-step and sweep benchmarks.
 bench:
     cargo run --release -- bench
     cargo bench -p descent-optim --bench step
+    cargo bench -p descent-runner --bench sweep
 
 # Formatting and lints, as CI checks them.
 lint:

@@ -644,3 +644,64 @@ fn default_metrics(columns: &[String]) -> Vec<String> {
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{SourceFile, parse};
+
+    fn planned(text: &str) -> Plan {
+        let experiment = parse(
+            SourceFile {
+                path: "work.toml".into(),
+                text: text.into(),
+            },
+            &[],
+        )
+        .expect("a valid experiment");
+        let env = DataEnv {
+            root: None,
+            base: ".".into(),
+        };
+        plan(experiment, &Registry::with_builtins(), env).expect("a valid plan")
+    }
+
+    /// The work estimate that orders a sweep grows with updates, parameters and epochs.
+    #[test]
+    fn work_counts_samples_updates_parameters_and_epochs() {
+        let plan = planned(
+            r#"
+[experiment]
+name = "work"
+[dataset]
+name = "blobs"
+samples = 200
+[model]
+kind = "logistic"
+[training]
+epochs = 2
+[[variant]]
+name = "sgd"
+training = { batch_size = 1 }
+[[variant]]
+name = "gd"
+training = { batch_size = "full" }
+[[variant]]
+name = "gd-longer"
+training = { batch_size = "full", epochs = 6 }
+[[variant]]
+name = "mlp"
+model = { kind = "mlp", hidden = [32] }
+training = { batch_size = 1 }
+"#,
+        );
+        let work: Vec<f64> = plan.runs.iter().map(|r| r.work).collect();
+        let [sgd, gd, longer, mlp] = work[..] else {
+            panic!("four runs, got {work:?}")
+        };
+        // One update per sample doubles the passes of one update per epoch.
+        assert!((sgd / gd - 2.0).abs() < 0.02, "{sgd} vs {gd}");
+        assert_eq!(longer, 3.0 * gd);
+        assert!(mlp > 5.0 * sgd, "{mlp} vs {sgd}");
+    }
+}

@@ -5,9 +5,8 @@ use descent_optim::rules::UpdateRule;
 use descent_runner::config::schema::OptimizerConfig;
 use descent_runner::config::{SourceFile, parse};
 use descent_runner::datasets::DataEnv;
-use descent_runner::execute::{Options, execute};
+use descent_runner::execute::{Options, run_plan};
 use descent_runner::journal::Status;
-use descent_runner::output::{now, write_run};
 use descent_runner::plan::plan;
 use descent_runner::registry::{OptimizerKind, Registry};
 
@@ -73,11 +72,9 @@ fn a_panicking_run_is_recorded_as_failed_and_the_sweep_goes_on() {
         fresh: false,
         quiet: true,
     };
-    let started = now();
-    let summary =
-        execute(&plan, &registry, dir.path(), None, &options).expect("the journal is written");
+    let (summary, failed) =
+        run_plan(&plan, &registry, dir.path(), &options).expect("the outputs are written");
     assert_eq!(summary.trained, 3);
-    let failed = write_run(dir.path(), &plan, &started, &options, &summary).expect("outputs");
     assert_eq!(failed, 1);
     let journal = std::fs::read_to_string(dir.path().join("runs.jsonl")).expect("journal");
     let records: Vec<descent_runner::journal::RunRecord> = journal
