@@ -1,5 +1,6 @@
 //! One training step (forward, back-propagation, SGD update) of the 784-256-128-10 relu
-//! MLP at batch sizes 1, 64 and 512: the baseline of descent's training speed.
+//! MLP at batch sizes 1, 64 and 512, by plain SGD's fused path and by the gradient-then-
+//! update path of the other rules; and faer's GEMM peak, the ceiling of large batches.
 #![allow(
     missing_docs,
     reason = "criterion_group! generates an undocumented function"
@@ -55,20 +56,33 @@ fn training_step(c: &mut Criterion) {
     .convert::<f32>();
     let mut group = c.benchmark_group("training_step_784_256_128_10");
     for batch in [1usize, 64, 512] {
+        group.throughput(Throughput::Elements(batch as u64));
+        let samples = data.batch(0, batch);
+        // Plain SGD as training runs it: fused into back-propagation, and at batch 1
+        // deferred into the next step's forward sweep (the `Descent` lives across steps).
+        let mut net = mnist_mlp();
+        let mut sgd = net.descent(0.05);
+        group.bench_with_input(BenchmarkId::new("sgd", batch), &batch, |b, _| {
+            b.iter(|| black_box(sgd.step(black_box(&samples)).expect("differentiable")));
+        });
+        drop(sgd);
+        // The path of every other update rule: the gradient, then the rule's update.
         let mut net = mnist_mlp();
         let mut rule = Sgd::new(net.params().len(), &Hyperparameters::default());
-        group.throughput(Throughput::Elements(batch as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(batch), &batch, |b, &batch| {
-            let samples = data.batch(0, batch);
-            b.iter(|| {
-                let loss = net
-                    .compute_gradients(black_box(&samples))
-                    .expect("differentiable");
-                let (p, g) = net.params_and_grads();
-                rule.update(p, g, 0.05);
-                black_box(loss)
-            });
-        });
+        group.bench_with_input(
+            BenchmarkId::new("gradient_then_update", batch),
+            &batch,
+            |b, _| {
+                b.iter(|| {
+                    let loss = net
+                        .compute_gradients(black_box(&samples))
+                        .expect("differentiable");
+                    let (p, g) = net.params_and_grads();
+                    rule.update(p, g, 0.05);
+                    black_box(loss)
+                });
+            },
+        );
     }
     group.finish();
 }
