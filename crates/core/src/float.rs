@@ -50,28 +50,21 @@ impl Float for f32 {
     #[inline(always)]
     fn fast_tanh(self) -> Self {
         const CLAMP: f32 = 7.905_311;
+        // Highest degree first.
         const ALPHA: [f32; 7] = [
-            4.893_524_6e-3,
-            6.372_619_3e-4,
-            1.485_722_4e-5,
-            5.122_297e-8,
-            -8.604_672e-11,
-            2.000_188e-13,
             -2.760_768_5e-16,
+            2.000_188e-13,
+            -8.604_672e-11,
+            5.122_297e-8,
+            1.485_722_4e-5,
+            6.372_619_3e-4,
+            4.893_524_6e-3,
         ];
-        const BETA: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
+        const BETA: [f32; 4] = [1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_6e-3, 4.893_525e-3];
         let x = self.clamp(-CLAMP, CLAMP);
         let x2 = x * x;
-        // Plain products and sums: `mul_add` would be a library call on CPUs (or builds)
-        // without FMA.
-        let mut p = ALPHA[6];
-        for &a in ALPHA[..6].iter().rev() {
-            p = x2 * p + a;
-        }
-        let mut q = BETA[3];
-        for &b in BETA[..3].iter().rev() {
-            q = x2 * q + b;
-        }
+        let p = horner(x2, &ALPHA);
+        let q = horner(x2, &BETA);
         x * p / q
     }
 
@@ -99,11 +92,7 @@ impl Float for f32 {
         let shifted = x * LOG2E + ROUND;
         let n = shifted - ROUND;
         let r = x - n * LN2_HI - n * LN2_LO;
-        let mut p = P[0];
-        for &c in &P[1..] {
-            p = p * r + c;
-        }
-        let er = p * r * r + r + 1.0;
+        let er = horner(r, &P) * r * r + r + 1.0;
         // `n`, an integer in [−126, 127], sits in the low bits of `shifted` (same exponent
         // as `ROUND`): reading it there rather than casting keeps the code vector-friendly.
         // Adding 127 makes it a valid biased exponent.
@@ -121,6 +110,15 @@ impl Float for f32 {
     fn f64(self) -> f64 {
         f64::from(self)
     }
+}
+
+/// The polynomial with `coefficients` (highest degree first) at `x`, by Horner's rule. Plain
+/// products and sums: `mul_add` would be a library call on CPUs (or builds) without FMA.
+#[inline(always)]
+fn horner(x: f32, coefficients: &[f32]) -> f32 {
+    coefficients[1..]
+        .iter()
+        .fold(coefficients[0], |p, &c| p * x + c)
 }
 
 impl Float for f64 {

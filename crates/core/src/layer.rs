@@ -150,47 +150,34 @@ impl<T: Float> Dense<T> {
     /// `Z = W·X + b`, `A = f(Z)` for the `batch` samples of `x` (`inputs × batch`), after
     /// applying a deferred update (in the same sweep when `batch` is 1).
     pub fn forward(&mut self, params: &mut [T], x: &[T], batch: usize, par: Par) {
+        if batch != 1 {
+            self.settle(params);
+        }
         let n = self.units * batch;
         let par = self.parallelism(batch, par);
         let (w, b) = self.parameters_mut(params);
-        match self.deferred.take() {
-            Some(input) if batch == 1 => {
-                kernels::update_then_multiply(
-                    w,
-                    &self.delta[..self.units],
-                    &input,
-                    &mut self.z[..self.units],
-                    x,
-                    self.units,
-                    self.inputs,
-                );
-                self.spare = input;
-            }
-            deferred => {
-                if let Some(input) = deferred {
-                    kernels::add_nt(
-                        w,
-                        &self.delta[..self.units],
-                        &input,
-                        self.units,
-                        1,
-                        self.inputs,
-                    );
-                    self.spare = input;
-                }
-                if self.small(batch) {
-                    kernels::matmul_nn(&mut self.z, w, x, self.units, self.inputs, batch);
-                } else {
-                    matmul(
-                        view_mut(&mut self.z, self.units, batch),
-                        Accum::Replace,
-                        view(w, self.units, self.inputs),
-                        view(x, self.inputs, batch),
-                        T::one(),
-                        par,
-                    );
-                }
-            }
+        if let Some(input) = self.deferred.take() {
+            kernels::update_then_multiply(
+                w,
+                &self.delta[..self.units],
+                &input,
+                &mut self.z[..self.units],
+                x,
+                self.units,
+                self.inputs,
+            );
+            self.spare = input;
+        } else if self.small(batch) {
+            kernels::matmul_nn(&mut self.z, w, x, self.units, self.inputs, batch);
+        } else {
+            matmul(
+                view_mut(&mut self.z, self.units, batch),
+                Accum::Replace,
+                view(w, self.units, self.inputs),
+                view(x, self.inputs, batch),
+                T::one(),
+                par,
+            );
         }
         self.activation
             .forward(&mut self.z[..n], &mut self.a[..n], b, self.units);
