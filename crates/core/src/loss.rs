@@ -126,9 +126,16 @@ impl<T: Float> Loss<T> for Squared {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogLoss;
 
-/// `ln(1 + e^z)` without overflow.
-fn softplus(z: f64) -> f64 {
+/// `ln(1 + e^z)` without overflow: the log loss of a score (with the metrics' `log_loss`).
+pub(crate) fn softplus(z: f64) -> f64 {
     z.max(0.0) + (-z.abs()).exp().ln_1p()
+}
+
+/// `ln Σ_k e^{z_k}` without overflow, in `f64`: the cross-entropy of softmax scores (with
+/// the metrics' `log_loss`).
+pub(crate) fn log_sum_exp<T: Float>(z: &[T]) -> f64 {
+    let max = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v.f64()));
+    max + z.iter().map(|&v| (v.f64() - max).exp()).sum::<f64>().ln()
 }
 
 /// Outputs are clipped to `[ε, 1 − ε]` before a logarithm when no score form applies.
@@ -195,8 +202,7 @@ impl<T: Float> Loss<T> for CrossEntropy {
             z.chunks_exact(outputs)
                 .zip(y.chunks_exact(outputs))
                 .map(|(zc, yc)| {
-                    let max = zc.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v.f64()));
-                    let lse = max + zc.iter().map(|&v| (v.f64() - max).exp()).sum::<f64>().ln();
+                    let lse = log_sum_exp(zc);
                     zc.iter()
                         .zip(yc)
                         .map(|(&zk, &yk)| yk.f64() * (lse - zk.f64()))

@@ -7,6 +7,7 @@
 
 use crate::data::{Batch, Task};
 use crate::float::Float;
+use crate::loss::{log_sum_exp, softplus};
 
 /// The metrics of a model on a set of samples.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -79,15 +80,13 @@ impl MetricSums {
                 for (&zi, &label) in z.iter().zip(batch.labels) {
                     let z = zi.f64();
                     self.correct += usize::from((z > 0.0) == (label == 1));
-                    self.log_loss += z.max(0.0) + (-z.abs()).exp().ln_1p() - f64::from(label) * z;
+                    self.log_loss += softplus(z) - f64::from(label) * z;
                 }
             }
             Task::Multiclass { classes } => {
                 for (col, &label) in z.chunks_exact(classes).zip(batch.labels) {
                     self.correct += usize::from(argmax(col) == label as usize);
-                    let max = col[argmax(col)].f64();
-                    let lse = max + col.iter().map(|&v| (v.f64() - max).exp()).sum::<f64>().ln();
-                    self.log_loss += lse - col[label as usize].f64();
+                    self.log_loss += log_sum_exp(col) - col[label as usize].f64();
                 }
             }
         }
