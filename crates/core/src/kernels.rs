@@ -28,14 +28,9 @@ pub fn matmul_nn<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n:
     dispatch!(nn_body(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize));
 }
 
-/// `C = A·Bᵀ` with `C` `m × k`, `A` `m × n`, `B` `k × n`: the weight gradient `Δ·Xᵀ`.
-pub fn matmul_nt<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize) {
-    c[..m * k].fill(T::zero());
-    add_nt(c, a, b, m, n, k);
-}
-
-/// `C += A·Bᵀ` (shapes as [`matmul_nt`]): with `A` scaled by `−η`, an SGD step applied to
-/// the weights directly.
+/// `C += A·Bᵀ` with `C` `m × k`, `A` `m × n`, `B` `k × n`: the weight gradient `Δ·Xᵀ` added
+/// to `C` (zeroed first for a gradient; with `A` scaled by `−η`, an SGD step applied to the
+/// weights directly).
 pub fn add_nt<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize) {
     dispatch!(nt_body(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize));
 }
@@ -482,11 +477,11 @@ mod tests {
 
             let d = data(m * n, 3);
             let mut ours = vec![7.0; m * k];
-            let mut theirs = vec![0.0; m * k];
-            matmul_nt(&mut ours, &d, &b, m, n, k);
+            let mut theirs = vec![7.0; m * k];
+            add_nt(&mut ours, &d, &b, m, n, k);
             matmul(
                 view_mut(&mut theirs, m, k),
-                Accum::Replace,
+                Accum::Add,
                 view(&d, m, n),
                 view(&b, k, n).transpose(),
                 1.0,
