@@ -106,10 +106,18 @@ impl<T: Float> Dense<T> {
         kernels::prefer_kernels(self.units * self.inputs * batch)
     }
 
-    /// The parallelism of this layer's faer products over `batch` samples: `par` for large
-    /// products, one thread below [`PARALLEL_PRODUCT`].
-    fn parallelism(&self, batch: usize, par: Par) -> Par {
-        if self.units * self.inputs * batch >= PARALLEL_PRODUCT {
+    /// The parallelism of one of this layer's faer products over `batch` samples, whose
+    /// result is `rows × cols`: `par` for large matrix–matrix products, one thread below
+    /// [`PARALLEL_PRODUCT`] and for every product with a single result row or column.
+    ///
+    /// Results must not depend on the thread count. faer's matrix–matrix products split the
+    /// result into tiles, each summed over the whole depth in the same order whatever the
+    /// threads; its matrix–vector product over a column-major matrix instead splits the
+    /// *sum* into one partial sum per thread, which rounds differently for every thread
+    /// count. A one-unit layer (`dW` is a row) and a batch of one (`Z` and `dX` are columns)
+    /// make such products, so they stay sequential.
+    fn parallelism(&self, batch: usize, rows: usize, cols: usize, par: Par) -> Par {
+        if rows > 1 && cols > 1 && self.units * self.inputs * batch >= PARALLEL_PRODUCT {
             par
         } else {
             Par::Seq
@@ -154,7 +162,7 @@ impl<T: Float> Dense<T> {
             self.settle(params);
         }
         let n = self.units * batch;
-        let par = self.parallelism(batch, par);
+        let par = self.parallelism(batch, self.units, batch, par);
         let (w, b) = self.parameters_mut(params);
         if let Some(input) = self.deferred.take() {
             kernels::update_then_multiply(
@@ -233,7 +241,7 @@ impl<T: Float> Dense<T> {
         par: Par,
     ) {
         let small = self.small(batch);
-        let par = self.parallelism(batch, par);
+        let par = self.parallelism(batch, self.units, self.inputs, par);
         let (w, b) = self.parameters_mut(out);
         let delta = &mut self.delta[..self.units * batch];
         let accum = match target {
@@ -282,7 +290,7 @@ impl<T: Float> Dense<T> {
         par: Par,
     ) -> Result<()> {
         let n = below.units * batch;
-        let par = self.parallelism(batch, par);
+        let par = self.parallelism(batch, self.inputs, batch, par);
         if self.small(batch) {
             kernels::matmul_tn(
                 &mut below.delta,

@@ -1,0 +1,150 @@
+//! A network given spare threads (`Par::rayon`) computes exactly what a sequential one does,
+//! for every shape of product a dense layer makes: a one-unit layer (`dW` is a row), a
+//! batch of one (`Z` and `dX` are columns), a wide layer and a tall one. Each shape is
+//! above `PARALLEL_PRODUCT`, so the parallel path is really taken where it is allowed.
+
+use std::sync::Arc;
+
+use descent_core::activation::{Activation, Identity, Pointwise, Relu, Softmax, Tanh};
+use descent_core::data::Batch;
+use descent_core::init::Init;
+use descent_core::loss::{CrossEntropy, Loss, Squared};
+use descent_core::{LayerSpec, Network, PARALLEL_PRODUCT, Par};
+
+/// Reproducible values in [−1, 1) without a random number generator.
+fn values(n: usize, salt: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i.wrapping_mul(2_654_435_761) ^ salt) % 2000) as f32 / 1000.0 - 1.0)
+        .collect()
+}
+
+fn layer(units: usize, activation: Arc<dyn Activation<f32>>) -> LayerSpec<f32> {
+    LayerSpec {
+        units,
+        activation,
+        init: Init::Xavier,
+    }
+}
+
+/// A network shape and a batch size to push through it.
+struct Shape {
+    name: &'static str,
+    inputs: usize,
+    layers: fn() -> Vec<LayerSpec<f32>>,
+    loss: fn() -> Arc<dyn Loss<f32>>,
+    classes: usize,
+    batch: usize,
+    /// The product of this shape that must reach `PARALLEL_PRODUCT` (units · inputs · batch).
+    largest: usize,
+}
+
+/// Gradients of one batch, then the parameters after two plain SGD steps, with `par`.
+fn run(shape: &Shape, par: Par) -> (Vec<f32>, Vec<f32>) {
+    let x = values(shape.inputs * shape.batch, 1);
+    let labels: Vec<u32> = (0..shape.batch)
+        .map(|i| (i % shape.classes.max(1)) as u32)
+        .collect();
+    let y: Vec<f32> = if shape.classes > 1 {
+        labels
+            .iter()
+            .flat_map(|&l| (0..shape.classes).map(move |k| f32::from(u8::from(k == l as usize))))
+            .collect()
+    } else {
+        values(shape.batch, 7)
+    };
+    let batch = Batch {
+        x: &x,
+        y: &y,
+        labels: if shape.classes > 1 { &labels } else { &[] },
+        len: shape.batch,
+    };
+    let mut net = Network::new(shape.inputs, (shape.layers)(), (shape.loss)(), 5).expect("network");
+    net.set_parallelism(par);
+    net.compute_gradients(&batch).expect("gradients");
+    let grads = net.grads().to_vec();
+    {
+        let mut sgd = net.descent(0.01);
+        for _ in 0..2 {
+            sgd.step(&batch).expect("step");
+        }
+    }
+    (grads, net.params().to_vec())
+}
+
+#[test]
+fn every_layer_shape_gives_the_same_numbers_with_any_thread_count() {
+    let shapes = [
+        Shape {
+            name: "one unit (linear regression, full batch)",
+            inputs: 4096,
+            layers: || vec![layer(1, Arc::new(Pointwise(Identity)))],
+            loss: || Arc::new(Squared),
+            classes: 1,
+            batch: 8192,
+            largest: 4096 * 8192,
+        },
+        Shape {
+            name: "batch of one",
+            inputs: 4096,
+            layers: || {
+                vec![
+                    layer(8192, Arc::new(Pointwise(Tanh))),
+                    layer(1, Arc::new(Pointwise(Identity))),
+                ]
+            },
+            loss: || Arc::new(Squared),
+            classes: 1,
+            batch: 1,
+            largest: 8192 * 4096,
+        },
+        Shape {
+            name: "wide (many units, few inputs)",
+            inputs: 64,
+            layers: || {
+                vec![
+                    layer(4096, Arc::new(Pointwise(Relu))),
+                    layer(3, Arc::new(Softmax)),
+                ]
+            },
+            loss: || Arc::new(CrossEntropy),
+            classes: 3,
+            batch: 512,
+            largest: 4096 * 64 * 512,
+        },
+        Shape {
+            name: "tall (few units, many inputs)",
+            inputs: 4096,
+            layers: || {
+                vec![
+                    layer(16, Arc::new(Pointwise(Tanh))),
+                    layer(3, Arc::new(Softmax)),
+                ]
+            },
+            loss: || Arc::new(CrossEntropy),
+            classes: 3,
+            batch: 1024,
+            largest: 16 * 4096 * 1024,
+        },
+    ];
+    for shape in &shapes {
+        assert!(
+            shape.largest >= PARALLEL_PRODUCT,
+            "{} is too small",
+            shape.name
+        );
+        let sequential = run(shape, Par::Seq);
+        for threads in [2, 3] {
+            let parallel = run(shape, Par::rayon(threads));
+            assert!(
+                parallel.0 == sequential.0,
+                "{}: {threads} threads changed the gradient",
+                shape.name
+            );
+            assert!(
+                parallel.1 == sequential.1,
+                "{}: {threads} threads changed the weights after two steps",
+                shape.name
+            );
+        }
+    }
+}
