@@ -26,6 +26,14 @@ pub enum CoreError {
         /// Why not.
         reason: String,
     },
+    /// A loss does not fit the dataset's task.
+    #[error("loss `{loss}` does not fit a {task} task")]
+    LossTaskMismatch {
+        /// The loss's name.
+        loss: String,
+        /// The task of the data.
+        task: String,
+    },
     /// A model kind does not fit the dataset's task.
     #[error("model `{model}` cannot learn a {task} task: {advice}")]
     ModelTaskMismatch {

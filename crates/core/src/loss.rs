@@ -22,6 +22,7 @@
 use std::fmt::Debug;
 
 use crate::activation::Activation;
+use crate::data::Task;
 use crate::error::{CoreError, Result};
 use crate::float::Float;
 
@@ -47,6 +48,19 @@ pub trait Loss<T: Float>: Send + Sync + Debug {
                 ),
             })
         }
+    }
+
+    /// Whether this loss can train on targets of `task`: checked when a network is planned,
+    /// so that a loss whose targets make no sense (cross-entropy on a real-valued target)
+    /// is refused before training instead of training to a meaningless number.
+    fn fits(&self, task: Task) -> bool;
+
+    /// For a mistake-driven loss (the perceptron rule, whose gradient is zero for every
+    /// output the model already gets right), how many outputs of the batch are mistakes;
+    /// `None` for other losses. Once a model makes no mistake on the training set, no
+    /// further epoch can change it, so the trainer stops it as converged.
+    fn mistakes(&self, _z: &[T], _y: &[T]) -> Option<usize> {
+        None
     }
 
     /// The **sum** over the batch of the per-sample loss, in `f64` so that callers can add
@@ -97,6 +111,11 @@ impl<T: Float> Loss<T> for Squared {
         "squared"
     }
 
+    /// Any target: real values, or 0/1 class indicators (the classic delta rule).
+    fn fits(&self, _task: Task) -> bool {
+        true
+    }
+
     fn total(&self, _act: &dyn Activation<T>, _z: &[T], a: &[T], y: &[T], _outputs: usize) -> f64 {
         a.iter()
             .zip(y)
@@ -144,6 +163,11 @@ const PROBABILITY_FLOOR: f64 = 1e-12;
 impl<T: Float> Loss<T> for LogLoss {
     fn name(&self) -> &str {
         "log"
+    }
+
+    /// One 0/1 target per sample.
+    fn fits(&self, task: Task) -> bool {
+        task == Task::Binary
     }
 
     fn total(&self, act: &dyn Activation<T>, z: &[T], a: &[T], y: &[T], _outputs: usize) -> f64 {
@@ -196,6 +220,12 @@ impl<T: Float> Loss<T> for CrossEntropy {
         "cross_entropy"
     }
 
+    /// One-hot targets over three or more classes (two classes take the log loss, whose
+    /// single output carries both).
+    fn fits(&self, task: Task) -> bool {
+        matches!(task, Task::Multiclass { .. })
+    }
+
     fn total(&self, act: &dyn Activation<T>, z: &[T], a: &[T], y: &[T], outputs: usize) -> f64 {
         if act.name() == "softmax" {
             // −Σ y_k (z_k − logsumexp(z))
@@ -241,10 +271,14 @@ impl<T: Float> Loss<T> for CrossEntropy {
 
 /// Rosenblatt's perceptron criterion on the scores, one-vs-rest for several outputs.
 ///
-/// Targets `y ∈ {0, 1}` are read as signs `s = 2y − 1`. A sample whose score has the wrong
-/// sign, or is exactly 0, is a mistake and contributes `−s z` (its gradient `−s x` is the
-/// perceptron rule's update); a correct one contributes nothing. It acts on the score `z`
-/// before the output activation, so a step output trains even though it has no derivative.
+/// Each unit predicts `ŷ = 1` when its score `z = w·x + b` is above 0 and `ŷ = 0`
+/// otherwise; a sample is a mistake when `ŷ ≠ y`. The gradient with respect to `z` is
+/// `(ŷ − y) / B`, so one SGD step is Rosenblatt's rule `w += η (y − ŷ) x`, `b += η (y − ŷ)`
+/// on mistakes and nothing on correct samples — including a class-0 sample whose score is
+/// exactly 0. The value is the classic criterion `Σ max(0, −s z)` with `s = 2y − 1`: the
+/// distance of the mistakes' scores from the right side (a class-1 sample at exactly 0 is
+/// a mistake that adds 0). It acts on the score before the step output, so a step unit
+/// trains although the step has no derivative.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Perceptron;
 
@@ -255,6 +289,20 @@ impl<T: Float> Loss<T> for Perceptron {
 
     fn check_output(&self, _activation: &dyn Activation<T>) -> Result<()> {
         Ok(())
+    }
+
+    /// Class labels, one unit per class (one-vs-rest) beyond two.
+    fn fits(&self, task: Task) -> bool {
+        task.is_classification()
+    }
+
+    fn mistakes(&self, z: &[T], y: &[T]) -> Option<usize> {
+        Some(
+            z.iter()
+                .zip(y)
+                .filter(|&(&zi, &yi)| (zi > T::zero()) != (yi > T::of(0.5)))
+                .count(),
+        )
     }
 
     fn total(&self, _act: &dyn Activation<T>, z: &[T], _a: &[T], y: &[T], _outputs: usize) -> f64 {
@@ -277,14 +325,9 @@ impl<T: Float> Loss<T> for Perceptron {
         outputs: usize,
     ) -> Result<()> {
         let scale = inv_batch::<T>(z.len(), outputs);
-        let two = T::of(2.0);
         for ((d, &zi), &yi) in delta.iter_mut().zip(z).zip(y) {
-            let s = two * yi - T::one();
-            *d = if s * zi <= T::zero() {
-                -s * scale
-            } else {
-                T::zero()
-            };
+            let predicted = if zi > T::zero() { T::one() } else { T::zero() };
+            *d = (predicted - yi) * scale;
         }
         Ok(())
     }
@@ -403,19 +446,24 @@ mod tests {
     }
 
     #[test]
-    fn perceptron_counts_zero_scores_as_mistakes() {
-        let mut delta = [0.0; 3];
+    fn perceptron_updates_on_mistakes_of_the_step_prediction_only() {
+        // A score of exactly 0 predicts class 0: a mistake for class 1, right for class 0.
+        let mut delta = [9.0; 5];
         Perceptron
             .output_delta(
                 &Step,
-                &[0.0, 2.0, -1.0],
-                &[1.0, 1.0, 0.0],
-                &[1.0, 0.0, 1.0],
+                &[0.0, 2.0, -1.0, 0.0, 3.0],
+                &[0.0, 1.0, 0.0, 0.0, 1.0],
+                &[1.0, 0.0, 1.0, 0.0, 1.0],
                 &mut delta,
                 1,
             )
             .unwrap();
-        assert_eq!(delta, [-1.0 / 3.0, 1.0 / 3.0, -1.0 / 3.0]);
+        assert_eq!(delta, [-0.2, 0.2, -0.2, 0.0, 0.0]);
+        let z = [0.0, 2.0, -1.0, 0.0, 3.0];
+        let y = [1.0, 0.0, 1.0, 0.0, 1.0];
+        assert_eq!(Loss::<f64>::mistakes(&Perceptron, &z, &y), Some(3));
+        assert_eq!(Loss::<f64>::mistakes(&Squared, &z, &y), None);
     }
 
     #[test]

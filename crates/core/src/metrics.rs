@@ -22,6 +22,9 @@ pub struct Metrics {
     pub mse: Option<f64>,
     /// Coefficient of determination `1 − SSE/SST` (regression only).
     pub r2: Option<f64>,
+    /// Outputs that a mistake-driven loss (the perceptron rule) would update on, over all
+    /// samples and units; `None` for other losses (see [`Loss::mistakes`](crate::loss::Loss::mistakes)).
+    pub mistakes: Option<u64>,
 }
 
 /// Running sums over batches from which [`Metrics`] are finished.
@@ -35,6 +38,7 @@ pub struct MetricSums {
     sse: f64,
     sum_y: f64,
     sum_y2: f64,
+    mistakes: Option<u64>,
 }
 
 fn argmax<T: Float>(v: &[T]) -> usize {
@@ -59,6 +63,15 @@ impl MetricSums {
             sse: 0.0,
             sum_y: 0.0,
             sum_y2: 0.0,
+            mistakes: None,
+        }
+    }
+
+    /// Adds the mistakes of a batch, as [`Loss::mistakes`](crate::loss::Loss::mistakes)
+    /// counts them.
+    pub fn add_mistakes(&mut self, mistakes: Option<usize>) {
+        if let Some(m) = mistakes {
+            *self.mistakes.get_or_insert(0) += m as u64;
         }
     }
 
@@ -97,6 +110,7 @@ impl MetricSums {
         let n = self.samples.max(1) as f64;
         let mut m = Metrics {
             loss: self.loss / n,
+            mistakes: self.mistakes,
             ..Metrics::default()
         };
         if self.task.is_classification() {

@@ -37,6 +37,8 @@ pub struct ModelPlan {
     pub layers: Vec<LayerPlan>,
     /// The loss that fits the model and task.
     pub default_loss: String,
+    /// The task the model is planned for; the loss it trains with must fit it.
+    pub task: Task,
 }
 
 fn mismatch(model: &str, task: Task, advice: &str) -> CoreError {
@@ -80,6 +82,7 @@ impl ModelPlan {
         Ok(Self {
             layers: vec![layer(task.outputs(), "step")],
             default_loss: "perceptron".into(),
+            task,
         })
     }
 
@@ -99,6 +102,7 @@ impl ModelPlan {
         Ok(Self {
             layers: vec![out],
             default_loss: loss.into(),
+            task,
         })
     }
 
@@ -118,6 +122,7 @@ impl ModelPlan {
         Ok(Self {
             layers: vec![out],
             default_loss: loss.into(),
+            task,
         })
     }
 
@@ -138,6 +143,7 @@ impl ModelPlan {
         Ok(Self {
             layers,
             default_loss: loss.into(),
+            task,
         })
     }
 
@@ -145,7 +151,8 @@ impl ModelPlan {
     /// the default initialisation of each layer's activation.
     ///
     /// # Errors
-    /// What `activation` returns for an unknown name, and what [`Network::new`] refuses.
+    /// [`CoreError::LossTaskMismatch`] when `loss` does not fit the task, what `activation`
+    /// returns for an unknown name, and what [`Network::new`] refuses.
     pub fn build<T: Float>(
         &self,
         inputs: usize,
@@ -154,6 +161,12 @@ impl ModelPlan {
         init: Option<Init>,
         seed: u64,
     ) -> Result<Network<T>> {
+        if !loss.fits(self.task) {
+            return Err(CoreError::LossTaskMismatch {
+                loss: loss.name().into(),
+                task: self.task.to_string(),
+            });
+        }
         let layers = self
             .layers
             .iter()
@@ -197,6 +210,64 @@ mod tests {
             mlp.layers,
             vec![layer(8, "tanh"), layer(4, "tanh"), layer(1, "sigmoid")]
         );
+    }
+
+    #[test]
+    fn a_loss_that_does_not_fit_the_task_is_refused() {
+        use crate::activation::{Pointwise, Sigmoid, Softmax, Step};
+        use crate::loss::{CrossEntropy, LogLoss, Perceptron, Squared};
+        let multi = Task::Multiclass { classes: 3 };
+        let losses: [Arc<dyn Loss<f64>>; 4] = [
+            Arc::new(Squared),
+            Arc::new(LogLoss),
+            Arc::new(CrossEntropy),
+            Arc::new(Perceptron),
+        ];
+        // (task, model, the losses that fit, in the order above)
+        let cases = [
+            (
+                Task::Regression,
+                ModelPlan::linear(Task::Regression),
+                [true, false, false, false],
+            ),
+            (
+                Task::Binary,
+                ModelPlan::logistic(Task::Binary),
+                [true, true, false, true],
+            ),
+            (multi, ModelPlan::logistic(multi), [true, false, true, true]),
+            (
+                Task::Binary,
+                ModelPlan::perceptron(Task::Binary),
+                [true, true, false, true],
+            ),
+        ];
+        let activation = |name: &str| -> Result<Arc<dyn Activation<f64>>> {
+            Ok(match name {
+                "sigmoid" => Arc::new(Pointwise(Sigmoid)),
+                "softmax" => Arc::new(Softmax),
+                "step" => Arc::new(Step),
+                _ => Arc::new(Pointwise(crate::activation::Identity)),
+            })
+        };
+        for (task, plan, fits) in cases {
+            let plan = plan.unwrap();
+            for (loss, fits) in losses.iter().zip(fits) {
+                let built = plan.build::<f64>(2, activation, Arc::clone(loss), None, 0);
+                match built {
+                    Err(CoreError::LossTaskMismatch {
+                        loss: name,
+                        task: t,
+                    }) => {
+                        assert!(!fits, "{name} should fit {task}");
+                        assert_eq!(t, task.to_string());
+                    }
+                    // A loss that fits may still refuse the output (a log loss after a
+                    // step unit needs a derivative): that is not a task mismatch.
+                    _ => assert!(fits, "{} should not fit {task}", loss.name()),
+                }
+            }
+        }
     }
 
     #[test]

@@ -268,7 +268,9 @@ impl<T: Float> Network<T> {
             self.forward(batch.x, len);
             let total = self.output_loss(&batch);
             let last = self.layers.last().expect("a network has layers");
-            sums.add(&batch, last.pre_activation(len), last.output(len), total);
+            let z = last.pre_activation(len);
+            sums.add(&batch, z, last.output(len), total);
+            sums.add_mistakes(self.loss.mistakes(z, batch.y));
             start += len;
         }
         sums.finish()

@@ -22,7 +22,12 @@ pub struct TrainConfig {
     /// Whether to visit the samples in a new random order each epoch.
     pub shuffle: bool,
     /// Stop as converged when the training loss improves on its best value by less than
-    /// this for `patience` epochs in a row; `None` never stops early.
+    /// this for `patience` epochs in a row; `None` never stops early by this rule. The
+    /// best value is that of a trained epoch: the untrained model (epoch 0) never counts.
+    /// Independently of it, a model trained by a mistake-driven loss (the perceptron,
+    /// see [`Loss::mistakes`](descent_core::loss::Loss::mistakes)) stops as converged after
+    /// the epoch that leaves it without a mistake on the training set, since every later
+    /// epoch would make none and change nothing.
     pub tolerance: Option<f64>,
     /// See `tolerance`.
     pub patience: usize,
@@ -73,7 +78,8 @@ impl TrainConfig {
 /// How training ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
-    /// The training loss stopped improving (see [`TrainConfig::tolerance`]).
+    /// The training loss stopped improving, or a perceptron's epoch made no mistakes (see
+    /// [`TrainConfig::tolerance`]).
     Converged,
     /// All epochs ran.
     MaxEpochs,
@@ -153,8 +159,7 @@ pub fn train<T: Float>(
     records.push(evaluate(net, 0, 0, 0.0));
     observe(&records[0]);
     let (mut updates, mut seconds, mut samples) = (0u64, 0.0, 0u64);
-    let mut best = records[0].train.loss;
-    let mut stalled = 0;
+    let mut convergence = Convergence::new(config);
     let mut stop = Stop::MaxEpochs;
     let plain = rule.is_plain_descent();
     for epoch in 0..config.epochs {
@@ -179,30 +184,58 @@ pub fn train<T: Float>(
         seconds += started.elapsed().as_secs_f64();
         let record = evaluate(net, epoch + 1, updates, seconds);
         observe(&record);
-        let loss = record.train.loss;
+        let (loss, separated) = (record.train.loss, record.train.mistakes == Some(0));
         records.push(record);
         if diverged || !loss.is_finite() {
             stop = Stop::Diverged;
             break;
         }
-        if let Some(tolerance) = config.tolerance {
-            stalled = if best - loss < tolerance {
-                stalled + 1
-            } else {
-                0
-            };
-            if stalled >= config.patience {
-                stop = Stop::Converged;
-                break;
-            }
+        if separated || convergence.stalls(loss) {
+            stop = Stop::Converged;
+            break;
         }
-        best = best.min(loss);
     }
     Ok(Outcome {
         stop,
         records,
         samples,
     })
+}
+
+/// The tolerance rule of [`TrainConfig::tolerance`] over the trained epochs' losses.
+struct Convergence {
+    tolerance: Option<f64>,
+    patience: usize,
+    /// The lowest loss of a trained epoch so far.
+    best: Option<f64>,
+    stalled: usize,
+}
+
+impl Convergence {
+    fn new(config: &TrainConfig) -> Self {
+        Self {
+            tolerance: config.tolerance,
+            patience: config.patience,
+            best: None,
+            stalled: 0,
+        }
+    }
+
+    /// Takes the training loss after an epoch; whether training has converged.
+    fn stalls(&mut self, loss: f64) -> bool {
+        let Some(tolerance) = self.tolerance else {
+            return false;
+        };
+        if let Some(best) = self.best {
+            self.stalled = if best - loss < tolerance {
+                self.stalled + 1
+            } else {
+                0
+            };
+        }
+        self.best = Some(self.best.map_or(loss, |b| b.min(loss)));
+        self.stalled >= self.patience
+    }
 }
 
 /// Takes `step` over the batches of the epoch `batcher` has started, counting samples into

@@ -243,6 +243,118 @@ fn the_perceptron_converges_within_novikoffs_bound() {
     assert_eq!(net.evaluate(&data).accuracy, Some(1.0));
 }
 
+/// Rosenblatt's rule, exactly: integer data, zero start, learning rate 1, batch 1, the
+/// samples in order. The first sample (class 0) scores exactly 0: predicted 0, correct, so
+/// no update.
+#[test]
+fn the_perceptron_takes_rosenblatts_steps_exactly() {
+    let x = [
+        [1.0, 1.0],
+        [2.0, -1.0],
+        [-1.0, 2.0],
+        [3.0, 1.0],
+        [0.0, -2.0],
+        [-2.0, -1.0],
+        [1.0, 3.0],
+    ];
+    let labels = [0u32, 1, 0, 1, 1, 0, 0];
+    let data =
+        Dataset::classification(2, x.iter().flatten().copied().collect(), labels.to_vec(), 2)
+            .unwrap();
+    let mut net = single::<f64>(2, Arc::new(Step), Arc::new(Perceptron), Init::Zeros);
+    // The same rule by hand: w and b.
+    let (mut w, mut b) = ([0.0_f64; 2], 0.0_f64);
+    let predict = |w: [f64; 2], b: f64, xi: &[f64; 2]| {
+        f64::from(u8::from(w[0] * xi[0] + w[1] * xi[1] + b > 0.0))
+    };
+    for epoch in 1..=150 {
+        for (xi, &yi) in x.iter().zip(&labels) {
+            let error = f64::from(yi) - predict(w, b, xi);
+            w = [w[0] + error * xi[0], w[1] + error * xi[1]];
+            b += error;
+        }
+        let out = fit(
+            &mut net,
+            &only_train(data.clone()),
+            &config(1, BatchSize::Samples(1), 1.0),
+        );
+        assert_eq!(net.params(), &[w[0], w[1], b], "after epoch {epoch}");
+        // The trainer calls it converged once the weights make no mistake.
+        let mistakes = x
+            .iter()
+            .zip(&labels)
+            .filter(|&(xi, &yi)| predict(w, b, xi) != f64::from(yi))
+            .count();
+        assert_eq!(
+            out.last().train.mistakes,
+            Some(mistakes as u64),
+            "epoch {epoch}"
+        );
+        assert_eq!(out.stop == Stop::Converged, mistakes == 0, "epoch {epoch}");
+    }
+    assert_eq!(
+        net.evaluate(&data).accuracy,
+        Some(1.0),
+        "the data is separable"
+    );
+}
+
+/// With zero weights every score is 0 and so is the criterion: the untrained model must not
+/// count as the best, or the run "converges" after `patience` epochs without learning.
+#[test]
+fn a_perceptron_converges_when_an_epoch_makes_no_mistakes_not_before() {
+    let data = only_train(separable(200, 0.05));
+    let mut net = single::<f64>(2, Arc::new(Step), Arc::new(Perceptron), Init::Zeros);
+    let cfg = TrainConfig {
+        tolerance: Some(1e-6),
+        patience: 3,
+        ..config(10_000, BatchSize::Samples(1), 0.1)
+    };
+    let out = fit(&mut net, &data, &cfg);
+    assert_eq!(out.stop, Stop::Converged);
+    let last = out.last();
+    assert!(last.epoch > cfg.patience, "stopped at epoch {}", last.epoch);
+    // Without a tolerance the rule alone stops it, after the first epoch that leaves no
+    // mistake.
+    let mut plain = single::<f64>(2, Arc::new(Step), Arc::new(Perceptron), Init::Zeros);
+    let out = fit(
+        &mut plain,
+        &data,
+        &config(10_000, BatchSize::Samples(1), 0.1),
+    );
+    assert_eq!(out.stop, Stop::Converged);
+    let n = out.records.len();
+    assert!(n < 10_001);
+    assert_eq!(out.records[n - 1].train.mistakes, Some(0));
+    assert_eq!(out.records[n - 1].train.accuracy, Some(1.0));
+    assert!(
+        out.records[..n - 1]
+            .iter()
+            .all(|r| r.train.mistakes > Some(0))
+    );
+}
+
+/// The tolerance rule compares trained epochs only: with a tolerance no epoch can meet and
+/// patience 2, the first trained epoch sets the best and the next two stall.
+#[test]
+fn the_tolerance_rule_starts_at_the_first_trained_epoch() {
+    let data = only_train(separable(100, 0.2));
+    let mut net = single::<f64>(
+        2,
+        Arc::new(Pointwise(Sigmoid)),
+        Arc::new(LogLoss),
+        Init::Zeros,
+    );
+    let cfg = TrainConfig {
+        tolerance: Some(1e9),
+        patience: 2,
+        ..config(50, BatchSize::Full, 0.1)
+    };
+    let out = fit(&mut net, &data, &cfg);
+    assert_eq!(out.stop, Stop::Converged);
+    assert_eq!(out.last().epoch, 3);
+}
+
 fn xor() -> Dataset<f64> {
     Dataset::classification(
         2,

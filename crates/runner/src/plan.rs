@@ -405,6 +405,22 @@ pub fn build_network<T: Precision>(
     };
     plan.build::<T>(inputs, activation, T::loss(&loss.factory), init, seed)
         .map_err(|e| {
+            if let descent_core::CoreError::LossTaskMismatch { .. } = e {
+                let fitting: Vec<String> = registry
+                    .losses()
+                    .iter()
+                    .filter(|entry| T::loss(&entry.factory).fits(plan.task))
+                    .map(|entry| format!("`{}`", entry.name))
+                    .collect();
+                return (
+                    "training.loss",
+                    format!(
+                        "{e}; losses that fit a {} task: {}",
+                        plan.task,
+                        fitting.join(", ")
+                    ),
+                );
+            }
             let key = match e {
                 descent_core::CoreError::IncompatibleLoss { .. } => "training.loss",
                 descent_core::CoreError::NotDifferentiable { .. } if c.training.loss.is_some() => {
@@ -500,9 +516,9 @@ fn check_ranges(cx: &RunContext<'_>, c: &RunConfig, errs: &mut Vec<Diagnostic>) 
     let d = &c.dataset;
     if let Some(v) = d.test_fraction {
         check(
-            v > 0.0 && v < 1.0,
+            (0.0..1.0).contains(&v),
             "dataset.test_fraction",
-            format!("must be in (0, 1), not {v}"),
+            format!("must be in [0, 1), not {v}"),
         );
     }
     check(
@@ -622,6 +638,7 @@ fn probe(classification: bool) -> descent_core::metrics::Metrics {
             log_loss: v,
             mse: None,
             r2: None,
+            mistakes: None,
         }
     } else {
         descent_core::metrics::Metrics {
@@ -630,6 +647,7 @@ fn probe(classification: bool) -> descent_core::metrics::Metrics {
             log_loss: None,
             mse: v,
             r2: v,
+            mistakes: None,
         }
     }
 }
