@@ -97,15 +97,22 @@ pub fn execute(
     options: &Options,
 ) -> Result<Summary> {
     let journal_path = dir.join(shard.map_or_else(|| JOURNAL.to_owned(), Shard::journal_name));
-    let (done, valid_len): (HashSet<String>, u64) = if journal_path.exists() {
-        let journal = Journal::open(&journal_path)?;
-        (
-            journal.runs().iter().map(|r| r.run_id.clone()).collect(),
-            journal.files().first().map_or(0, |f| f.valid_len),
-        )
-    } else {
-        (HashSet::new(), 0)
-    };
+    let (done, retried, valid_len): (HashSet<String>, HashSet<String>, u64) =
+        if journal_path.exists() {
+            let journal = Journal::open(&journal_path)?;
+            let (done, retried) = journal
+                .runs()
+                .iter()
+                .partition::<Vec<_>, _>(|r| r.status.is_done());
+            let ids = |records: Vec<&RunRecord>| records.iter().map(|r| r.run_id.clone()).collect();
+            (
+                ids(done),
+                ids(retried),
+                journal.files().first().map_or(0, |f| f.valid_len),
+            )
+        } else {
+            (HashSet::new(), HashSet::new(), 0)
+        };
     let mine: Vec<&PlannedRun> = plan
         .runs
         .iter()
@@ -124,6 +131,16 @@ pub fn execute(
     if skipped > 0 {
         progress.say(&format!(
             "skipping {skipped} run(s) already in {} (use --fresh to start over)",
+            journal_path.display()
+        ));
+    }
+    let retrying = todo
+        .iter()
+        .filter(|r| retried.contains(&r.spec.run_id))
+        .count();
+    if retrying > 0 {
+        progress.say(&format!(
+            "retrying {retrying} run(s) that failed before (recorded in {})",
             journal_path.display()
         ));
     }
@@ -151,7 +168,8 @@ pub fn execute(
                 .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&panic))))
                 .unwrap_or_else(|message| failed(run, message));
             tracing::info!(run_id = %record.run_id, status = record.status.as_str(), seconds = started.elapsed().as_secs_f64(), "finished");
-            progress.finished(&record, started.elapsed().as_secs_f64());
+            let retry = retried.contains(&record.run_id);
+            progress.finished(&record, started.elapsed().as_secs_f64(), retry);
             if let (Err(e), Ok(mut errs)) = (journal.append(&record), errors.lock()) {
                 errs.push(e);
             }
@@ -240,7 +258,8 @@ impl Progress {
         }
     }
 
-    fn finished(&self, record: &RunRecord, seconds: f64) {
+    /// Reports a run that ended; `retry` when it had failed in an earlier execution.
+    fn finished(&self, record: &RunRecord, seconds: f64, retry: bool) {
         let n = self.count.lock().map(|mut c| {
             *c += 1;
             *c
@@ -266,8 +285,16 @@ impl Progress {
             }
         };
         let line = format!(
-            "[{n}/{}] {} {} seed {}: {outcome} ({seconds:.1} s)",
-            self.total, record.run_id, record.variant, record.seed
+            "[{n}/{}] {} {} seed {}{}: {outcome} ({seconds:.1} s)",
+            self.total,
+            record.run_id,
+            record.variant,
+            record.seed,
+            if retry {
+                " (retried: it had failed)"
+            } else {
+                ""
+            }
         );
         match &self.bar {
             Some(bar) => {

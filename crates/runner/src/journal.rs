@@ -20,6 +20,13 @@ pub enum Status {
 }
 
 impl Status {
+    /// Whether a run recorded with this status is done, so that a rerun resumes past it:
+    /// finished and diverged runs are (training them again gives the same numbers); a
+    /// failed run is retried, since its cause (a crash, a plugin since fixed) may be gone.
+    pub fn is_done(self) -> bool {
+        !matches!(self, Status::Failed)
+    }
+
     /// The word written in tables.
     pub fn as_str(self) -> &'static str {
         match self {
