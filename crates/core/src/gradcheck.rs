@@ -24,8 +24,19 @@ pub struct LayerCheck {
     /// zero do not report as error the rounding of the difference quotient (about
     /// `1e-16·L/h`, proportional to the loss `L`, not to the gradient), and floored so that a
     /// layer whose gradients are all tiny (behind a saturated or one-unit layer) does not
-    /// either; 0 when every gradient vanishes.
+    /// either; 0 when every gradient vanishes. Computed over the finite pairs only.
     pub max_relative_error: f64,
+    /// Parameters whose back-propagated gradient or finite difference is NaN or infinite:
+    /// any such parameter fails the check, whatever the error of the others.
+    pub non_finite: usize,
+}
+
+impl LayerCheck {
+    /// Whether the layer passes: every gradient and difference finite, and the error within
+    /// `tolerance`.
+    pub fn passes(&self, tolerance: f64) -> bool {
+        self.non_finite == 0 && self.max_relative_error <= tolerance
+    }
 }
 
 /// The smallest scale of a layer's errors, as a fraction of the network's largest gradient
@@ -59,6 +70,7 @@ pub fn gradient_check(
     for (offset, len) in spans {
         let mut worst: f64 = 0.0;
         let mut scale: f64 = 0.0;
+        let mut non_finite = 0;
         let count = per_layer.map_or(len, |k| k.clamp(1, len));
         for j in 0..count {
             let i = offset + j * len / count;
@@ -70,23 +82,29 @@ pub fn gradient_check(
             let minus = net.batch_loss(batch);
             net.params_mut()[i] = original;
             let numeric = (plus - minus) / (2.0 * STEP);
+            // `f64::max` would drop a NaN and report a perfect match.
+            if !(back_propagated.is_finite() && numeric.is_finite()) {
+                non_finite += 1;
+                continue;
+            }
             worst = worst.max((back_propagated - numeric).abs());
             scale = scale.max(back_propagated.abs()).max(numeric.abs());
         }
-        errors.push((count, worst, scale));
+        errors.push((count, worst, scale, non_finite));
     }
     let largest = errors.iter().fold(0.0_f64, |m, e| m.max(e.2));
     let floor = (SCALE_FLOOR * largest).max(NOISE_FLOOR * loss.abs());
     let checks = errors
         .into_iter()
         .enumerate()
-        .map(|(layer, (parameters, worst, scale))| {
+        .map(|(layer, (parameters, worst, scale, non_finite))| {
             let scale = scale.max(floor);
             let max_relative_error = if scale > 0.0 { worst / scale } else { 0.0 };
             LayerCheck {
                 layer,
                 parameters,
                 max_relative_error,
+                non_finite,
             }
         })
         .collect();

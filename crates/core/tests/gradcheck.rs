@@ -160,6 +160,44 @@ fn a_wrong_gradient_is_caught() {
     assert!(sampled[0].max_relative_error > 1e-2, "{sampled:?}");
 }
 
+/// A NaN gradient fails the check on its layer (`f64::max` would drop it and report 0).
+#[test]
+fn a_nan_gradient_fails_its_layer() {
+    /// tanh whose derivative is lost to NaN.
+    #[derive(Debug)]
+    struct NanTanh;
+    impl descent_core::activation::Elementwise<f64> for NanTanh {
+        fn name(&self) -> &str {
+            "nan_tanh"
+        }
+        fn value(&self, z: f64) -> f64 {
+            z.tanh()
+        }
+        fn derivative(&self, _z: f64, _a: f64) -> f64 {
+            f64::NAN
+        }
+    }
+    let layers = vec![
+        LayerSpec {
+            units: 4,
+            activation: Arc::new(Pointwise(NanTanh)),
+            init: Init::Normal,
+        },
+        LayerSpec {
+            units: 1,
+            activation: Arc::new(Pointwise(Identity)),
+            init: Init::Normal,
+        },
+    ];
+    let mut net = Network::new(3, layers, Arc::new(Squared), 1).unwrap();
+    let data = random_data(Task::Regression, 3, 5, 2);
+    let checks = gradient_check(&mut net, &data.all(), None).unwrap();
+    assert_eq!(checks[0].non_finite, 16, "{checks:?}");
+    assert!(!checks[0].passes(1e-6), "{checks:?}");
+    assert_eq!(checks[1].non_finite, 0, "{checks:?}");
+    assert!(checks[1].passes(1e-6), "{checks:?}");
+}
+
 /// A step unit below another layer is refused: back-propagation would have to cross it.
 #[test]
 fn a_hidden_step_is_a_configuration_error() {
