@@ -4,13 +4,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::bail;
 use descent_core::Par;
 use descent_core::data::synthetic::Synthetic;
 use descent_core::data::{Dataset, Split, Task};
 use serde::Serialize;
 
 use crate::config::schema::RunConfig;
+use crate::config::{ConfigError, Diagnostic};
 use crate::npy;
 use crate::registry::Registry;
 use crate::train::{Start, fit};
@@ -112,6 +112,32 @@ pub struct PeerStart {
     pub orders: Vec<Vec<usize>>,
 }
 
+/// `v` as an index below `n`, if it is a whole number in `0..n`.
+fn index_below(v: f64, n: usize) -> Option<u32> {
+    (v.fract() == 0.0 && v >= 0.0 && v < n as f64).then_some(v as u32)
+}
+
+/// The sample order of one row of `perms.npy`: every index in `0..len` exactly once.
+fn permutation(values: &[f64]) -> Result<Vec<usize>, String> {
+    let mut seen = vec![false; values.len()];
+    values
+        .iter()
+        .enumerate()
+        .map(|(at, &v)| {
+            let i = index_below(v, values.len()).ok_or_else(|| {
+                format!(
+                    "value {v} at {at} is not a sample index in 0..{}",
+                    values.len()
+                )
+            })? as usize;
+            if std::mem::replace(&mut seen[i], true) {
+                return Err(format!("sample {i} appears twice (again at {at})"));
+            }
+            Ok(i)
+        })
+        .collect()
+}
+
 /// One workload's result, printed as a JSON line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Measurement {
@@ -184,23 +210,37 @@ impl Workload {
     /// The data, initial parameters and epoch orders that a peer script dumped
     /// (`mlp_bench.py --dump-data DIR`): `X.npy` (samples × features), `y.npy`, `W{i}.npy`
     /// (fan_in × fan_out — in memory the same layout as descent's units × inputs
-    /// column-major weights), `b{i}.npy` and `perms.npy` (one row per epoch).
+    /// column-major weights), `b{i}.npy` and `perms.npy` (one row per epoch, at least as
+    /// many rows as the workload trains epochs, each a permutation of the samples).
     ///
     /// # Errors
-    /// Missing or malformed files, or shapes that do not fit this workload.
-    pub fn peer_start(&self, dir: &Path) -> anyhow::Result<PeerStart> {
-        let x = npy::read(&dir.join("X.npy"))?;
-        let y = npy::read(&dir.join("y.npy"))?;
-        if x.shape != [self.samples, self.features] || y.shape != [self.samples] {
-            bail!(
-                "{}: X is {:?} and y {:?}, the workload needs {} × {}",
-                dir.display(),
-                x.shape,
-                y.shape,
-                self.samples,
-                self.features
-            );
-        }
+    /// Invalid input, naming the file: a missing or malformed file, a shape that does not
+    /// fit this workload, a label that is not a class index, or too few or invalid
+    /// permutations (never a silent fallback to seeded shuffles).
+    pub fn peer_start(&self, dir: &Path) -> Result<PeerStart, ConfigError> {
+        let bad = |file: &str, message: String| {
+            ConfigError::single(Diagnostic {
+                location: dir.join(file).display().to_string(),
+                key: None,
+                message,
+                help: None,
+            })
+        };
+        let read = |file: &str, shape: &[usize]| {
+            let array = npy::read(&dir.join(file)).map_err(|e| bad(file, format!("{e:#}")))?;
+            if array.shape != shape {
+                return Err(bad(
+                    file,
+                    format!(
+                        "shape {:?}, but workload {} needs {shape:?}",
+                        array.shape, self.name
+                    ),
+                ));
+            }
+            Ok(array)
+        };
+        let x = read("X.npy", &[self.samples, self.features])?;
+        let y = read("y.npy", &[self.samples])?;
         let features: Vec<f32> = x.data.iter().map(|&v| v as f32).collect();
         let train = match self.task {
             Task::Regression => Dataset::regression(
@@ -208,30 +248,56 @@ impl Workload {
                 features,
                 y.data.iter().map(|&v| v as f32).collect(),
             ),
-            task => Dataset::classification(
-                self.features,
-                features,
-                y.data.iter().map(|&v| v as u32).collect(),
-                task.outputs().max(2),
-            ),
-        }?;
-        let mut params = Vec::new();
-        for layer in 0..=self.hidden.len() {
-            for part in ["W", "b"] {
-                params.extend(
-                    npy::read(&dir.join(format!("{part}{layer}.npy")))?
-                        .data
-                        .iter()
-                        .map(|&v| v as f32),
-                );
+            task => {
+                let classes = task.outputs().max(2);
+                let labels = y
+                    .data
+                    .iter()
+                    .enumerate()
+                    .map(|(row, &v)| {
+                        index_below(v, classes).ok_or_else(|| {
+                            bad(
+                                "y.npy",
+                                format!("label {v} of sample {row} is not a class in 0..{classes}"),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<u32>, _>>()?;
+                Dataset::classification(self.features, features, labels, classes)
             }
         }
-        let perms = npy::read(&dir.join("perms.npy"))?;
+        .map_err(|e| bad("y.npy", e.to_string()))?;
+        let mut params = Vec::new();
+        let mut fan_in = self.features;
+        let widths = self.hidden.iter().copied().chain([self.task.outputs()]);
+        for (layer, fan_out) in widths.enumerate() {
+            for (part, shape) in [("W", vec![fan_in, fan_out]), ("b", vec![fan_out])] {
+                let array = read(&format!("{part}{layer}.npy"), &shape)?;
+                params.extend(array.data.iter().map(|&v| v as f32));
+            }
+            fan_in = fan_out;
+        }
+        let epochs = self.timed_epochs + 1;
+        let perms =
+            npy::read(&dir.join("perms.npy")).map_err(|e| bad("perms.npy", format!("{e:#}")))?;
+        if perms.shape.len() != 2 || perms.shape[0] < epochs || perms.shape[1] != self.samples {
+            return Err(bad(
+                "perms.npy",
+                format!(
+                    "shape {:?}, but workload {} trains {epochs} epochs of {} samples: it needs                      at least {epochs} rows of {}",
+                    perms.shape, self.name, self.samples, self.samples
+                ),
+            ));
+        }
         let orders = perms
             .data
             .chunks_exact(self.samples)
-            .map(|row| row.iter().map(|&i| i as usize).collect())
-            .collect();
+            .enumerate()
+            .map(|(row, values)| {
+                permutation(values)
+                    .map_err(|message| bad("perms.npy", format!("row {row}: {message}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(PeerStart {
             data: Split {
                 train,
@@ -289,5 +355,138 @@ impl Workload {
             train_accuracy: last.train.accuracy,
             train_mse: last.train.mse,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A workload of the same network on a few samples, so that a test can train it.
+    fn tiny(name: &str) -> Workload {
+        Workload {
+            samples: 40,
+            ..*Workload::named(name).expect("a workload")
+        }
+    }
+
+    #[test]
+    fn every_workload_trains_at_a_tiny_size() {
+        let registry = Registry::with_builtins();
+        for w in &WORKLOADS {
+            let m = tiny(w.name).measure(1, &registry, None).expect(w.name);
+            assert_eq!((m.workload, m.threads), (w.name, 1));
+            assert!(m.samples_per_s > 0.0, "{m:?}");
+            assert!(m.final_train_loss.is_finite(), "{m:?}");
+            match w.task {
+                Task::Regression => assert!(m.train_mse.is_some() && m.train_accuracy.is_none()),
+                _ => assert!(m.train_accuracy.is_some_and(|a| (0.0..=1.0).contains(&a))),
+            }
+        }
+    }
+
+    /// Writes `values` with `shape` as `<f8` into `dir/file`.
+    fn write(dir: &Path, file: &str, shape: &[usize], values: &[f64]) {
+        let shape = match shape {
+            [n] => format!("({n},)"),
+            _ => format!(
+                "({})",
+                shape
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let body: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(dir.join(file), crate::npy::encode("<f8", &shape, &body)).expect("write");
+    }
+
+    /// A valid dump of `w` (a logistic regression) into `dir`, as the peer scripts write it.
+    fn dump(w: &Workload, dir: &Path) {
+        let n = w.samples;
+        let x: Vec<f64> = (0..n * w.features).map(|i| (i % 7) as f64 - 3.0).collect();
+        write(dir, "X.npy", &[n, w.features], &x);
+        write(
+            dir,
+            "y.npy",
+            &[n],
+            &(0..n).map(|i| (i % 2) as f64).collect::<Vec<_>>(),
+        );
+        write(dir, "W0.npy", &[w.features, 1], &vec![0.01; w.features]);
+        write(dir, "b0.npy", &[1], &[0.0]);
+        let epochs = w.timed_epochs + 1;
+        let perms: Vec<f64> = (0..epochs)
+            .flat_map(|_| (0..n).rev().map(|i| i as f64))
+            .collect();
+        write(dir, "perms.npy", &[epochs, n], &perms);
+    }
+
+    #[test]
+    fn a_peer_dump_trains_and_every_bad_file_is_named() {
+        let w = tiny("logreg_b32");
+        let n = w.samples;
+        let epochs = w.timed_epochs + 1;
+        let registry = Registry::with_builtins();
+        let dir = tempfile::tempdir().expect("temp dir");
+        dump(&w, dir.path());
+        let first = w
+            .measure(1, &registry, Some(dir.path()))
+            .expect("a valid dump");
+        let again = w
+            .measure(1, &registry, Some(dir.path()))
+            .expect("a valid dump");
+        assert_eq!(first.final_train_loss, again.final_train_loss);
+        let reversed: Vec<f64> = (0..n).rev().map(|i| i as f64).collect();
+        let rows = |row: &[f64]| -> Vec<f64> { (0..epochs).flat_map(|_| row.to_vec()).collect() };
+        let mut out_of_range = reversed.clone();
+        out_of_range[3] = n as f64;
+        let mut twice = reversed.clone();
+        twice[3] = twice[4];
+        let cases: Vec<(&str, Vec<usize>, Vec<f64>, &str)> = vec![
+            (
+                "X.npy",
+                vec![n, w.features + 1],
+                vec![0.0; n * (w.features + 1)],
+                "shape",
+            ),
+            (
+                "y.npy",
+                vec![n],
+                (0..n).map(|i| (i % 3) as f64).collect(),
+                "not a class",
+            ),
+            (
+                "W0.npy",
+                vec![w.features, 2],
+                vec![0.0; 2 * w.features],
+                "shape",
+            ),
+            (
+                "perms.npy",
+                vec![epochs - 1, n],
+                rows(&reversed)[n..].to_vec(),
+                "at least",
+            ),
+            (
+                "perms.npy",
+                vec![epochs, n],
+                rows(&out_of_range),
+                "not a sample index",
+            ),
+            ("perms.npy", vec![epochs, n], rows(&twice), "appears twice"),
+        ];
+        for (file, shape, values, words) in cases {
+            dump(&w, dir.path());
+            write(dir.path(), file, &shape, &values);
+            let err = w.peer_start(dir.path()).expect_err(file);
+            let d = &err.diagnostics[0];
+            assert!(d.location.ends_with(file), "{file}: {d}");
+            assert!(d.message.contains(words), "{file}: {d}");
+        }
+        dump(&w, dir.path());
+        std::fs::remove_file(dir.path().join("b0.npy")).expect("remove");
+        let err = w.peer_start(dir.path()).expect_err("a missing file");
+        assert!(err.diagnostics[0].location.ends_with("b0.npy"), "{err:?}");
     }
 }

@@ -98,23 +98,27 @@ fn parse(bytes: &[u8]) -> Result<Array> {
     })
 }
 
+/// The bytes of a version 1 `.npy` file of dtype `descr` and `shape` (Python's tuple
+/// text), as NumPy writes it: for tests.
+#[cfg(test)]
+pub(crate) fn encode(descr: &str, shape: &str, body: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn npy(descr: &str, shape: &str, body: &[u8]) -> Vec<u8> {
-        let mut header =
-            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(body);
-        out
-    }
+    use super::encode as npy;
 
     #[test]
     fn arrays_as_numpy_writes_them() {
