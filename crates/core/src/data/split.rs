@@ -22,7 +22,8 @@ impl<T: Float> Dataset<T> {
     /// Holds out `test_fraction` and `validation_fraction` of the samples, drawn with
     /// `seed`. Classification splits are stratified: each class is cut in the same
     /// proportions (rounded per class). Each part is shuffled, so data stored sorted by
-    /// class (iris, wine) reaches the model mixed.
+    /// class (iris, wine) reaches the model mixed. With both fractions 0 nothing is held
+    /// out and the training part is the data as given, in its order.
     ///
     /// # Errors
     /// When a fraction is outside `[0, 1)`, they add up to 1 or more, or the training part
@@ -51,6 +52,13 @@ impl<T: Float> Dataset<T> {
                     "{} leaves nothing to train on",
                     test_fraction + validation_fraction
                 ),
+            });
+        }
+        if test_fraction == 0.0 && validation_fraction == 0.0 {
+            return Ok(Split {
+                train: self.clone(),
+                validation: None,
+                test: None,
             });
         }
         let mut rng = rng(seed, Stream::Split);
@@ -177,6 +185,14 @@ mod tests {
             train.labels()[..10].contains(&1),
             "sorted input reaches training mixed"
         );
+    }
+
+    #[test]
+    fn nothing_held_out_keeps_every_sample_in_order() {
+        let d = labelled(&[5, 3, 2]);
+        let s = d.split(0.0, 0.0, 7).unwrap();
+        assert_eq!(s.train, d);
+        assert!(s.validation.is_none() && s.test.is_none());
     }
 
     #[test]
