@@ -11,8 +11,9 @@ use std::path::Path;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use descent_runner::config::load;
 use descent_runner::datasets::DataEnv;
+use descent_runner::ops::run::run_plan;
 use descent_runner::registry::Registry;
-use descent_runner::run::execute::{Options, run_plan};
+use descent_runner::run::execute::Options;
 use descent_runner::run::plan::plan;
 
 fn sweep(c: &mut Criterion) {

@@ -10,8 +10,10 @@
 //! - [`run`], [`outputs`], [`cluster`]: the run pipeline, what an output directory shows,
 //!   and scale-out on a cluster (shards and SLURM scripts);
 //! - [`outdir`]: the output directory's files, the journal among them;
-//! - [`config`], [`registry`], [`datasets`]: experiment files, the named parts, the data.
+//! - [`builtins`], [`datasets`]: the built-in parts and the data on disk, registered in
+//! - [`registry`] (the named parts) over [`config`] (experiment files).
 
+pub mod builtins;
 pub mod cli;
 pub mod cluster;
 pub mod config;

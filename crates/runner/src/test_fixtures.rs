@@ -153,9 +153,11 @@ pub(crate) fn with_learning_rates() -> Vec<RunRecord> {
 pub(crate) fn spec() -> PlotSpec {
     PlotSpec {
         title: "fixture".to_string(),
-        group_by: "training.batch_size".to_string(),
-        metrics: vec!["train_loss".to_string(), "test_accuracy".to_string()],
-        x: vec!["epoch".to_string(), "seconds".to_string()],
+        report: crate::outdir::ReportSpec {
+            group_by: "training.batch_size".to_string(),
+            metrics: vec!["train_loss".to_string(), "test_accuracy".to_string()],
+            x: vec!["epoch".to_string(), "seconds".to_string()],
+        },
     }
 }
 

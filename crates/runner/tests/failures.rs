@@ -5,9 +5,10 @@ use descent_optim::rules::UpdateRule;
 use descent_runner::config::schema::OptimizerConfig;
 use descent_runner::config::{SourceFile, parse};
 use descent_runner::datasets::DataEnv;
+use descent_runner::ops::run::run_plan;
 use descent_runner::outdir::journal::Status;
 use descent_runner::registry::{OptimizerKind, Registry};
-use descent_runner::run::execute::{Options, run_plan};
+use descent_runner::run::execute::Options;
 use descent_runner::run::plan::plan;
 
 /// An update rule that breaks on its first step, as a buggy plugin might.

@@ -7,13 +7,14 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::cluster::shard::{self, ShardArg};
+use crate::cluster::shard::ShardArg;
 use crate::cluster::slurm::{self, SlurmArgs};
 use crate::config::{self, ConfigError, RunSpec};
 use crate::datasets::DataEnv;
 use crate::ops::bench::{WORKLOADS, Workload};
 use crate::ops::merge;
-use crate::outputs::tables::render_value;
+use crate::ops::shard;
+use crate::outputs::text::spec_table;
 use crate::registry::Registry;
 use crate::run::execute::{self, Options};
 use crate::run::plan::{self, Plan};
@@ -264,7 +265,7 @@ fn run(
         let failed = shard::run(&plan, registry, &dir, shard.from_env()?, options)?;
         return Ok(if failed > 0 { SOME_FAILED } else { OK });
     }
-    let (summary, failed) = execute::run_plan(&plan, registry, &dir, options)?;
+    let (summary, failed) = crate::ops::run::run_plan(&plan, registry, &dir, options)?;
     if !options.quiet {
         eprintln!(
             "{} run(s) trained, {} resumed from the journal; report: {}",
@@ -293,52 +294,6 @@ pub fn runs_table(plan: &Plan) -> String {
         plan.runs.len() / (plan.experiment.variants.len() * plan.experiment.seeds.len()).max(1),
         plan.experiment.seeds.len()
     ));
-    out
-}
-
-/// Runs as an aligned text table: run id, variant, seed and the value of each grid axis.
-pub fn spec_table(axes: &[String], runs: &[&RunSpec]) -> String {
-    let mut header = vec!["run_id".to_owned(), "variant".to_owned(), "seed".to_owned()];
-    header.extend(axes.iter().cloned());
-    let rows: Vec<Vec<String>> = runs
-        .iter()
-        .map(|r| {
-            let mut row = vec![r.run_id.clone(), r.variant.clone(), r.seed.to_string()];
-            row.extend(
-                axes.iter()
-                    .map(|a| r.swept.get(a).map_or_else(String::new, render_value)),
-            );
-            row
-        })
-        .collect();
-    aligned(&header, &rows)
-}
-
-fn aligned(header: &[String], rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
-        let mut s = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ");
-        s.truncate(s.trim_end().len());
-        s.push('\n');
-        s
-    };
-    let mut out = line(header);
-    for r in rows {
-        out.push_str(&line(r));
-    }
     out
 }
 

@@ -5,20 +5,14 @@
 //! Every shard validates the whole experiment (bad input exits 2 before anything is written),
 //! writes the same `experiment.toml`, and journals into its own `runs.shard-K-of-N.jsonl`, so
 //! shards never write the same journal and each resumes from its own. The tables, plots and
-//! report are `descent merge`'s job ([`crate::ops::merge`]).
+//! report are `descent merge`'s job.
 
-use std::fmt;
-use std::path::Path;
 use std::str::FromStr;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::config::{ConfigError, Diagnostic};
-use crate::outdir::journal::Status;
-use crate::outdir::{self, Manifest};
-use crate::registry::Registry;
-use crate::run::execute::{self, Options, Summary};
-use crate::run::plan::Plan;
+use crate::outdir::shard::Shard;
 
 /// The SLURM array task's index (`--array=0-3` gives 0 to 3).
 pub const SLURM_TASK_ID: &str = "SLURM_ARRAY_TASK_ID";
@@ -28,81 +22,6 @@ pub const SLURM_TASK_COUNT: &str = "SLURM_ARRAY_TASK_COUNT";
 pub const SLURM_TASK_MIN: &str = "SLURM_ARRAY_TASK_MIN";
 /// The completion index of a pod of a Kubernetes indexed Job.
 pub const K8S_INDEX: &str = "JOB_COMPLETION_INDEX";
-
-/// Shard `index` of `count`: the runs whose index `i` has `i % count == index`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// Which shard, from 0.
-    pub index: usize,
-    /// How many shards there are (at least 1, more than `index`).
-    pub count: usize,
-}
-
-impl Shard {
-    /// Shard `index` of `count`.
-    ///
-    /// # Errors
-    /// When `count` is 0 or `index` is not below it.
-    pub fn new(index: usize, count: usize) -> Result<Self, String> {
-        if count == 0 {
-            return Err("the number of shards must be at least 1".into());
-        }
-        if index >= count {
-            return Err(format!(
-                "shard {index} does not exist: shards of {count} are numbered 0 to {}",
-                count - 1
-            ));
-        }
-        Ok(Self { index, count })
-    }
-
-    /// Whether the run at position `run_index` of the experiment belongs to this shard.
-    pub fn contains(self, run_index: usize) -> bool {
-        run_index % self.count == self.index
-    }
-
-    /// The shard's journal in the output directory: `runs.shard-K-of-N.jsonl`.
-    pub fn journal_name(self) -> String {
-        self.file_name("runs", "jsonl")
-    }
-
-    /// The shard's manifest in the output directory: `manifest.shard-K-of-N.json`.
-    pub fn manifest_name(self) -> String {
-        self.file_name("manifest", "json")
-    }
-
-    /// The shard whose journal is called `name`, if it is a shard journal's name.
-    pub fn of_journal(name: &str) -> Option<Self> {
-        Self::of_file_name(name, "runs", "jsonl")
-    }
-
-    /// The shard whose manifest is called `name`, if it is a shard manifest's name.
-    pub fn of_manifest(name: &str) -> Option<Self> {
-        Self::of_file_name(name, "manifest", "json")
-    }
-
-    fn file_name(self, stem: &str, extension: &str) -> String {
-        format!("{stem}.shard-{}-of-{}.{extension}", self.index, self.count)
-    }
-
-    fn of_file_name(name: &str, stem: &str, extension: &str) -> Option<Self> {
-        let middle = name
-            .strip_prefix(stem)?
-            .strip_prefix(".shard-")?
-            .strip_suffix(extension)?
-            .strip_suffix('.')?;
-        let (index, count) = middle.split_once("-of-")?;
-        let shard = Self::new(index.parse().ok()?, count.parse().ok()?).ok()?;
-        // Only the canonical spelling (no leading zeros or signs) names a shard's file.
-        (shard.file_name(stem, extension) == name).then_some(shard)
-    }
-}
-
-impl fmt::Display for Shard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
 
 /// The value of `--shard`: a fixed shard, or one taken from the environment of a job array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,63 +140,6 @@ impl ShardArg {
                 })
             })
     }
-}
-
-/// `descent run FILE --shard K/N`: trains this shard's runs of `plan` into `dir`, journaled
-/// in the shard's own journal, and writes `experiment.toml` and the shard's manifest (before
-/// training, and again when it is done). Returns how many of the shard's runs failed.
-///
-/// # Errors
-/// When the output directory or the journal cannot be written.
-pub fn run(
-    plan: &Plan,
-    registry: &Registry,
-    dir: &Path,
-    shard: Shard,
-    options: &Options,
-) -> Result<usize> {
-    if options.fresh {
-        outdir::clear_shard(dir, shard)?;
-    }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-    let writer = format!(
-        "shard-{}-of-{}-{}",
-        shard.index,
-        shard.count,
-        std::process::id()
-    );
-    outdir::write_experiment(dir, plan, Some(&writer))?;
-    let started = outdir::now();
-    let manifest_path = dir.join(shard.manifest_name());
-    let manifest = |summary: &Summary, finished: Option<String>| Manifest {
-        shard: Some(shard.to_string()),
-        ..Manifest::new(plan, &started, finished, options, summary)
-    };
-    let none = Summary {
-        trained: 0,
-        skipped: 0,
-    };
-    outdir::write_manifest(&manifest_path, &manifest(&none, None))?;
-    let summary = execute::execute(plan, registry, dir, Some(shard), options)?;
-    outdir::write_manifest(&manifest_path, &manifest(&summary, Some(outdir::now())))?;
-    let (journal, _) = outdir::journal_of(&plan.experiment, &[dir.join(shard.journal_name())])?;
-    let failed = journal
-        .runs()
-        .iter()
-        .filter(|r| r.status == Status::Failed)
-        .count();
-    if !options.quiet {
-        eprintln!(
-            "shard {shard}: {} run(s) trained, {} resumed from {}, {failed} failed; when every \
-             shard has finished, write the tables, plots and report with: descent merge {}",
-            summary.trained,
-            summary.skipped,
-            shard.journal_name(),
-            dir.display()
-        );
-    }
-    Ok(failed)
 }
 
 #[cfg(test)]

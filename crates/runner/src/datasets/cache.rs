@@ -1,5 +1,6 @@
 //! Prepared datasets (split and standardised), built once and shared by every run.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -10,10 +11,11 @@ use crate::config::schema::DatasetConfig;
 use crate::registry::{Precision, Registry};
 
 /// The prepared split of one dataset configuration, or why it could not be prepared.
-pub type Slot<T> = Arc<OnceLock<Result<Arc<Split<T>>, String>>>;
+type Prepared<T> = OnceLock<Result<Arc<Split<T>>, String>>;
 
-/// Prepared slots of one precision, by canonical dataset configuration.
-pub type Slots<T> = Mutex<HashMap<String, Slot<T>>>;
+/// The slots of every precision, by precision and canonical configuration; each holds a
+/// [`Prepared`] of its precision's type.
+type Slots = Mutex<HashMap<(&'static str, String), Arc<dyn Any + Send + Sync>>>;
 
 /// The datasets of an experiment, each prepared once per precision.
 ///
@@ -22,8 +24,7 @@ pub type Slots<T> = Mutex<HashMap<String, Slot<T>>>;
 #[derive(Debug)]
 pub struct DataCache {
     env: DataEnv,
-    pub(crate) f32: Slots<f32>,
-    pub(crate) f64: Slots<f64>,
+    slots: Slots,
     notes: Mutex<Vec<String>>,
 }
 
@@ -32,8 +33,7 @@ impl DataCache {
     pub fn new(env: DataEnv) -> Self {
         Self {
             env,
-            f32: Mutex::default(),
-            f64: Mutex::default(),
+            slots: Mutex::default(),
             notes: Mutex::default(),
         }
     }
@@ -49,10 +49,16 @@ impl DataCache {
     ) -> Result<Arc<Split<T>>, String> {
         let key = serde_json::to_string(config).map_err(|e| e.to_string())?;
         let slot = {
-            let mut slots = T::slots(self)
+            let mut slots = self
+                .slots
                 .lock()
                 .map_err(|_| "the dataset cache is poisoned".to_owned())?;
-            slots.entry(key).or_default().clone()
+            let any = slots
+                .entry((T::NAME, key))
+                .or_insert_with(|| Arc::new(Prepared::<T>::new()));
+            Arc::clone(any)
+                .downcast::<Prepared<T>>()
+                .map_err(|_| "the dataset cache mixed up precisions".to_owned())?
         };
         slot.get_or_init(|| self.prepare::<T>(config, registry).map(Arc::new))
             .clone()

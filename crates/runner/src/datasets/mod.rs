@@ -14,7 +14,6 @@ mod shipped;
 mod synthetic;
 
 use std::fmt;
-use std::path::PathBuf;
 use std::str::FromStr;
 
 use descent_core::data::Dataset;
@@ -28,16 +27,7 @@ pub use self::shipped::{Shipped, Storage, search_roots};
 use crate::config::schema::DatasetConfig;
 use crate::registry::Registry;
 
-/// Where datasets are found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataEnv {
-    /// The directory of the shipped datasets; `None` searches the usual places (see
-    /// [`search_roots`]).
-    pub root: Option<PathBuf>,
-    /// The experiment file's directory: a relative CSV `path` is tried against the current
-    /// directory first, then against this one.
-    pub base: PathBuf,
-}
+pub use crate::registry::DataEnv;
 
 /// The registry name of the dataset a configuration asks for: its `name`, or `csv` for a
 /// `path`.

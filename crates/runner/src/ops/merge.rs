@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::cluster::shard::Shard;
 use crate::config::{self, Experiment, RunSpec};
 use crate::outdir::journal_reader::JournalFile;
+use crate::outdir::shard::Shard;
 use crate::outdir::{self, EXPERIMENT, JOURNAL, MANIFEST, Manifest};
 
 /// What a merge found.
@@ -89,7 +89,7 @@ pub fn merge(dir: &Path) -> Result<Merged> {
             experiment.runs.len(),
             dir.display()
         );
-        for line in crate::cli::spec_table(&experiment.axes, &missing).lines() {
+        for line in crate::outputs::text::spec_table(&experiment.axes, &missing).lines() {
             eprintln!("  {line}");
         }
         eprintln!("  run their shards again (each resumes from its journal), then merge again");

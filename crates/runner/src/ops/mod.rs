@@ -1,5 +1,8 @@
-//! The commands' operations, each behind one `descent` subcommand: benchmarks and merging
-//! shards (the others are short enough to live with their command in `cli`).
+//! The commands' operations, each behind one `descent` subcommand: running an experiment,
+//! benchmarks and merging shards (the others are short enough to live with their command in
+//! `cli`).
 
 pub mod bench;
 pub mod merge;
+pub mod run;
+pub mod shard;

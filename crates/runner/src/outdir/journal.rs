@@ -1,7 +1,7 @@
 //! The journal `runs.jsonl`: one JSON line per finished run, appended and flushed as each
 //! run finishes, from which every table, plot and report is rebuilt.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -99,4 +99,22 @@ pub struct RunRecord {
     pub samples_per_second: f64,
     /// The per-epoch record.
     pub curves: Curves,
+}
+/// Orders task metric names for tables: `test_*` first (the headline numbers), then
+/// `train_*`, then `val_*`, then anything else, alphabetically within each; duplicates dropped.
+pub fn order_metrics<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let rank = |name: &str| {
+        ["test_", "train_", "val_"]
+            .iter()
+            .position(|prefix| name.starts_with(prefix))
+            .unwrap_or(3)
+    };
+    let mut names: Vec<String> = names
+        .into_iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    names.sort_by_key(|name| rank(name));
+    names
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::outdir::error::{OutputError, Result};
 use crate::outdir::journal::RunRecord;
-use crate::outputs::tables::order_metrics;
+use crate::outdir::journal::order_metrics;
 
 /// An indexed journal: every finished run's summary in memory, its curves left on disk until
 /// [`records`](Self::records) streams them.

@@ -3,22 +3,22 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 
 pub(crate) mod atomic;
 pub mod error;
 pub mod journal;
 pub mod journal_reader;
+pub mod manifest;
+pub mod shard;
 
-use crate::cluster::shard::Shard;
+pub use manifest::{Manifest, ReportSpec, X_AXES, now, write_manifest};
+
 use crate::config::Experiment;
 use crate::outdir::atomic::{write_atomically, write_atomically_as};
 use crate::outdir::journal_reader::Journal;
-use crate::run::execute::{Options, Summary};
-use crate::run::plan::{Plan, ReportSpec};
+use crate::outdir::shard::Shard;
 
 /// The journal's file name in an output directory.
 pub const JOURNAL: &str = "runs.jsonl";
@@ -26,107 +26,6 @@ pub const JOURNAL: &str = "runs.jsonl";
 pub const EXPERIMENT: &str = "experiment.toml";
 /// The manifest's file name.
 pub const MANIFEST: &str = "manifest.json";
-
-/// What ran, where and when: `manifest.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// The experiment's name.
-    pub experiment: String,
-    /// Its description.
-    pub description: String,
-    /// The version of descent that ran it.
-    pub descent_version: String,
-    /// `git rev-parse HEAD` of the working directory, when it is a git checkout.
-    pub git_commit: Option<String>,
-    /// When the command started (UTC, RFC 3339).
-    pub started: String,
-    /// When training finished (UTC, RFC 3339); `None` while a shard is still training.
-    pub finished: Option<String>,
-    /// The `--set` overrides, as given.
-    pub overrides: Vec<String>,
-    /// Parallel runs (`--jobs`).
-    pub jobs: usize,
-    /// Logical cores of the host.
-    pub host_cores: usize,
-    /// Runs in the experiment.
-    pub runs: usize,
-    /// Runs trained by this command.
-    pub trained: usize,
-    /// Runs found in the journal and not trained again.
-    pub resumed: usize,
-    /// What the report plots (read back by `descent report`).
-    pub report: ReportSettings,
-    /// `K/N` in the manifest of shard K of N (`manifest.shard-K-of-N.json`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<String>,
-    /// The journals `descent merge` gathered the runs from.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub merged_from: Vec<String>,
-    /// The run ids `descent merge` found in no journal.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub missing: Vec<String>,
-}
-
-impl Manifest {
-    /// The manifest of a command that ran `plan`, started at `started`.
-    pub fn new(
-        plan: &Plan,
-        started: &str,
-        finished: Option<String>,
-        options: &Options,
-        summary: &Summary,
-    ) -> Self {
-        Self {
-            experiment: plan.experiment.name.clone(),
-            description: plan.experiment.description.clone(),
-            descent_version: env!("CARGO_PKG_VERSION").into(),
-            git_commit: git_commit(),
-            started: started.into(),
-            finished,
-            overrides: plan.experiment.overrides.clone(),
-            jobs: options.jobs,
-            host_cores: std::thread::available_parallelism().map_or(1, usize::from),
-            runs: plan.runs.len(),
-            trained: summary.trained,
-            resumed: summary.skipped,
-            report: ReportSettings::from(&plan.report),
-            shard: None,
-            merged_from: Vec::new(),
-            missing: Vec::new(),
-        }
-    }
-
-    /// Reads a manifest back.
-    ///
-    /// # Errors
-    /// When the file cannot be read or is not a manifest.
-    pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("cannot read {}", path.display()))
-    }
-}
-
-/// The report settings saved in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportSettings {
-    /// Colour/legend column.
-    pub group_by: String,
-    /// Metric columns.
-    pub metrics: Vec<String>,
-    /// X axes.
-    pub x: Vec<String>,
-}
-
-impl From<&ReportSpec> for ReportSettings {
-    fn from(r: &ReportSpec) -> Self {
-        Self {
-            group_by: r.group_by.clone(),
-            metrics: r.metrics.clone(),
-            x: r.x.clone(),
-        }
-    }
-}
 
 /// Removes what a previous run of shard `shard` wrote in `dir` (its journal and manifest;
 /// not the files every shard shares), for `--fresh`.
@@ -193,9 +92,8 @@ fn remove_if_there(path: &Path) -> Result<()> {
 ///
 /// # Errors
 /// When the file cannot be written.
-pub fn write_experiment(dir: &Path, plan: &Plan, writer: Option<&str>) -> Result<()> {
-    let text = plan
-        .experiment
+pub fn write_experiment(dir: &Path, experiment: &Experiment, writer: Option<&str>) -> Result<()> {
+    let text = experiment
         .to_toml()
         .context("cannot write the resolved experiment as TOML")?;
     let path = dir.join(EXPERIMENT);
@@ -221,65 +119,4 @@ pub fn journal_of(experiment: &Experiment, paths: &[PathBuf]) -> Result<(Journal
     let journal = journal.retain(|r| ids.contains(r.run_id.as_str()));
     let left_out = all - journal.runs().len();
     Ok((journal, left_out))
-}
-
-/// Writes a manifest (through a temporary file).
-///
-/// # Errors
-/// When the file cannot be written.
-pub fn write_manifest(path: &Path, manifest: &Manifest) -> Result<()> {
-    write_atomically(path, serde_json::to_string_pretty(manifest)?.as_bytes())?;
-    Ok(())
-}
-
-fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-/// The current time, UTC, as RFC 3339 (`2026-11-28T06:02:36Z`).
-pub fn now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    rfc3339(secs)
-}
-
-/// Seconds since the Unix epoch as an RFC 3339 UTC timestamp (Howard Hinnant's
-/// days-to-civil algorithm).
-fn rfc3339(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_by_hand() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_408_956), "2026-11-23T04:42:36Z");
-    }
 }

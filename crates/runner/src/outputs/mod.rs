@@ -6,14 +6,13 @@ use anyhow::{Context, Result};
 
 use crate::outdir::journal::Status;
 use crate::outdir::journal_reader::Journal;
-use crate::outdir::{JOURNAL, MANIFEST, Manifest, journal_of, now, write_manifest};
+use crate::outdir::{MANIFEST, Manifest, write_manifest};
 use crate::outputs::plots::PlotSpec;
-use crate::run::execute::{Options, Summary};
-use crate::run::plan::Plan;
 
 pub mod plots;
 pub mod report;
 pub mod tables;
+pub mod text;
 
 /// Writes `manifest.json`, the tables, the plots and the report from `journal` (the runs of
 /// one experiment: see [`Journal::retain`]); returns how many of its runs failed. What
@@ -33,29 +32,10 @@ pub fn write_all(dir: &Path, manifest: &Manifest, journal: &Journal) -> Result<u
     Ok(failed)
 }
 
-/// The end of `descent run`: [`write_all`] from `dir`'s `runs.jsonl`, with the manifest of a
-/// run of `plan` that started at `started` and finishes now.
-///
-/// # Errors
-/// When the journal cannot be read or a file cannot be written.
-pub fn write_run(
-    dir: &Path,
-    plan: &Plan,
-    started: &str,
-    options: &Options,
-    summary: &Summary,
-) -> Result<usize> {
-    let (journal, _) = journal_of(&plan.experiment, &[dir.join(JOURNAL)])?;
-    let manifest = Manifest::new(plan, started, Some(now()), options, summary);
-    write_all(dir, &manifest, &journal)
-}
-
 fn plot_spec(m: &Manifest) -> PlotSpec {
     PlotSpec {
         title: m.experiment.clone(),
-        group_by: m.report.group_by.clone(),
-        metrics: m.report.metrics.clone(),
-        x: m.report.x.clone(),
+        report: m.report.clone(),
     }
 }
 

@@ -8,6 +8,7 @@
 //! gets its own panel. Text is set in DejaVu Sans, embedded in the binary, so a figure is the
 //! same bytes on every machine.
 
+mod canvas;
 mod draw;
 mod facets;
 mod figure;
@@ -20,26 +21,20 @@ use std::path::Path;
 use polars::prelude::DataFrame;
 
 use crate::outdir::error::{OutputError, Result};
+use crate::outdir::{ReportSpec, X_AXES};
 use crate::outputs::tables::{config_columns, float_values, quality_columns};
 use facets::Facets;
 use figure::{Prepared, curve_figure, final_figure};
 use series::RunSeries;
 
-/// What to plot: the `[report]` table of the experiment file.
+/// What to plot: the experiment's report settings, and the title of every figure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlotSpec {
     /// Shown at the top of every figure (the experiment's name).
     pub title: String,
-    /// The runs column whose values get one line (or point) each: `variant` or a swept key.
-    pub group_by: String,
-    /// Final-value or per-epoch columns to plot (`train_loss`, `test_accuracy`, `test_r2`, ...).
-    pub metrics: Vec<String>,
-    /// The x axes for the curves: any of [`X_AXES`].
-    pub x: Vec<String>,
+    /// The group column, metrics and x axes (see [`ReportSpec`]).
+    pub report: ReportSpec,
 }
-
-/// The x axes a curve can be drawn against, as written in `[report] x`.
-pub const X_AXES: [&str; 3] = ["epoch", "seconds", "updates"];
 
 /// One figure written, for the report.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,20 +60,25 @@ impl PlotSpec {
     /// the error.
     pub fn check(&self, runs: &DataFrame) -> Result<()> {
         let groups = config_columns(runs)?;
-        if !groups.contains(&self.group_by) {
+        if !groups.contains(&self.report.group_by) {
             return Err(OutputError::UnknownGroupBy {
-                name: self.group_by.clone(),
+                name: self.report.group_by.clone(),
                 valid: groups,
             });
         }
         let metrics = quality_columns(runs)?;
-        if let Some(name) = self.metrics.iter().find(|name| !metrics.contains(name)) {
+        if let Some(name) = self
+            .report
+            .metrics
+            .iter()
+            .find(|name| !metrics.contains(name))
+        {
             return Err(OutputError::UnknownMetric {
                 name: name.clone(),
                 valid: metrics,
             });
         }
-        match self.x.iter().find(|x| !X_AXES.contains(&x.as_str())) {
+        match self.report.x.iter().find(|x| !X_AXES.contains(&x.as_str())) {
             Some(x) => Err(OutputError::UnknownXAxis(x.clone())),
             None => Ok(()),
         }
@@ -87,7 +87,7 @@ impl PlotSpec {
     /// The curves columns the figures need, to read only those from `curves.parquet`.
     pub fn curve_columns(&self) -> Vec<String> {
         let mut columns = vec!["run_id".to_string()];
-        for name in self.x.iter().chain(&self.metrics) {
+        for name in self.report.x.iter().chain(&self.report.metrics) {
             if !columns.contains(name) {
                 columns.push(name.clone());
             }
@@ -110,10 +110,10 @@ pub fn write_plots(
     text::register_font()?;
     let plots_dir = dir.join("plots");
     std::fs::create_dir_all(&plots_dir).map_err(OutputError::io("create", &plots_dir))?;
-    let facets = Facets::new(runs, &spec.group_by)?;
+    let facets = Facets::new(runs, &spec.report.group_by)?;
     let mut prepared = Vec::new();
-    for metric in &spec.metrics {
-        for x in &spec.x {
+    for metric in &spec.report.metrics {
+        for x in &spec.report.x {
             let series = RunSeries::read(runs, curves, x, metric)?;
             prepared.push(curve_figure(spec, &facets, &series, x, metric));
         }
@@ -236,7 +236,7 @@ mod tests {
         let dir = TempDir::new("plots-problems");
         let (runs, curves) = frames(&with_problems());
         let mut spec = spec();
-        spec.metrics.push("val_loss".to_string());
+        spec.report.metrics.push("val_loss".to_string());
         let plots = write_plots(dir.path(), &spec, &runs, &curves).expect("plots");
         assert_eq!(plots.files.len(), 6);
         assert_eq!(
@@ -253,15 +253,15 @@ mod tests {
     fn check_names_the_valid_choices() {
         let (runs, _) = frames(&sweep());
         let mut bad = spec();
-        bad.group_by = "batch_size".to_string();
+        bad.report.group_by = "batch_size".to_string();
         let message = bad.check(&runs).expect_err("not a column").to_string();
         assert!(message.contains("training.batch_size"), "{message}");
         let mut bad = spec();
-        bad.metrics = vec!["test_r2".to_string()];
+        bad.report.metrics = vec!["test_r2".to_string()];
         let message = bad.check(&runs).expect_err("not a metric").to_string();
         assert!(message.contains("test_accuracy"), "{message}");
         let mut bad = spec();
-        bad.x = vec!["time".to_string()];
+        bad.report.x = vec!["time".to_string()];
         assert!(matches!(
             bad.check(&runs),
             Err(OutputError::UnknownXAxis(_))

@@ -573,7 +573,7 @@ mod tests {
         let journal = Journal::open(&write_journal(dir.path(), &sweep())).expect("journal");
         write_tables(dir.path(), &journal).expect("tables");
         let mut bad = spec();
-        bad.group_by = "optimizer.momentum".to_string();
+        bad.report.group_by = "optimizer.momentum".to_string();
         let error = write_report(dir.path(), &bad, "").expect_err("unknown key");
         assert!(
             matches!(error, OutputError::UnknownGroupBy { .. }),

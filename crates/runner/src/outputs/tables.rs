@@ -16,13 +16,14 @@ use polars::prelude::*;
 use serde_json::Value;
 
 use crate::outdir::error::Result;
+use crate::outdir::journal::order_metrics;
 use crate::outdir::journal::{RunRecord, Status};
 use crate::outdir::journal_reader::Journal;
 use columns::{LOSSES, configurations, final_value_columns};
 use files::{read_parquet, write_csv, write_curves, write_parquet};
 
 pub(crate) use columns::{NULL_LABEL, display_names, distinct, float_values, labels};
-pub use columns::{config_columns, order_metrics, quality_columns, render_value, swept_columns};
+pub use columns::{config_columns, quality_columns, render_value, swept_columns};
 pub(crate) use stats::{MeanStd, finite, mean_std};
 
 /// File names, relative to the output directory.

@@ -2,11 +2,11 @@
 //! losses, optimizers, schedules, datasets and metrics — with a line of help and where it
 //! comes from. The built-ins register through the same calls as plugins.
 
-mod builtins;
 mod precision;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use descent_core::Float;
@@ -19,9 +19,19 @@ use descent_optim::rules::UpdateRule;
 use descent_optim::schedule::{Schedule, ScheduleParameters};
 
 use crate::config::schema::{DatasetConfig, ModelConfig, OptimizerConfig};
-use crate::datasets::DataEnv;
 
 pub use precision::Precision;
+
+/// Where datasets are found: what a [`DatasetKind`] gets besides its configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataEnv {
+    /// The directory of the shipped datasets; `None` searches the usual places (see
+    /// `datasets::search_roots`).
+    pub root: Option<PathBuf>,
+    /// The experiment file's directory: a relative CSV `path` is tried against the current
+    /// directory first, then against this one.
+    pub base: PathBuf,
+}
 
 /// What a registered part is called, what it does and where it comes from.
 #[derive(Debug, Clone)]
@@ -210,10 +220,11 @@ pub struct Listing {
 }
 
 impl Registry {
-    /// The registry of the built-in parts.
-    pub fn with_builtins() -> Self {
-        let mut r = Self {
-            origin: "built-in".into(),
+    /// A registry with nothing in it, whose parts will come from `origin`: see
+    /// `Registry::with_builtins`, in the `builtins` module.
+    pub(crate) fn empty(origin: &str) -> Self {
+        Self {
+            origin: origin.into(),
             activations: Group::default(),
             losses: Group::default(),
             models: Group::default(),
@@ -221,9 +232,7 @@ impl Registry {
             schedules: Group::default(),
             datasets: Group::default(),
             metrics: Group::default(),
-        };
-        builtins::register(&mut r);
-        r
+        }
     }
 
     /// Runs a plugin's `register` function, marking what it adds as coming from `origin`.

@@ -7,10 +7,9 @@ use descent_core::activation::Activation;
 use descent_core::loss::Loss;
 use descent_optim::rules::UpdateRule;
 
+use super::DataEnv;
 use super::{ActivationFactory, ErasedDataset, ErasedOptimizer, LossFactory, Source};
 use crate::config::schema::{DatasetConfig, OptimizerConfig};
-use crate::datasets::cache::Slots;
-use crate::datasets::{DataCache, DataEnv};
 
 /// A float type descent trains in, with access to its side of each registered part.
 pub trait Precision: Float {
@@ -33,8 +32,6 @@ pub trait Precision: Float {
         config: &DatasetConfig,
         env: &DataEnv,
     ) -> Result<Source<Self>, String>;
-    /// The cache's prepared datasets of this precision.
-    fn slots(cache: &DataCache) -> &Slots<Self>;
 }
 
 impl Precision for f32 {
@@ -58,9 +55,6 @@ impl Precision for f32 {
     ) -> Result<Source<f32>, String> {
         f.load_f32(config, env)
     }
-    fn slots(cache: &DataCache) -> &Slots<f32> {
-        &cache.f32
-    }
 }
 
 impl Precision for f64 {
@@ -83,8 +77,5 @@ impl Precision for f64 {
         env: &DataEnv,
     ) -> Result<Source<f64>, String> {
         f.load_f64(config, env)
-    }
-    fn slots(cache: &DataCache) -> &Slots<f64> {
-        &cache.f64
     }
 }

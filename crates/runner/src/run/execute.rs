@@ -14,10 +14,10 @@ use descent_core::Par;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::cluster::shard::Shard;
 use crate::outdir::journal::{RunRecord, Status};
 use crate::outdir::journal_reader::Journal;
-use crate::outdir::{self, JOURNAL};
+use crate::outdir::shard::Shard;
+use crate::outdir::{JOURNAL, Manifest, ReportSpec};
 use crate::registry::Registry;
 use crate::run::plan::{Plan, PlannedRun};
 use crate::run::train::{failed, train_run};
@@ -182,30 +182,6 @@ pub fn execute(
     })
 }
 
-/// `descent run` after the command line: trains `plan`'s runs into `dir` (resuming from its
-/// journal unless `options.fresh`), then writes the tables, plots and report. Returns what
-/// was trained and how many runs failed.
-///
-/// # Errors
-/// When the directory, the journal or an output file cannot be written.
-pub fn run_plan(
-    plan: &Plan,
-    registry: &Registry,
-    dir: &Path,
-    options: &Options,
-) -> Result<(Summary, usize)> {
-    if options.fresh {
-        outdir::clear(dir)?;
-    }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-    let started = outdir::now();
-    outdir::write_experiment(dir, plan, None)?;
-    let summary = execute(plan, registry, dir, None, options)?;
-    let failed = crate::outputs::write_run(dir, plan, &started, options, &summary)?;
-    Ok((summary, failed))
-}
-
 /// A metric for a progress line: four decimals, or a dash where there is none.
 fn number(v: Option<f64>) -> String {
     v.map_or_else(|| "–".into(), |v| format!("{v:.4}"))
@@ -317,4 +293,33 @@ pub fn output_dir(out: Option<&Path>, plan: &Plan) -> PathBuf {
     out.map(Path::to_path_buf)
         .or_else(|| plan.experiment.output.clone())
         .unwrap_or_else(|| Path::new("reports").join(&plan.experiment.name))
+}
+
+/// The manifest of a command that ran `plan` with `options`, started at `started` and
+/// having done what `summary` says.
+pub fn manifest(
+    plan: &Plan,
+    started: &str,
+    finished: Option<String>,
+    options: &Options,
+    summary: &Summary,
+) -> Manifest {
+    Manifest {
+        experiment: plan.experiment.name.clone(),
+        description: plan.experiment.description.clone(),
+        descent_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: crate::outdir::manifest::git_commit(),
+        started: started.into(),
+        finished,
+        overrides: plan.experiment.overrides.clone(),
+        jobs: options.jobs,
+        host_cores: std::thread::available_parallelism().map_or(1, usize::from),
+        runs: plan.runs.len(),
+        trained: summary.trained,
+        resumed: summary.skipped,
+        report: ReportSpec::clone(&plan.report),
+        shard: None,
+        merged_from: Vec::new(),
+        missing: Vec::new(),
+    }
 }

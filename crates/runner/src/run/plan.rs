@@ -5,20 +5,16 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use descent_core::Network;
 use descent_core::data::Task;
 use descent_core::init::Init;
-use descent_core::model::ModelPlan;
 
 use crate::config::diagnostic::suggestion;
 use crate::config::schema::{DATASET_COMMON, MODEL_COMMON, OPTIMIZER_COMMON, RunConfig};
 use crate::config::{ConfigError, Diagnostic, Experiment, Origin, RunSpec};
 use crate::datasets::{DataCache, DataEnv, dataset_kind};
+use crate::outdir::{ReportSpec, X_AXES};
 use crate::registry::{Precision, Registry};
-use crate::run::train::train_config;
-
-/// The axes users may plot against.
-pub const X_AXES: [&str; 3] = ["epoch", "seconds", "updates"];
+use crate::run::build::{build_network, build_plan, train_config};
 
 /// A run that passed validation.
 #[derive(Debug, Clone)]
@@ -31,17 +27,6 @@ pub struct PlannedRun {
     /// `epochs × parameters × (training samples + updates per epoch)` — each sample costs
     /// a forward and backward pass over the parameters, each update a pass of the rule.
     pub work: f64,
-}
-
-/// What the report plots: checked against the experiment's columns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportSpec {
-    /// The runs column whose values colour the lines (a swept key or `variant`).
-    pub group_by: String,
-    /// The metric columns to plot.
-    pub metrics: Vec<String>,
-    /// The x axes.
-    pub x: Vec<String>,
 }
 
 /// An experiment ready to train.
@@ -361,75 +346,6 @@ fn dry_build<T: Precision>(
     let passes = samples + samples.div_ceil(batch.max(1));
     let work = c.training.epochs as f64 * net.params().len() as f64 * passes as f64;
     Ok((task, work))
-}
-
-/// The model plan of a run's configuration for `task`.
-///
-/// # Errors
-/// The model kind's message.
-pub fn build_plan(c: &RunConfig, registry: &Registry, task: Task) -> Result<ModelPlan, String> {
-    let kind = registry
-        .models()
-        .get(&c.model.kind)
-        .ok_or_else(|| format!("unknown model `{}`", c.model.kind))?;
-    kind.factory.plan(&c.model, task).map_err(|e| e.to_string())
-}
-
-/// Builds the network of a run; on failure, the key at fault and the message.
-///
-/// # Errors
-/// Unknown names, and the combinations the core refuses (a step activation that
-/// back-propagation must cross, a loss that cannot follow the output).
-pub fn build_network<T: Precision>(
-    c: &RunConfig,
-    registry: &Registry,
-    plan: &ModelPlan,
-    inputs: usize,
-    seed: u64,
-) -> Result<Network<T>, (&'static str, String)> {
-    let loss_name = c.training.loss.as_deref().unwrap_or(&plan.default_loss);
-    let loss = registry
-        .losses()
-        .get(loss_name)
-        .ok_or(("training.loss", format!("unknown loss `{loss_name}`")))?;
-    let init = c.model.init.as_deref().and_then(Init::from_name);
-    let activation = |name: &str| {
-        registry
-            .activations()
-            .get(name)
-            .map(|e| T::activation(&e.factory))
-            .ok_or_else(|| descent_core::CoreError::InvalidParameter {
-                name: "activation".into(),
-                reason: format!("unknown activation `{name}`"),
-            })
-    };
-    plan.build::<T>(inputs, activation, T::loss(&loss.factory), init, seed)
-        .map_err(|e| {
-            if let descent_core::CoreError::LossTaskMismatch { .. } = e {
-                let fitting: Vec<String> = registry
-                    .losses()
-                    .iter()
-                    .filter(|entry| T::loss(&entry.factory).fits(plan.task))
-                    .map(|entry| format!("`{}`", entry.name))
-                    .collect();
-                return (
-                    "training.loss",
-                    format!(
-                        "{e}; losses that fit a {} task: {}",
-                        plan.task,
-                        fitting.join(", ")
-                    ),
-                );
-            }
-            let key = match e {
-                descent_core::CoreError::IncompatibleLoss { .. } => "training.loss",
-                descent_core::CoreError::NotDifferentiable { .. } if c.training.loss.is_some() => {
-                    "training.loss"
-                }
-                _ => "model.activation",
-            };
-            (key, e.to_string())
-        })
 }
 
 /// Checks values against their ranges.

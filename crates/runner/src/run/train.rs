@@ -6,13 +6,13 @@ use std::sync::Arc;
 use descent_core::Par;
 use descent_core::data::{Split, Task};
 use descent_core::metrics::Metrics;
-use descent_optim::batching::BatchSize;
 use descent_optim::trainer::{EpochRecord, Outcome, Stop, TrainConfig, train};
 
-use crate::config::schema::{BatchSetting, RunConfig};
+use crate::config::schema::RunConfig;
 use crate::outdir::journal::{Curves, RunRecord, Status};
 use crate::registry::{Precision, Registry};
-use crate::run::plan::{Plan, PlannedRun, build_network, build_plan};
+use crate::run::build::{build_network, build_plan, train_config};
+use crate::run::plan::{Plan, PlannedRun};
 
 /// Trains `run` in its configured precision, with `par` the parallelism its large matrix
 /// products may use.
@@ -115,25 +115,6 @@ pub fn fit<T: Precision>(
         |_| {},
     )
     .map_err(|e| e.to_string())
-}
-
-/// The training loop's settings for a run.
-pub fn train_config(c: &RunConfig, seed: u64) -> TrainConfig {
-    TrainConfig {
-        epochs: c.training.epochs,
-        batch_size: match c.training.batch_size {
-            BatchSetting::Full => BatchSize::Full,
-            BatchSetting::Samples(n) => {
-                BatchSize::Samples(usize::try_from(n).unwrap_or(usize::MAX))
-            }
-        },
-        shuffle: c.training.shuffle,
-        tolerance: c.training.tolerance,
-        patience: c.training.patience,
-        learning_rate: c.optimizer.learning_rate,
-        seed,
-        orders: None,
-    }
 }
 
 /// `None` for a number JSON cannot hold (NaN, ±∞).

@@ -3,13 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use plotters::coord::Shift;
 use plotters::coord::combinators::{LogCoord, WithKeyPoints};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
 use super::Plot;
-use super::figure::{Axis, Lines, Points};
+use super::canvas::{Area, Chart, DrawError, Drawn};
+use super::figure::{Axis, Figure, Key, Lines, Points};
 use super::text::{Line, font, width};
 use crate::outdir::atomic::AtomicFile;
 use crate::outdir::error::{OutputError, Result};
@@ -51,62 +51,6 @@ const GREY: RGBColor = RGBColor(90, 90, 90);
 /// The colour of group `index` (the palette repeats after eight groups).
 fn color(index: usize) -> RGBColor {
     PALETTE[index % PALETTE.len()]
-}
-
-/// A plotters failure, as text (its error types are generic over the backend).
-pub(super) struct DrawError(String);
-
-impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawError {
-    fn from(error: DrawingAreaErrorKind<E>) -> Self {
-        DrawError(error.to_string())
-    }
-}
-
-/// The result of drawing calls.
-pub(super) type Drawn = std::result::Result<(), DrawError>;
-
-/// A drawing area of the bitmap, in pixels.
-pub(super) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
-
-/// A panel's chart; each axis linear or logarithmic.
-pub(super) type Chart<'a, 'b, X, Y> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<X, Y>>;
-
-/// One legend entry.
-pub(super) enum Key {
-    /// A group's line: its label and colour index.
-    Line(String, usize),
-    /// The shaded spread band.
-    Band,
-    /// The mean marker of final-value charts.
-    Mean,
-    /// The error bar of final-value charts.
-    Spread,
-    /// The single-seed marker of final-value charts.
-    Seed,
-}
-
-/// Everything about a figure except its data.
-pub(super) struct Figure {
-    /// Path relative to the output directory.
-    pub(super) file: String,
-    /// One line for the report.
-    pub(super) caption: String,
-    /// The title at the top.
-    pub(super) title: String,
-    /// The x axis title, with unit.
-    pub(super) x_desc: String,
-    /// The y axis title.
-    pub(super) y_desc: String,
-    /// The x axis shared by all panels.
-    pub(super) x_axis: Axis,
-    /// The y axis shared by all panels.
-    pub(super) y_axis: Axis,
-    /// Panel titles; one empty title for a single panel.
-    pub(super) panels: Vec<String>,
-    /// The legend entries.
-    pub(super) legend: Vec<Key>,
-    /// Lines of notes under the panels.
-    pub(super) notes: Vec<String>,
 }
 
 /// What goes inside each panel.

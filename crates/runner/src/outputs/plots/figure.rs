@@ -2,7 +2,6 @@
 //! the notes and the caption.
 
 use super::PlotSpec;
-use super::draw::{Figure, Key};
 use super::facets::Facets;
 use super::series::{Band, RunSeries, Trace, band};
 use crate::outputs::tables::{MeanStd, finite, mean_std};
@@ -39,6 +38,44 @@ pub(super) struct Cell {
     pub(super) stats: MeanStd,
     /// Each seed's value.
     pub(super) seeds: Vec<f64>,
+}
+
+/// One legend entry.
+pub(super) enum Key {
+    /// A group's line: its label and colour index.
+    Line(String, usize),
+    /// The shaded spread band.
+    Band,
+    /// The mean marker of final-value charts.
+    Mean,
+    /// The error bar of final-value charts.
+    Spread,
+    /// The single-seed marker of final-value charts.
+    Seed,
+}
+
+/// Everything about a figure except its data.
+pub(super) struct Figure {
+    /// Path relative to the output directory.
+    pub(super) file: String,
+    /// One line for the report.
+    pub(super) caption: String,
+    /// The title at the top.
+    pub(super) title: String,
+    /// The x axis title, with unit.
+    pub(super) x_desc: String,
+    /// The y axis title.
+    pub(super) y_desc: String,
+    /// The x axis shared by all panels.
+    pub(super) x_axis: Axis,
+    /// The y axis shared by all panels.
+    pub(super) y_axis: Axis,
+    /// Panel titles; one empty title for a single panel.
+    pub(super) panels: Vec<String>,
+    /// The legend entries.
+    pub(super) legend: Vec<Key>,
+    /// Lines of notes under the panels.
+    pub(super) notes: Vec<String>,
 }
 
 /// Prepares `<metric>_vs_<x>.png`: one line per group and panel.

@@ -12,7 +12,7 @@ use ab_glyph::{Font, FontRef, ScaleFont};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::draw::{Area, Drawn};
+use super::canvas::{Area, Drawn};
 use crate::outdir::error::{OutputError, Result};
 
 /// DejaVu Sans, embedded so figures look the same on every machine (Bitstream Vera licence,

@@ -1,7 +1,7 @@
 //! The layout of the runs table (which columns are swept keys, which are results) and its
 //! cells as text, shared by the summary, the plots and the report.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use polars::prelude::*;
 use serde_json::Value;
@@ -10,25 +10,6 @@ use crate::outdir::error::{OutputError, Result};
 
 /// The three final losses, in table order.
 pub(super) const LOSSES: [&str; 3] = ["train_loss", "val_loss", "test_loss"];
-
-/// Orders task metric names for tables: `test_*` first (the headline numbers), then
-/// `train_*`, then `val_*`, then anything else, alphabetically within each; duplicates dropped.
-pub fn order_metrics<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
-    let rank = |name: &str| {
-        ["test_", "train_", "val_"]
-            .iter()
-            .position(|prefix| name.starts_with(prefix))
-            .unwrap_or(3)
-    };
-    let mut names: Vec<String> = names
-        .into_iter()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    names.sort_by_key(|name| rank(name));
-    names
-}
 
 /// The swept-key columns of a runs table (those between `seed` and `status`).
 pub fn swept_columns(runs: &DataFrame) -> Result<Vec<String>> {

@@ -8,17 +8,26 @@ use descent_core::model::ModelPlan;
 use descent_optim::rules::{Adagrad, Adam, Momentum, Rmsprop, Sgd, UpdateRule};
 use descent_optim::schedule::{Constant, Cosine, Exponential, InverseTime, StepDecay};
 
-use super::{OptimizerKind, Registry};
 use crate::config::schema::{ModelConfig, OptimizerConfig};
 use crate::datasets;
+use crate::registry::{OptimizerKind, Registry};
 
 /// The hidden layers of an MLP when `model.hidden` is not set.
 pub const DEFAULT_HIDDEN: [usize; 1] = [32];
 /// The hidden activation of an MLP when `model.activation` is not set.
 pub const DEFAULT_ACTIVATION: &str = "relu";
 
+impl Registry {
+    /// The registry of the built-in parts.
+    pub fn with_builtins() -> Self {
+        let mut r = Self::empty("built-in");
+        register(&mut r);
+        r
+    }
+}
+
 /// Registers every built-in part.
-pub fn register(r: &mut Registry) {
+fn register(r: &mut Registry) {
     models(r);
     activations(r);
     losses(r);

@@ -1,0 +1,53 @@
+//! `descent run FILE`: train an experiment's runs into its output directory, resuming from
+//! the journal, then write the tables, plots and report.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::outdir::{self, JOURNAL, journal_of, now};
+use crate::outputs::write_all;
+use crate::registry::Registry;
+use crate::run::execute::{Options, Summary, execute, manifest};
+use crate::run::plan::Plan;
+
+/// `descent run` after the command line: trains `plan`'s runs into `dir` (resuming from its
+/// journal unless `options.fresh`), then writes the tables, plots and report. Returns what
+/// was trained and how many runs failed.
+///
+/// # Errors
+/// When the directory, the journal or an output file cannot be written.
+pub fn run_plan(
+    plan: &Plan,
+    registry: &Registry,
+    dir: &Path,
+    options: &Options,
+) -> Result<(Summary, usize)> {
+    if options.fresh {
+        outdir::clear(dir)?;
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let started = now();
+    outdir::write_experiment(dir, &plan.experiment, None)?;
+    let summary = execute(plan, registry, dir, None, options)?;
+    let failed = write_run(dir, plan, &started, options, &summary)?;
+    Ok((summary, failed))
+}
+
+/// The end of `descent run`: [`write_all`] from `dir`'s `runs.jsonl`, with the manifest of a
+/// run of `plan` that started at `started` and finishes now.
+///
+/// # Errors
+/// When the journal cannot be read or a file cannot be written.
+pub fn write_run(
+    dir: &Path,
+    plan: &Plan,
+    started: &str,
+    options: &Options,
+    summary: &Summary,
+) -> Result<usize> {
+    let (journal, _) = journal_of(&plan.experiment, &[dir.join(JOURNAL)])?;
+    let manifest = manifest(plan, started, Some(now()), options, summary);
+    write_all(dir, &manifest, &journal)
+}

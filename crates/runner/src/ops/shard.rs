@@ -1,0 +1,70 @@
+//! `descent run FILE --shard K/N`: one shard of an experiment, trained into the shard's own
+//! journal and manifest in the shared output directory.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::outdir::journal::Status;
+use crate::outdir::shard::Shard;
+use crate::outdir::{self, Manifest};
+use crate::registry::Registry;
+use crate::run::execute::{self, Options, Summary};
+use crate::run::plan::Plan;
+
+/// `descent run FILE --shard K/N`: trains this shard's runs of `plan` into `dir`, journaled
+/// in the shard's own journal, and writes `experiment.toml` and the shard's manifest (before
+/// training, and again when it is done). Returns how many of the shard's runs failed.
+///
+/// # Errors
+/// When the output directory or the journal cannot be written.
+pub fn run(
+    plan: &Plan,
+    registry: &Registry,
+    dir: &Path,
+    shard: Shard,
+    options: &Options,
+) -> Result<usize> {
+    if options.fresh {
+        outdir::clear_shard(dir, shard)?;
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let writer = format!(
+        "shard-{}-of-{}-{}",
+        shard.index,
+        shard.count,
+        std::process::id()
+    );
+    outdir::write_experiment(dir, &plan.experiment, Some(&writer))?;
+    let started = outdir::now();
+    let manifest_path = dir.join(shard.manifest_name());
+    let manifest = |summary: &Summary, finished: Option<String>| Manifest {
+        shard: Some(shard.to_string()),
+        ..execute::manifest(plan, &started, finished, options, summary)
+    };
+    let none = Summary {
+        trained: 0,
+        skipped: 0,
+    };
+    outdir::write_manifest(&manifest_path, &manifest(&none, None))?;
+    let summary = execute::execute(plan, registry, dir, Some(shard), options)?;
+    outdir::write_manifest(&manifest_path, &manifest(&summary, Some(outdir::now())))?;
+    let (journal, _) = outdir::journal_of(&plan.experiment, &[dir.join(shard.journal_name())])?;
+    let failed = journal
+        .runs()
+        .iter()
+        .filter(|r| r.status == Status::Failed)
+        .count();
+    if !options.quiet {
+        eprintln!(
+            "shard {shard}: {} run(s) trained, {} resumed from {}, {failed} failed; when every \
+             shard has finished, write the tables, plots and report with: descent merge {}",
+            summary.trained,
+            summary.skipped,
+            shard.journal_name(),
+            dir.display()
+        );
+    }
+    Ok(failed)
+}
