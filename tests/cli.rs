@@ -226,6 +226,11 @@ fn invalid_input_exits_2_and_names_the_culprit() {
             &["model.kind=linear"],
             "use `logistic`",
         ),
+        (
+            "learning_rate = 0.1",
+            &["training.precision=f46"],
+            "did you mean `f64`?",
+        ),
     ];
     for (i, (replace, sets, expected)) in cases.iter().enumerate() {
         let body = SMALL.replace("learning_rate = 0.1", replace);

@@ -185,7 +185,7 @@ pub fn main(plugins: &[Plugin]) -> ExitCode {
                 m.found,
                 m.runs,
                 m.failed,
-                dir.join("report.md").display()
+                dir.join(crate::outdir::REPORT_MD).display()
             );
             if m.complete() { OK } else { SOME_FAILED }
         }),
@@ -271,7 +271,7 @@ fn run(
             "{} run(s) trained, {} resumed from the journal; report: {}",
             summary.trained,
             summary.skipped,
-            dir.join("report.md").display()
+            dir.join(crate::outdir::REPORT_MD).display()
         );
     }
     Ok(if failed > 0 { SOME_FAILED } else { OK })

@@ -113,7 +113,7 @@ pub fn slurm(
         println!("submitted merge job {merge_id} (afterok:{array_id})");
         eprintln!(
             "follow them with: squeue -j {array_id},{merge_id}; the report will be {}",
-            out.join("report.md").display()
+            out.join(crate::outdir::REPORT_MD).display()
         );
     } else {
         println!(

@@ -554,6 +554,13 @@ impl Context<'_> {
                     .map_or(path.to_owned(), |(parent, _)| format!("{parent}.{unknown}")),
             );
             d.help = Some(suggestion(unknown, expected[1..].iter().copied()));
+        } else if let Some(unknown) = backticked(message)
+            .first()
+            .filter(|_| message.starts_with("unknown variant"))
+        {
+            let expected = backticked(message);
+            d.message = format!("unknown value `{unknown}`");
+            d.help = Some(suggestion(unknown, expected[1..].iter().copied()));
         } else if message.starts_with("missing field") {
             let field = backticked(message).first().copied().unwrap_or_default();
             d.key = Some(join(path, field));

@@ -258,9 +258,9 @@ pub struct TrainingConfig {
     /// Visit samples in a new random order each epoch.
     #[serde(default = "yes")]
     pub shuffle: bool,
-    /// `f32` or `f64`.
-    #[serde(default = "precision")]
-    pub precision: String,
+    /// The float type the run trains in.
+    #[serde(default)]
+    pub precision: FloatPrecision,
 }
 
 fn batch_size() -> BatchSetting {
@@ -272,8 +272,15 @@ fn epochs() -> usize {
 fn patience() -> usize {
     5
 }
-fn precision() -> String {
-    "f32".into()
+/// `training.precision`: the float type a run trains in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FloatPrecision {
+    /// Single precision: twice the speed, enough for training.
+    #[default]
+    F32,
+    /// Double precision: for checks against closed forms and gradient checks.
+    F64,
 }
 
 impl Default for TrainingConfig {
@@ -285,7 +292,7 @@ impl Default for TrainingConfig {
             tolerance: None,
             patience: patience(),
             shuffle: true,
-            precision: precision(),
+            precision: FloatPrecision::default(),
         }
     }
 }

@@ -26,6 +26,20 @@ pub const JOURNAL: &str = "runs.jsonl";
 pub const EXPERIMENT: &str = "experiment.toml";
 /// The manifest's file name.
 pub const MANIFEST: &str = "manifest.json";
+/// The report's file name.
+pub const REPORT_MD: &str = "report.md";
+/// The folder of the figures.
+pub const PLOTS: &str = "plots";
+/// File names, relative to the output directory.
+pub const RUNS_PARQUET: &str = "runs.parquet";
+/// See [`RUNS_PARQUET`].
+pub const RUNS_CSV: &str = "runs.csv";
+/// See [`RUNS_PARQUET`].
+pub const CURVES_PARQUET: &str = "curves.parquet";
+/// See [`RUNS_PARQUET`].
+pub const CURVES_CSV: &str = "curves.csv";
+/// See [`RUNS_PARQUET`].
+pub const SUMMARY_CSV: &str = "summary.csv";
 
 /// Removes what a previous run of shard `shard` wrote in `dir` (its journal and manifest;
 /// not the files every shard shares), for `--fresh`.
@@ -45,13 +59,13 @@ pub fn clear_shard(dir: &Path, shard: Shard) -> Result<()> {
 /// # Errors
 /// When a file exists but cannot be removed.
 pub fn clear(dir: &Path) -> Result<()> {
-    let files = [JOURNAL, EXPERIMENT, MANIFEST, "report.md"];
+    let files = [JOURNAL, EXPERIMENT, MANIFEST, REPORT_MD];
     let tables = [
-        "runs.parquet",
-        "runs.csv",
-        "curves.parquet",
-        "curves.csv",
-        "summary.csv",
+        RUNS_PARQUET,
+        RUNS_CSV,
+        CURVES_PARQUET,
+        CURVES_CSV,
+        SUMMARY_CSV,
     ];
     let mut doomed: Vec<PathBuf> = files.iter().chain(&tables).map(|f| dir.join(f)).collect();
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -69,7 +83,7 @@ pub fn clear(dir: &Path) -> Result<()> {
     for path in &doomed {
         remove_if_there(path)?;
     }
-    let plots = dir.join("plots");
+    let plots = dir.join(PLOTS);
     if plots.is_dir() {
         std::fs::remove_dir_all(&plots)
             .with_context(|| format!("cannot remove {}", plots.display()))?;

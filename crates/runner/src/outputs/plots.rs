@@ -21,7 +21,7 @@ use std::path::Path;
 use polars::prelude::DataFrame;
 
 use crate::outdir::error::{OutputError, Result};
-use crate::outdir::{ReportSpec, X_AXES};
+use crate::outdir::{PLOTS, ReportSpec, X_AXES};
 use crate::outputs::tables::{config_columns, float_values, quality_columns};
 use facets::Facets;
 use figure::{Prepared, curve_figure, final_figure};
@@ -108,7 +108,7 @@ pub fn write_plots(
     curves: &DataFrame,
 ) -> Result<Plots> {
     text::register_font()?;
-    let plots_dir = dir.join("plots");
+    let plots_dir = dir.join(PLOTS);
     std::fs::create_dir_all(&plots_dir).map_err(OutputError::io("create", &plots_dir))?;
     let facets = Facets::new(runs, &spec.report.group_by)?;
     let mut prepared = Vec::new();

@@ -7,14 +7,12 @@ use polars::prelude::DataFrame;
 
 use crate::outdir::atomic::write_atomically;
 use crate::outdir::error::{OutputError, Result};
+use crate::outdir::{EXPERIMENT, MANIFEST, Manifest, REPORT_MD};
 use crate::outputs::plots::{PlotSpec, Plots, write_plots};
 use crate::outputs::tables::{
     NULL_LABEL, config_columns, display_names, distinct, float_values, labels, quality_columns,
     read_curves, read_runs, render_value, summary_frame, swept_columns,
 };
-
-/// The report's file name in the output directory.
-pub const REPORT_MD: &str = "report.md";
 
 /// Everything [`render_report`] puts on the page besides the files it reads from the output
 /// directory (`experiment.toml`, `manifest.json`).
@@ -59,8 +57,8 @@ pub fn write_report(dir: &Path, spec: &PlotSpec, description: &str) -> Result<Pl
 /// Renders `report.md` as Markdown, reading `experiment.toml` and `manifest.json` from `dir`
 /// when they exist.
 pub fn render_report(dir: &Path, input: &ReportInput<'_>) -> Result<String> {
-    let experiment = read_optional(&dir.join("experiment.toml"))?;
-    let manifest = read_optional(&dir.join("manifest.json"))?;
+    let experiment = read_optional(&dir.join(EXPERIMENT))?;
+    let manifest = read_optional(&dir.join(MANIFEST))?;
     let sections = [
         heading(input),
         what_was_run(input.runs, input.summary, manifest.as_deref())?,
@@ -132,41 +130,48 @@ fn what_was_run(runs: &DataFrame, summary: &DataFrame, manifest: Option<&str>) -
     Ok(lines.join("\n") + "\n")
 }
 
-/// The facts of `manifest.json` the report shows, by key, with their labels.
-const MANIFEST_FACTS: [(&str, &str); 11] = [
-    ("descent_version", "descent version"),
-    ("git_commit", "git commit"),
-    ("started", "started"),
-    ("finished", "finished"),
-    ("overrides", "`--set` overrides"),
-    ("jobs", "parallel jobs"),
-    ("host_cores", "host cores"),
-    ("trained", "runs trained by the last command"),
-    ("resumed", "runs taken from the journal"),
-    ("merged_from", "merged from the journals"),
-    ("missing", "runs missing from every journal"),
-];
-
-/// The [`MANIFEST_FACTS`] that `manifest.json` holds, as nested bullets.
+/// The facts of `manifest.json` the report shows, with their labels, as nested bullets.
 fn manifest_lines(manifest: Option<&str>) -> Vec<String> {
     let Some(text) = manifest else {
         return Vec::new();
     };
-    let Ok(serde_json::Value::Object(entries)) = serde_json::from_str(text) else {
+    let Ok(m) = serde_json::from_str::<Manifest>(text) else {
         return vec![
             "- **Provenance:** `manifest.json` could not be read; see the file.".to_string(),
         ];
     };
-    let mut lines = vec!["- **Provenance** (`manifest.json`):".to_string()];
-    for (key, label) in MANIFEST_FACTS {
-        let value = match entries.get(key) {
-            None => continue,
-            Some(serde_json::Value::Null) => NULL_LABEL.to_string(),
-            Some(serde_json::Value::Array(items)) if items.is_empty() => "none".to_string(),
-            Some(value) => render_value(value),
-        };
-        lines.push(format!("  - {label}: {}", inline(&value)));
+    let or_null = |v: &Option<String>| v.clone().unwrap_or_else(|| NULL_LABEL.to_string());
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "none".to_string()
+        } else {
+            render_value(&serde_json::json!(items))
+        }
+    };
+    let mut facts = vec![
+        ("descent version", m.descent_version.clone()),
+        ("git commit", or_null(&m.git_commit)),
+        ("started", m.started.clone()),
+        ("finished", or_null(&m.finished)),
+        ("`--set` overrides", list(&m.overrides)),
+        ("parallel jobs", m.jobs.to_string()),
+        ("host cores", m.host_cores.to_string()),
+        ("runs trained by the last command", m.trained.to_string()),
+        ("runs taken from the journal", m.resumed.to_string()),
+    ];
+    // Only a merge's manifest has these.
+    if !m.merged_from.is_empty() {
+        facts.push(("merged from the journals", list(&m.merged_from)));
     }
+    if !m.missing.is_empty() {
+        facts.push(("runs missing from every journal", list(&m.missing)));
+    }
+    let mut lines = vec!["- **Provenance** (`manifest.json`):".to_string()];
+    lines.extend(
+        facts
+            .into_iter()
+            .map(|(label, value)| format!("  - {label}: {}", inline(&value))),
+    );
     lines
 }
 
@@ -472,8 +477,11 @@ mod tests {
     };
 
     const EXPERIMENT: &str = "[experiment]\nname = \"fixture\"\nseeds = [0, 1, 2, 3]\n";
-    const MANIFEST: &str = r#"{"descent_version": "0.1.0", "git_commit": null, "jobs": 2,
-        "overrides": ["training.epochs=5"], "report": {"group_by": "training.batch_size"}}"#;
+    const MANIFEST: &str = r#"{"experiment": "fixture", "description": "",
+        "descent_version": "0.1.0", "git_commit": null, "started": "2026-11-30T10:00:00Z",
+        "finished": "2026-11-30T10:01:00Z", "overrides": ["training.epochs=5"], "jobs": 2,
+        "host_cores": 2, "runs": 8, "trained": 8, "resumed": 0,
+        "report": {"group_by": "training.batch_size", "metrics": [], "x": []}}"#;
 
     /// A finished output directory for `records`, with the report written.
     fn finished(name: &str, records: &[crate::outdir::journal::RunRecord]) -> (TempDir, Plots) {

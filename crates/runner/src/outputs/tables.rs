@@ -19,23 +19,13 @@ use crate::outdir::error::Result;
 use crate::outdir::journal::order_metrics;
 use crate::outdir::journal::{RunRecord, Status};
 use crate::outdir::journal_reader::Journal;
+use crate::outdir::{CURVES_CSV, CURVES_PARQUET, RUNS_CSV, RUNS_PARQUET, SUMMARY_CSV};
 use columns::{LOSSES, configurations, final_value_columns};
 use files::{read_parquet, write_csv, write_curves, write_parquet};
 
 pub(crate) use columns::{NULL_LABEL, display_names, distinct, float_values, labels};
 pub use columns::{config_columns, quality_columns, render_value, swept_columns};
 pub(crate) use stats::{MeanStd, finite, mean_std};
-
-/// File names, relative to the output directory.
-pub const RUNS_PARQUET: &str = "runs.parquet";
-/// See [`RUNS_PARQUET`].
-pub const RUNS_CSV: &str = "runs.csv";
-/// See [`RUNS_PARQUET`].
-pub const CURVES_PARQUET: &str = "curves.parquet";
-/// See [`RUNS_PARQUET`].
-pub const CURVES_CSV: &str = "curves.csv";
-/// See [`RUNS_PARQUET`].
-pub const SUMMARY_CSV: &str = "summary.csv";
 
 /// Builds the runs table: one row per run, ordered by the run's index.
 ///

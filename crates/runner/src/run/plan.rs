@@ -9,7 +9,9 @@ use descent_core::data::Task;
 use descent_core::init::Init;
 
 use crate::config::diagnostic::suggestion;
-use crate::config::schema::{DATASET_COMMON, MODEL_COMMON, OPTIMIZER_COMMON, RunConfig};
+use crate::config::schema::{
+    DATASET_COMMON, FloatPrecision, MODEL_COMMON, OPTIMIZER_COMMON, RunConfig,
+};
 use crate::config::{ConfigError, Diagnostic, Experiment, Origin, RunSpec};
 use crate::datasets::{DataCache, DataEnv, dataset_kind};
 use crate::outdir::{ReportSpec, X_AXES};
@@ -186,14 +188,6 @@ fn check_run(
     let c = &cx.spec.config;
     let mut errs = Vec::new();
     check_ranges(cx, c, &mut errs);
-    if c.training.precision != "f32" && c.training.precision != "f64" {
-        errs.push(cx.unknown(
-            "training.precision",
-            "precision",
-            &c.training.precision,
-            ["f32", "f64"],
-        ));
-    }
     let model_ok = known(
         cx,
         "model.kind",
@@ -312,9 +306,9 @@ fn check_run(
             &what,
         );
     }
-    let task = match c.training.precision.as_str() {
-        "f64" => dry_build::<f64>(cx, registry, data),
-        _ => dry_build::<f32>(cx, registry, data),
+    let task = match c.training.precision {
+        FloatPrecision::F64 => dry_build::<f64>(cx, registry, data),
+        FloatPrecision::F32 => dry_build::<f32>(cx, registry, data),
     };
     task.map_err(|d| vec![d])
 }

@@ -8,7 +8,7 @@ use descent_core::data::{Split, Task};
 use descent_core::metrics::Metrics;
 use descent_optim::trainer::{EpochRecord, Outcome, Stop, TrainConfig, train};
 
-use crate::config::schema::RunConfig;
+use crate::config::schema::{FloatPrecision, RunConfig};
 use crate::outdir::journal::{Curves, RunRecord, Status};
 use crate::registry::{Precision, Registry};
 use crate::run::build::{build_network, build_plan, train_config};
@@ -26,9 +26,9 @@ pub fn train_run(
     registry: &Registry,
     par: Par,
 ) -> Result<RunRecord, String> {
-    match run.spec.config.training.precision.as_str() {
-        "f64" => train_in::<f64>(run, plan, registry, par),
-        _ => train_in::<f32>(run, plan, registry, par),
+    match run.spec.config.training.precision {
+        FloatPrecision::F64 => train_in::<f64>(run, plan, registry, par),
+        FloatPrecision::F32 => train_in::<f32>(run, plan, registry, par),
     }
 }
 

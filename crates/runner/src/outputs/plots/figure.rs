@@ -4,6 +4,7 @@
 use super::PlotSpec;
 use super::facets::Facets;
 use super::series::{Band, RunSeries, Trace, band};
+use crate::outdir::PLOTS;
 use crate::outputs::tables::{MeanStd, finite, mean_std};
 
 /// A figure ready to draw, or the reason there is none.
@@ -143,7 +144,7 @@ pub(super) fn curve_figure(
         .collect();
     legend.push(Key::Band);
     let figure = Figure {
-        file: format!("plots/{}_vs_{}.png", file_stem(metric), file_stem(x)),
+        file: format!("{PLOTS}/{}_vs_{}.png", file_stem(metric), file_stem(x)),
         caption: format!(
             "{metric} against {x_desc}, one line per {}: mean over seeds, band = min–max{}",
             facets.group_name,
@@ -206,7 +207,7 @@ pub(super) fn final_figure(
     ];
     notes.extend(excluded_note(non_finite, facets));
     let figure = Figure {
-        file: format!("plots/{}_final.png", file_stem(metric)),
+        file: format!("{PLOTS}/{}_final.png", file_stem(metric)),
         caption: format!(
             "Final {metric} per {}: mean ± 1 std over seeds, every seed shown{}",
             facets.group_name,
