@@ -195,6 +195,31 @@ impl<T: Float> Network<T> {
 
     /// Plain SGD steps (`θ ← θ − η ∇L`) at a fixed learning rate, taken through the
     /// returned [`Descent`]; the parameters hold every step once it is dropped.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use descent_core::activation::{Identity, Pointwise};
+    /// use descent_core::data::Dataset;
+    /// use descent_core::init::Init;
+    /// use descent_core::loss::Squared;
+    /// use descent_core::{LayerSpec, Network};
+    ///
+    /// // y = 2x, learnt by one linear unit from zero weights, one sample at a time.
+    /// let data = Dataset::regression(1, vec![1.0, 2.0, 3.0], vec![2.0, 4.0, 6.0])?;
+    /// let layer = LayerSpec { units: 1, activation: Arc::new(Pointwise(Identity)), init: Init::Zeros };
+    /// let mut net = Network::<f64>::new(1, vec![layer], Arc::new(Squared), 0)?;
+    /// {
+    ///     let mut sgd = net.descent(0.05);
+    ///     for _ in 0..2000 {
+    ///         for i in 0..data.len() {
+    ///             sgd.step(&data.batch(i, 1))?;
+    ///         }
+    ///     }
+    /// } // dropping the stepper writes the last deferred update
+    /// assert!((net.params()[0] - 2.0).abs() < 1e-4);
+    /// assert!(net.params()[1].abs() < 1e-4);
+    /// # Ok::<(), descent_core::CoreError>(())
+    /// ```
     pub fn descent(&mut self, learning_rate: T) -> Descent<'_, T> {
         Descent {
             net: self,
