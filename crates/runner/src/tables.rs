@@ -22,7 +22,10 @@ use columns::{LOSSES, configurations, final_value_columns};
 use files::{read_parquet, write_csv, write_curves, write_parquet};
 
 pub(crate) use columns::{NULL_LABEL, display_names, distinct, float_values, labels};
-pub use columns::{config_columns, order_metrics, quality_columns, render_value, swept_columns};
+pub use columns::{
+    config_columns, order_metrics, quality_columns, render_value, swept_cells, swept_columns,
+    swept_label,
+};
 pub(crate) use stats::{MeanStd, finite, mean_std};
 
 /// File names, relative to the output directory.
