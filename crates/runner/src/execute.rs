@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -14,12 +15,16 @@ use descent_core::Par;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
+use crate::checkpoint;
+use crate::interrupt;
 use crate::journal::{RunRecord, Status};
 use crate::journal_reader::Journal;
+use crate::lock::{DirLock, LOCK, Mode};
 use crate::output;
 use crate::plan::{Plan, PlannedRun};
 use crate::registry::Registry;
 use crate::shard::Shard;
+use crate::tables::swept_label;
 use crate::train::{failed, train_run};
 
 /// The journal's file name in an output directory.
@@ -37,12 +42,18 @@ pub struct Options {
 }
 
 /// What an execution did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Summary {
-    /// Runs trained now.
+    /// Runs trained to their end now.
     pub trained: usize,
     /// Runs found in the journal and not trained again.
     pub skipped: usize,
+    /// Runs stopped by a signal between epochs (journaled as `interrupted`).
+    pub interrupted: usize,
+    /// Runs not started because a signal had arrived.
+    pub not_started: usize,
+    /// The signal that stopped the execution, if one did.
+    pub signal: Option<i32>,
 }
 
 /// Appends records to the journal, one flushed line each, from any thread.
@@ -100,7 +111,12 @@ pub fn execute(
     let (done, valid_len): (HashSet<String>, u64) = if journal_path.exists() {
         let journal = Journal::open(&journal_path)?;
         (
-            journal.runs().iter().map(|r| r.run_id.clone()).collect(),
+            journal
+                .runs()
+                .iter()
+                .filter(|r| r.status != Status::Interrupted)
+                .map(|r| r.run_id.clone())
+                .collect(),
             journal.files().first().map_or(0, |f| f.valid_len),
         )
     } else {
@@ -120,7 +136,7 @@ pub fn execute(
     // end waiting for one long run that started last.
     todo.sort_by(|a, b| b.work.total_cmp(&a.work));
     let skipped = mine.len() - todo.len();
-    let progress = Progress::new(todo.len(), options.quiet);
+    let progress = Progress::new(todo.len(), options.quiet, &plan.experiment.axes);
     if skipped > 0 {
         progress.say(&format!(
             "skipping {skipped} run(s) already in {} (use --fresh to start over)",
@@ -143,16 +159,35 @@ pub fn execute(
         Par::Seq
     };
     let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
+    let (trained, interrupted) = (AtomicUsize::new(0), AtomicUsize::new(0));
     pool.install(|| {
         todo.iter().par_bridge().for_each(|run| {
+            if interrupt::requested().is_some() {
+                return;
+            }
             let started = Instant::now();
             tracing::debug!(run_id = %run.spec.run_id, variant = %run.spec.variant, seed = run.spec.seed, "training");
-            let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry, par)))
+            let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry, par, dir)))
                 .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&panic))))
                 .unwrap_or_else(|message| failed(run, message));
             tracing::info!(run_id = %record.run_id, status = record.status.as_str(), seconds = started.elapsed().as_secs_f64(), "finished");
             progress.finished(&record, started.elapsed().as_secs_f64());
-            if let (Err(e), Ok(mut errs)) = (journal.append(&record), errors.lock()) {
+            let counter = if record.status == Status::Interrupted {
+                &interrupted
+            } else {
+                &trained
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            let appended = journal.append(&record).and_then(|()| {
+                // A journaled run needs its checkpoint no more; an interrupted or failed one
+                // continues from it when rerun.
+                if matches!(record.status, Status::Interrupted | Status::Failed) {
+                    Ok(())
+                } else {
+                    checkpoint::remove(&checkpoint::path(dir, &record.run_id)).map_err(Into::into)
+                }
+            });
+            if let (Err(e), Ok(mut errs)) = (appended, errors.lock()) {
                 errs.push(e);
             }
         });
@@ -161,34 +196,50 @@ pub fn execute(
     if let Some(e) = errors.into_inner().ok().and_then(|mut e| e.pop()) {
         return Err(e);
     }
+    let (trained, interrupted) = (trained.into_inner(), interrupted.into_inner());
     Ok(Summary {
-        trained: todo.len(),
+        trained,
         skipped,
+        interrupted,
+        not_started: todo.len() - trained - interrupted,
+        signal: interrupt::requested(),
     })
 }
 
-/// `descent run` after the command line: trains `plan`'s runs into `dir` (resuming from its
-/// journal unless `options.fresh`), then writes the tables, plots and report. Returns what
-/// was trained and how many runs failed.
+/// `descent run` after the command line: locks `dir` (see [`crate::lock`]), trains `plan`'s
+/// runs into it (resuming from its journal unless `options.fresh`), then writes the tables,
+/// plots and report. Returns what was trained and how many runs failed.
 ///
 /// # Errors
-/// When the directory, the journal or an output file cannot be written.
+/// A [`ConfigError`](crate::config::ConfigError) when another process holds `dir`; an
+/// error when the directory, the journal or an output file cannot be written.
 pub fn run_plan(
     plan: &Plan,
     registry: &Registry,
     dir: &Path,
     options: &Options,
 ) -> Result<(Summary, usize)> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let _lock = DirLock::acquire(dir, LOCK, Mode::Exclusive, "descent run")?;
     if options.fresh {
         output::clear(dir)?;
     }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
     let started = output::now();
     output::write_experiment(dir, plan, None)?;
     let summary = execute(plan, registry, dir, None, options)?;
     let failed = output::write_run(dir, plan, &started, options, &summary)?;
     Ok((summary, failed))
+}
+
+/// How a progress line names a run: its variant and swept values (`mlp-32 batch_size=8`),
+/// without the variant when there are no variants (`base`) but swept values.
+fn run_name(variant: &str, swept: &str) -> String {
+    match (variant, swept) {
+        (_, "") => variant.to_owned(),
+        ("base", _) => swept.to_owned(),
+        _ => format!("{variant} {swept}"),
+    }
 }
 
 /// A metric for a progress line: four decimals, or a dash where there is none.
@@ -210,10 +261,12 @@ struct Progress {
     lines: bool,
     total: usize,
     count: Mutex<usize>,
+    /// The grid's keys, to name each run's swept values.
+    axes: Vec<String>,
 }
 
 impl Progress {
-    fn new(total: usize, quiet: bool) -> Self {
+    fn new(total: usize, quiet: bool, axes: &[String]) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = (!quiet && terminal && total > 0).then(|| {
             let bar = ProgressBar::new(total as u64);
@@ -229,6 +282,7 @@ impl Progress {
             lines: !quiet && !terminal,
             total,
             count: Mutex::new(0),
+            axes: axes.to_vec(),
         }
     }
 
@@ -267,7 +321,10 @@ impl Progress {
         };
         let line = format!(
             "[{n}/{}] {} {} seed {}: {outcome} ({seconds:.1} s)",
-            self.total, record.run_id, record.variant, record.seed
+            self.total,
+            record.run_id,
+            run_name(&record.variant, &swept_label(&self.axes, &record.swept)),
+            record.seed
         );
         match &self.bar {
             Some(bar) => {

@@ -17,6 +17,9 @@ pub enum Status {
     Diverged,
     /// Something else went wrong (its message is in `error`).
     Failed,
+    /// A SIGINT or SIGTERM stopped it between two epochs: it is not finished, a rerun
+    /// trains it again (from its checkpoint, if it has one). Tables leave it out.
+    Interrupted,
 }
 
 impl Status {
@@ -27,6 +30,7 @@ impl Status {
             Status::MaxEpochs => "max_epochs",
             Status::Diverged => "diverged",
             Status::Failed => "failed",
+            Status::Interrupted => "interrupted",
         }
     }
 }

@@ -10,12 +10,15 @@
 
 mod atomic;
 pub mod bench;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod datasets;
 pub mod execute;
+pub mod interrupt;
 pub mod journal;
 pub mod journal_reader;
+pub mod lock;
 pub mod merge;
 pub mod npy;
 pub mod output;

@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use crate::config::{self, Experiment, RunSpec};
 use crate::execute::JOURNAL;
 use crate::journal_reader::JournalFile;
+use crate::lock::{DirLock, LOCK, Mode};
 use crate::output::{self, EXPERIMENT, MANIFEST, Manifest};
 use crate::shard::Shard;
 
@@ -48,6 +49,7 @@ impl Merged {
 /// plot, or when a file cannot be read or written.
 pub fn merge(dir: &Path) -> Result<Merged> {
     let experiment = config::load(&dir.join(EXPERIMENT), &[])?;
+    let _lock = DirLock::acquire(dir, LOCK, Mode::Shared, "descent merge")?;
     let journals = shard_files(dir, Shard::of_journal)?;
     let mut paths: Vec<PathBuf> = journals.iter().map(|(_, path)| path.clone()).collect();
     if dir.join(JOURNAL).is_file() {
@@ -168,6 +170,7 @@ fn merged_manifest(dir: &Path, experiment: &Experiment, shards: &[Manifest]) -> 
         trained: shards.iter().map(|m| m.trained).sum(),
         resumed: shards.iter().map(|m| m.resumed).sum(),
         shard: None,
+        interrupted_by: None,
         ..first.clone()
     })
 }

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{write_atomically, write_atomically_as};
+use crate::checkpoint::CHECKPOINTS;
 use crate::config::Experiment;
 use crate::execute::{JOURNAL, Options, Summary};
 use crate::journal::Status;
@@ -61,6 +62,9 @@ pub struct Manifest {
     /// The run ids `descent merge` found in no journal.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
+    /// The signal (`SIGINT`, `SIGTERM`) that stopped the command before every run was done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
 }
 
 impl Manifest {
@@ -88,6 +92,7 @@ impl Manifest {
             report: ReportSettings::from(&plan.report),
             shard: None,
             merged_from: Vec::new(),
+            interrupted_by: summary.signal.map(crate::interrupt::name),
             missing: Vec::new(),
         }
     }
@@ -157,7 +162,11 @@ pub fn clear(dir: &Path) -> Result<()> {
                 .flatten()
                 .filter(|entry| {
                     entry.file_name().to_str().is_some_and(|name| {
-                        Shard::of_journal(name).is_some() || Shard::of_manifest(name).is_some()
+                        // Shard locks too: the exclusive lock of this directory, held
+                        // here, means that no shard runs.
+                        Shard::of_journal(name).is_some()
+                            || Shard::of_manifest(name).is_some()
+                            || Shard::of_lock(name).is_some()
                     })
                 })
                 .map(|entry| entry.path()),
@@ -166,10 +175,12 @@ pub fn clear(dir: &Path) -> Result<()> {
     for path in &doomed {
         remove_if_there(path)?;
     }
-    let plots = dir.join("plots");
-    if plots.is_dir() {
-        std::fs::remove_dir_all(&plots)
-            .with_context(|| format!("cannot remove {}", plots.display()))?;
+    for sub in ["plots", CHECKPOINTS] {
+        let sub = dir.join(sub);
+        if sub.is_dir() {
+            std::fs::remove_dir_all(&sub)
+                .with_context(|| format!("cannot remove {}", sub.display()))?;
+        }
     }
     Ok(())
 }
@@ -205,8 +216,9 @@ pub fn write_experiment(dir: &Path, plan: &Plan, writer: Option<&str>) -> Result
     Ok(())
 }
 
-/// The journal files at `paths` read as one, keeping the runs of `experiment` (a journal may
-/// also hold runs of an earlier version of the file); and how many runs it left out.
+/// The journal files at `paths` read as one, keeping the finished runs of `experiment` (a
+/// journal may also hold runs of an earlier version of the file; an `interrupted` run is not
+/// finished); and how many runs of other experiments it left out.
 ///
 /// # Errors
 /// When a file cannot be read or a line in its middle is corrupt.
@@ -216,6 +228,7 @@ pub fn journal_of(experiment: &Experiment, paths: &[PathBuf]) -> Result<(Journal
     let all = journal.runs().len();
     let journal = journal.retain(|r| ids.contains(r.run_id.as_str()));
     let left_out = all - journal.runs().len();
+    let journal = journal.retain(|r| r.status != Status::Interrupted);
     Ok((journal, left_out))
 }
 
@@ -260,6 +273,11 @@ pub fn write_run(
 ) -> Result<usize> {
     let (journal, _) = journal_of(&plan.experiment, &[dir.join(JOURNAL)])?;
     let manifest = Manifest::new(plan, started, Some(now()), options, summary);
+    if journal.runs().is_empty() && summary.signal.is_some() {
+        // Stopped before any run finished: there is nothing to tabulate yet.
+        write_manifest(&dir.join(MANIFEST), &manifest)?;
+        return Ok(0);
+    }
     write_all(dir, &manifest, &journal)
 }
 

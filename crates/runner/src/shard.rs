@@ -13,9 +13,11 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result};
 
+use crate::checkpoint;
 use crate::config::{ConfigError, Diagnostic};
 use crate::execute::{self, Options, Summary};
 use crate::journal::Status;
+use crate::lock::{DirLock, LOCK, Mode};
 use crate::output::{self, Manifest};
 use crate::plan::Plan;
 use crate::registry::Registry;
@@ -69,6 +71,17 @@ impl Shard {
     /// The shard's manifest in the output directory: `manifest.shard-K-of-N.json`.
     pub fn manifest_name(self) -> String {
         self.file_name("manifest", "json")
+    }
+
+    /// The lock file that keeps two processes from running this shard at once:
+    /// `descent.shard-K-of-N.lock` (see [`crate::lock`]).
+    pub fn lock_name(self) -> String {
+        self.file_name("descent", "lock")
+    }
+
+    /// The shard whose lock file is called `name`, if it is a shard lock's name.
+    pub fn of_lock(name: &str) -> Option<Self> {
+        Self::of_file_name(name, "descent", "lock")
     }
 
     /// The shard whose journal is called `name`, if it is a shard journal's name.
@@ -225,22 +238,30 @@ impl ShardArg {
 
 /// `descent run FILE --shard K/N`: trains this shard's runs of `plan` into `dir`, journaled
 /// in the shard's own journal, and writes `experiment.toml` and the shard's manifest (before
-/// training, and again when it is done). Returns how many of the shard's runs failed.
+/// training, and again when it is done). Returns what was trained and how many of the
+/// shard's runs failed.
 ///
 /// # Errors
-/// When the output directory or the journal cannot be written.
+/// A [`ConfigError`] when a plain run holds `dir` or another process runs the same shard;
+/// an error when the output directory or the journal cannot be written.
 pub fn run(
     plan: &Plan,
     registry: &Registry,
     dir: &Path,
     shard: Shard,
     options: &Options,
-) -> Result<usize> {
-    if options.fresh {
-        output::clear_shard(dir, shard)?;
-    }
+) -> Result<(Summary, usize)> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let what = format!("descent run --shard {shard}");
+    let _shared = DirLock::acquire(dir, LOCK, Mode::Shared, &what)?;
+    let _mine = DirLock::acquire(dir, &shard.lock_name(), Mode::Exclusive, &what)?;
+    if options.fresh {
+        output::clear_shard(dir, shard)?;
+        for run in plan.runs.iter().filter(|r| shard.contains(r.spec.index)) {
+            checkpoint::remove(&checkpoint::path(dir, &run.spec.run_id))?;
+        }
+    }
     let writer = format!(
         "shard-{}-of-{}-{}",
         shard.index,
@@ -254,10 +275,7 @@ pub fn run(
         shard: Some(shard.to_string()),
         ..Manifest::new(plan, &started, finished, options, summary)
     };
-    let none = Summary {
-        trained: 0,
-        skipped: 0,
-    };
+    let none = Summary::default();
     output::write_manifest(&manifest_path, &manifest(&none, None))?;
     let summary = execute::execute(plan, registry, dir, Some(shard), options)?;
     output::write_manifest(&manifest_path, &manifest(&summary, Some(output::now())))?;
@@ -267,7 +285,7 @@ pub fn run(
         .iter()
         .filter(|r| r.status == Status::Failed)
         .count();
-    if !options.quiet {
+    if !options.quiet && summary.signal.is_none() {
         eprintln!(
             "shard {shard}: {} run(s) trained, {} resumed from {}, {failed} failed; when every \
              shard has finished, write the tables, plots and report with: descent merge {}",
@@ -277,7 +295,7 @@ pub fn run(
             dir.display()
         );
     }
-    Ok(failed)
+    Ok((summary, failed))
 }
 
 #[cfg(test)]

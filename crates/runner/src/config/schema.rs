@@ -261,6 +261,11 @@ pub struct TrainingConfig {
     /// `f32` or `f64`.
     #[serde(default = "precision")]
     pub precision: String,
+    /// Save the run's training state every this many epochs (and when it is interrupted),
+    /// so that a killed or interrupted run continues from there; `None` saves nothing. It
+    /// does not change a run's numbers, so it is not part of the run id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_every: Option<usize>,
 }
 
 fn batch_size() -> BatchSetting {
@@ -286,6 +291,7 @@ impl Default for TrainingConfig {
             patience: patience(),
             shuffle: true,
             precision: precision(),
+            checkpoint_every: None,
         }
     }
 }
