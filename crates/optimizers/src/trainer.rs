@@ -290,7 +290,9 @@ pub fn train_from<T: Float>(
             (records, 0u64, best, 0)
         }
     };
-    let last = records.last().map_or((0, 0, 0.0), |r| (r.epoch, r.updates, r.seconds));
+    let last = records
+        .last()
+        .map_or((0, 0, 0.0), |r| (r.epoch, r.updates, r.seconds));
     let (first_epoch, mut updates, mut seconds) = last;
     let mut stop = Stop::MaxEpochs;
     let plain = rule.is_plain_descent();

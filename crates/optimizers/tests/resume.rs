@@ -111,7 +111,10 @@ fn same(a: &Outcome, b: &Outcome) -> bool {
     a.stop == b.stop
         && a.samples == b.samples
         && a.records.len() == b.records.len()
-        && a.records.iter().zip(&b.records).all(|(x, y)| numbers(x) == numbers(y))
+        && a.records
+            .iter()
+            .zip(&b.records)
+            .all(|(x, y)| numbers(x) == numbers(y))
 }
 
 /// Trains straight to `EPOCHS`; and to epoch 3 (stopped there, as by a signal), then from
@@ -121,8 +124,15 @@ fn straight_and_resumed<T: Float>(kind: &str, batch: usize) -> [(Outcome, Vec<T>
     let schedule = Cosine::new(&ScheduleParameters::default());
     let mut net = network::<T>();
     let mut r = rule::<T>(kind, net.params().len());
-    let straight = train(&mut net, r.as_mut(), &schedule, &split, &config(batch, EPOCHS), |_| {})
-        .expect("trains");
+    let straight = train(
+        &mut net,
+        r.as_mut(),
+        &schedule,
+        &split,
+        &config(batch, EPOCHS),
+        |_| {},
+    )
+    .expect("trains");
     let straight = (straight, net.params().to_vec());
 
     let mut net = network::<T>();

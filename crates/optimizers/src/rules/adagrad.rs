@@ -2,8 +2,8 @@
 
 use descent_core::Float;
 
+use super::{Hyperparameters, RuleState, UpdateRule, decayed};
 use crate::error::Result;
-use super::{Hyperparameters, UpdateRule, decayed, RuleState};
 
 /// `s ← s + g²`, `θ ← θ − η g / (√s + ε)`.
 #[derive(Debug, Clone)]

@@ -2,8 +2,8 @@
 
 use descent_core::Float;
 
+use super::{Hyperparameters, RuleState, UpdateRule, decayed};
 use crate::error::{OptimError, Result};
-use super::{Hyperparameters, UpdateRule, decayed, RuleState};
 
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, then
 /// `θ ← θ − η m̂ / (√v̂ + ε)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`.

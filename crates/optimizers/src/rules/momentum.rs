@@ -2,8 +2,8 @@
 
 use descent_core::Float;
 
+use super::{Hyperparameters, RuleState, UpdateRule, decayed};
 use crate::error::Result;
-use super::{Hyperparameters, UpdateRule, decayed, RuleState};
 
 /// Momentum in PyTorch's form: `v ← μv + g`, then `θ ← θ − ηv` (heavy ball) or
 /// `θ ← θ − η(g + μv)` (Nesterov).

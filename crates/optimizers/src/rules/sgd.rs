@@ -2,8 +2,8 @@
 
 use descent_core::Float;
 
+use super::{Hyperparameters, RuleState, UpdateRule, decayed};
 use crate::error::Result;
-use super::{Hyperparameters, UpdateRule, decayed, RuleState};
 
 /// `θ ← θ − η (g + λθ)`.
 #[derive(Debug, Clone)]
