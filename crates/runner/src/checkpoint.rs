@@ -2,7 +2,8 @@
 //! every `training.checkpoint_every` epochs (and when the run is interrupted), so that a run
 //! killed midway continues from its last checkpoint with the numbers an uninterrupted run
 //! would have had. The file is written to a temporary name and renamed, so a kill while
-//! saving leaves the previous checkpoint; it is removed once the run is journaled as done.
+//! saving leaves the previous checkpoint (it is not flushed to disk: see [`save`]); it is
+//! removed once the run is journaled as done.
 //!
 //! The format is safetensors: the parameters (`params`) and the optimizer's buffers
 //! (`rule.<name>`) in the run's precision; the shuffle order (`order`, U64); the records so
@@ -20,8 +21,6 @@ use descent_optim::batching::ShuffleState;
 use descent_optim::rules::RuleState;
 use descent_optim::trainer::{EpochRecord, TrainState};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
-
-use crate::atomic::write_atomically;
 
 /// The checkpoints' directory in an output directory.
 pub const CHECKPOINTS: &str = "checkpoints";
@@ -116,11 +115,21 @@ pub fn save<T: Stored>(
             source,
         })?;
     }
-    write_atomically(path, &bytes).map_err(|e| CheckpointError::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })
+    // Written and renamed, not flushed to disk: a checkpoint must survive its process being
+    // killed, which the rename guarantees, not a machine crash, after which a garbled file is
+    // refused by `load` and the run starts over. Skipping the flush keeps a checkpoint per
+    // epoch cheap.
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let temporary = path.with_file_name(format!(".tmp-{}", name.unwrap_or_default()));
+    let io = |action| {
+        move |source| CheckpointError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    };
+    std::fs::write(&temporary, &bytes).map_err(io("write"))?;
+    std::fs::rename(&temporary, path).map_err(io("rename into place"))
 }
 
 /// The state saved at `path` for run `run_id`, or `None` when there is no checkpoint.
