@@ -1,8 +1,13 @@
-# descent's everyday commands. `just --list` shows them.
+# descent's everyday commands. `just --list` shows them. Get `just` with `cargo install just`,
+# `pip install rust-just` (the same prebuilt binary, in seconds) or your package manager;
+# every recipe is checked with just 1.59.
+
+# Recipes see their arguments as "$@", so that arguments with spaces stay whole.
+set positional-arguments
 
 # Run an experiment file (release build), e.g. `just run experiments/batch_sizes.toml`.
 run FILE *ARGS:
-    cargo run --release -- run {{FILE}} {{ARGS}}
+    cargo run --release -- run "$@"
 
 # The whole test suite (what CI runs).
 test:
@@ -19,8 +24,7 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# As root: a sharded experiment on a real single-node SLURM cluster (started, then stopped),
-# merged and compared with a local run.
+# As root: a sharded run on a real single-node SLURM cluster, merged, compared with a local run.
 slurm-test:
     scripts/slurm-test.sh
 

@@ -5,6 +5,8 @@ use descent_core::data::{Batch, Dataset};
 use descent_core::random::{Rng, Stream, rng};
 use rand::seq::SliceRandom;
 
+use crate::error::{OptimError, Result};
+
 /// How many samples each update sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchSize {
@@ -22,6 +24,18 @@ impl BatchSize {
             BatchSize::Samples(b) => b.clamp(1, n.max(1)),
         }
     }
+}
+
+/// Where a batcher's shuffles stand between two epochs: enough to continue bit for bit.
+///
+/// Each shuffle permutes the previous epoch's order in place with the next numbers of the
+/// run's shuffle stream, so both the order and the stream's position are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShuffleState {
+    /// The sample order of the last epoch (the identity before the first).
+    pub order: Vec<usize>,
+    /// The shuffle stream's position, in 32-bit words drawn (ChaCha's word position).
+    pub position: u128,
 }
 
 /// Produces the batches of each epoch.
@@ -74,6 +88,40 @@ impl<T: Float> Batcher<T> {
     /// Batches per epoch.
     pub fn batches_per_epoch(&self) -> usize {
         self.order.len().div_ceil(self.batch)
+    }
+
+    /// The shuffle state after the epoch last started, to continue from it later.
+    pub fn shuffle_state(&self) -> ShuffleState {
+        ShuffleState {
+            order: self.order.clone(),
+            position: self.rng.get_word_pos(),
+        }
+    }
+
+    /// Continues from `state`, as [`shuffle_state`](Self::shuffle_state) of a batcher with
+    /// the same training set and seed returned it.
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidState`] when the order is not a permutation of this training set.
+    pub fn restore(&mut self, state: &ShuffleState) -> Result<()> {
+        let n = self.order.len();
+        let mut seen = vec![false; n];
+        for &i in &state.order {
+            if i >= n || std::mem::replace(&mut seen[i], true) {
+                return Err(OptimError::InvalidState(format!(
+                    "the saved sample order is not a permutation of the {n} training samples"
+                )));
+            }
+        }
+        if state.order.len() != n {
+            return Err(OptimError::InvalidState(format!(
+                "the saved sample order has {} samples for a training set of {n}",
+                state.order.len()
+            )));
+        }
+        self.order.copy_from_slice(&state.order);
+        self.rng.set_word_pos(state.position);
+        Ok(())
     }
 
     /// Starts an epoch: draws the next permutation when shuffling.
@@ -191,6 +239,28 @@ mod tests {
             first,
             "the same seed gives the same order"
         );
+    }
+
+    #[test]
+    fn a_restored_batcher_draws_the_same_next_epochs() {
+        let d = data(10);
+        let mut b = Batcher::new(&d, BatchSize::Samples(3), true, 7);
+        epoch(&mut b, &d);
+        let state = b.shuffle_state();
+        let next = [epoch(&mut b, &d), epoch(&mut b, &d)];
+        let mut again = Batcher::new(&d, BatchSize::Samples(3), true, 7);
+        again.restore(&state).unwrap();
+        assert_eq!([epoch(&mut again, &d), epoch(&mut again, &d)], next);
+        let bad = ShuffleState {
+            order: vec![0; 10],
+            position: 0,
+        };
+        assert!(again.restore(&bad).is_err(), "a repeated sample is refused");
+        let short = ShuffleState {
+            order: vec![0, 1],
+            position: 0,
+        };
+        assert!(again.restore(&short).is_err(), "a shorter order is refused");
     }
 
     #[test]

@@ -17,6 +17,10 @@ pub enum OptimError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A saved training state does not fit the network, the optimizer or the settings it
+    /// should continue with.
+    #[error("the saved training state does not fit: {0}")]
+    InvalidState(String),
 }
 
 /// Results of descent-optim.

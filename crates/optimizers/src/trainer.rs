@@ -7,9 +7,9 @@ use descent_core::data::{Batch, Dataset, Split};
 use descent_core::metrics::Metrics;
 use descent_core::{Float, Network};
 
-use crate::batching::{BatchSize, Batcher};
+use crate::batching::{BatchSize, Batcher, ShuffleState};
 use crate::error::{OptimError, Result};
-use crate::rules::UpdateRule;
+use crate::rules::{RuleState, UpdateRule};
 use crate::schedule::Schedule;
 
 /// When to stop and how to batch.
@@ -85,6 +85,8 @@ pub enum Stop {
     MaxEpochs,
     /// The loss became NaN or infinite.
     Diverged,
+    /// The supervisor asked to stop ([`Supervisor::interrupted`]): the training is not over.
+    Interrupted,
 }
 
 /// The state after an epoch (epoch 0 is the untrained model).
@@ -124,6 +126,97 @@ impl Outcome {
     }
 }
 
+/// A run's whole training state between two epochs: what a checkpoint saves and what a
+/// training continues from ([`train_from`]) to end bit for bit where an uninterrupted
+/// training would have: the parameters, the update rule's state, the shuffle stream's
+/// position, the convergence tracker and the records so far. The epoch, the updates and the
+/// training seconds are those of the last record; the schedule's position is the epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainState<T> {
+    /// The parameters, laid out like [`Network::params`].
+    pub params: Vec<T>,
+    /// The update rule's buffers and counters.
+    pub rule: RuleState<T>,
+    /// The sample order and shuffle stream position.
+    pub shuffle: ShuffleState,
+    /// Training samples processed so far.
+    pub samples: u64,
+    /// The lowest training loss of a trained epoch so far (the convergence tracker's
+    /// reference; `None` before the first epoch, whose model is untrained).
+    pub best: Option<f64>,
+    /// Epochs in a row whose loss improved on `best` by less than the tolerance.
+    pub stalled: usize,
+    /// One record per epoch so far, from epoch 0.
+    pub records: Vec<EpochRecord>,
+}
+
+impl<T> TrainState<T> {
+    /// Epochs completed.
+    pub fn epoch(&self) -> usize {
+        self.records.last().map_or(0, |r| r.epoch)
+    }
+
+    /// Checks that the state can continue a network of `params` parameters.
+    fn check(&self, params: usize) -> Result<()> {
+        let bad = |reason: String| Err(OptimError::InvalidState(reason));
+        if self.params.len() != params {
+            return bad(format!(
+                "{} saved parameters for a network of {params}",
+                self.params.len()
+            ));
+        }
+        if self.records.iter().enumerate().any(|(i, r)| r.epoch != i) {
+            return bad("the saved records are not one per epoch from epoch 0".into());
+        }
+        if self.records.is_empty() {
+            return bad("the saved state has no records".into());
+        }
+        Ok(())
+    }
+}
+
+/// What the caller of [`train_from`] decides and learns between epochs. Every method has a
+/// default that does nothing.
+pub trait Supervisor<T> {
+    /// Called with every new record (epoch 0 too, unless training continues from a state).
+    fn observe(&mut self, record: &EpochRecord) {
+        let _ = record;
+    }
+
+    /// Whether to stop now, at the end of an epoch ([`Stop::Interrupted`]); asked after
+    /// every epoch that did not end the training otherwise.
+    fn interrupted(&self) -> bool {
+        false
+    }
+
+    /// Whether to hand the state after `epoch` to [`save`](Self::save); `end` is how the
+    /// training ends there, or `None` when it goes on.
+    fn wants_state(&self, epoch: usize, end: Option<Stop>) -> bool {
+        let _ = (epoch, end);
+        false
+    }
+
+    /// Receives the state [`wants_state`](Self::wants_state) asked for.
+    fn save(&mut self, state: &TrainState<T>) {
+        let _ = state;
+    }
+}
+
+/// A [`Supervisor`] that lets the training run to its end and wants no state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unsupervised;
+
+impl<T> Supervisor<T> for Unsupervised {}
+
+/// A [`Supervisor`] that only observes.
+struct Observer<F>(F);
+
+impl<T, F: FnMut(&EpochRecord)> Supervisor<T> for Observer<F> {
+    fn observe(&mut self, record: &EpochRecord) {
+        (self.0)(record);
+    }
+}
+
 /// Trains `net` on `data.train` with `rule` and `schedule`, evaluating every part after
 /// each epoch and calling `observe` with each record.
 ///
@@ -141,7 +234,38 @@ pub fn train<T: Float>(
     schedule: &dyn Schedule,
     data: &Split<T>,
     config: &TrainConfig,
-    mut observe: impl FnMut(&EpochRecord),
+    observe: impl FnMut(&EpochRecord),
+) -> Result<Outcome> {
+    train_from(
+        net,
+        rule,
+        schedule,
+        data,
+        config,
+        None,
+        &mut Observer(observe),
+    )
+}
+
+/// [`train`], continuing from `start` when given (a state saved by a training of the same
+/// network, rule, data and configuration, up to `epochs`, which may be larger than it was),
+/// under `supervisor`: it may stop the training between epochs and receive its state.
+///
+/// The result equals, bit for bit and timing aside, that of a training straight to
+/// `config.epochs`. A training continued from a state at or past `config.epochs` ends at
+/// once with [`Stop::MaxEpochs`].
+///
+/// # Errors
+/// As [`train`]; [`OptimError::InvalidState`] when `start` does not fit the network, the
+/// rule or the training set, or when the supervisor wants a state the rule cannot give.
+pub fn train_from<T: Float>(
+    net: &mut Network<T>,
+    rule: &mut dyn UpdateRule<T>,
+    schedule: &dyn Schedule,
+    data: &Split<T>,
+    config: &TrainConfig,
+    start: Option<&TrainState<T>>,
+    supervisor: &mut dyn Supervisor<T>,
 ) -> Result<Outcome> {
     config.validate()?;
     let train = &data.train;
@@ -155,14 +279,30 @@ pub fn train<T: Float>(
         validation: data.validation.as_ref().map(|d| net.evaluate(d)),
         test: data.test.as_ref().map(|d| net.evaluate(d)),
     };
-    let mut records = Vec::with_capacity(config.epochs + 1);
-    records.push(evaluate(net, 0, 0, 0.0));
-    observe(&records[0]);
-    let (mut updates, mut seconds, mut samples) = (0u64, 0.0, 0u64);
-    let mut convergence = Convergence::new(config);
+    let (mut records, mut samples, mut best, mut stalled) = match start {
+        Some(state) => {
+            state.check(net.params().len())?;
+            net.params_mut().copy_from_slice(&state.params);
+            rule.restore(&state.rule)?;
+            batcher.restore(&state.shuffle)?;
+            let mut records = Vec::with_capacity(config.epochs.max(state.epoch()) + 1);
+            records.extend_from_slice(&state.records);
+            (records, state.samples, state.best, state.stalled)
+        }
+        None => {
+            let mut records = Vec::with_capacity(config.epochs + 1);
+            records.push(evaluate(net, 0, 0, 0.0));
+            supervisor.observe(&records[0]);
+            (records, 0u64, None, 0)
+        }
+    };
+    let last = records
+        .last()
+        .map_or((0, 0, 0.0), |r| (r.epoch, r.updates, r.seconds));
+    let (first_epoch, mut updates, mut seconds) = last;
     let mut stop = Stop::MaxEpochs;
     let plain = rule.is_plain_descent();
-    for epoch in 0..config.epochs {
+    for epoch in first_epoch..config.epochs {
         let lr = T::of(config.learning_rate * schedule.factor(epoch, config.epochs));
         let started = Instant::now();
         match config.orders.as_deref().and_then(|o| o.get(epoch)) {
@@ -183,15 +323,48 @@ pub fn train<T: Float>(
         updates += steps;
         seconds += started.elapsed().as_secs_f64();
         let record = evaluate(net, epoch + 1, updates, seconds);
-        observe(&record);
+        supervisor.observe(&record);
         let (loss, separated) = (record.train.loss, record.train.mistakes == Some(0));
         records.push(record);
+        let mut end = None;
         if diverged || !loss.is_finite() {
-            stop = Stop::Diverged;
-            break;
+            end = Some(Stop::Diverged);
+        } else {
+            if let (Some(tolerance), Some(best)) = (config.tolerance, best) {
+                stalled = if best - loss < tolerance {
+                    stalled + 1
+                } else {
+                    0
+                };
+            }
+            best = Some(best.map_or(loss, |b: f64| b.min(loss)));
+            let stalls = config.tolerance.is_some() && stalled >= config.patience;
+            if separated || stalls {
+                end = Some(Stop::Converged);
+            }
         }
-        if separated || convergence.stalls(loss) {
-            stop = Stop::Converged;
+        if end.is_none() && epoch + 1 == config.epochs {
+            end = Some(Stop::MaxEpochs);
+        }
+        if end.is_none() && supervisor.interrupted() {
+            end = Some(Stop::Interrupted);
+        }
+        if supervisor.wants_state(epoch + 1, end) {
+            let state = TrainState {
+                params: net.params().to_vec(),
+                rule: rule.state().ok_or_else(|| {
+                    OptimError::InvalidState("this optimizer cannot save its state".into())
+                })?,
+                shuffle: batcher.shuffle_state(),
+                samples,
+                best,
+                stalled,
+                records: records.clone(),
+            };
+            supervisor.save(&state);
+        }
+        if let Some(end) = end {
+            stop = end;
             break;
         }
     }
@@ -200,42 +373,6 @@ pub fn train<T: Float>(
         records,
         samples,
     })
-}
-
-/// The tolerance rule of [`TrainConfig::tolerance`] over the trained epochs' losses.
-struct Convergence {
-    tolerance: Option<f64>,
-    patience: usize,
-    /// The lowest loss of a trained epoch so far.
-    best: Option<f64>,
-    stalled: usize,
-}
-
-impl Convergence {
-    fn new(config: &TrainConfig) -> Self {
-        Self {
-            tolerance: config.tolerance,
-            patience: config.patience,
-            best: None,
-            stalled: 0,
-        }
-    }
-
-    /// Takes the training loss after an epoch; whether training has converged.
-    fn stalls(&mut self, loss: f64) -> bool {
-        let Some(tolerance) = self.tolerance else {
-            return false;
-        };
-        if let Some(best) = self.best {
-            self.stalled = if best - loss < tolerance {
-                self.stalled + 1
-            } else {
-                0
-            };
-        }
-        self.best = Some(self.best.map_or(loss, |b| b.min(loss)));
-        self.stalled >= self.patience
-    }
 }
 
 /// Takes `step` over the batches of the epoch `batcher` has started, counting samples into

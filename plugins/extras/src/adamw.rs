@@ -1,7 +1,7 @@
 //! AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization", 2019).
 
 use descent_core::Float;
-use descent_optim::rules::{Adam, Hyperparameters, UpdateRule};
+use descent_optim::rules::{Adam, Hyperparameters, RuleState, UpdateRule};
 use descent_runner::config::schema::OptimizerConfig;
 use descent_runner::registry::OptimizerKind;
 
@@ -36,6 +36,14 @@ impl<T: Float> UpdateRule<T> for AdamW<T> {
         let shrink = T::one() - lr * self.weight_decay;
         params.iter_mut().for_each(|p| *p *= shrink);
         self.adam.update(params, grads, lr);
+    }
+
+    fn state(&self) -> Option<RuleState<T>> {
+        self.adam.state()
+    }
+
+    fn restore(&mut self, state: &RuleState<T>) -> descent_optim::Result<()> {
+        self.adam.restore(state)
     }
 }
 

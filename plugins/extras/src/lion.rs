@@ -2,7 +2,7 @@
 //! Algorithms", 2023).
 
 use descent_core::Float;
-use descent_optim::rules::UpdateRule;
+use descent_optim::rules::{RuleState, UpdateRule};
 use descent_runner::config::schema::OptimizerConfig;
 use descent_runner::registry::OptimizerKind;
 
@@ -46,6 +46,14 @@ impl<T: Float> UpdateRule<T> for Lion<T> {
             *p -= lr * (sign + wd * *p);
             *m = b2 * *m + (one - b2) * g;
         }
+    }
+
+    fn state(&self) -> Option<RuleState<T>> {
+        Some(RuleState::of_buffer("m", &self.m))
+    }
+
+    fn restore(&mut self, state: &RuleState<T>) -> descent_optim::Result<()> {
+        state.read_buffer("m", &mut self.m)
     }
 }
 

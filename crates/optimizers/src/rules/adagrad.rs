@@ -2,7 +2,8 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, UpdateRule, decayed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed};
+use crate::error::Result;
 
 /// `s ← s + g²`, `θ ← θ − η g / (√s + ε)`.
 #[derive(Debug, Clone)]
@@ -31,5 +32,13 @@ impl<T: Float> UpdateRule<T> for Adagrad<T> {
             *s += g * g;
             *p -= lr * g / (s.sqrt() + eps);
         }
+    }
+
+    fn state(&self) -> Option<RuleState<T>> {
+        Some(RuleState::of_buffer("s", &self.s))
+    }
+
+    fn restore(&mut self, state: &RuleState<T>) -> Result<()> {
+        state.read_buffer("s", &mut self.s)
     }
 }

@@ -2,7 +2,8 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, UpdateRule, decayed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed};
+use crate::error::{OptimError, Result};
 
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, then
 /// `θ ← θ − η m̂ / (√v̂ + ε)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`.
@@ -50,5 +51,21 @@ impl<T: Float> UpdateRule<T> for Adam<T> {
             *v = b2 * *v + (one - b2) * g * g;
             *p -= lr * (*m * c1) / ((*v * c2).sqrt() + eps);
         }
+    }
+
+    fn state(&self) -> Option<RuleState<T>> {
+        Some(RuleState {
+            buffers: vec![("m".into(), self.m.clone()), ("v".into(), self.v.clone())],
+            counters: vec![("step".into(), u64::try_from(self.step).unwrap_or(0))],
+        })
+    }
+
+    fn restore(&mut self, state: &RuleState<T>) -> Result<()> {
+        state.read_buffer("m", &mut self.m)?;
+        state.read_buffer("v", &mut self.v)?;
+        let step = state.counter("step")?;
+        self.step = i32::try_from(step)
+            .map_err(|_| OptimError::InvalidState(format!("Adam's step {step} is out of range")))?;
+        Ok(())
     }
 }

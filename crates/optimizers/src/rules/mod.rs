@@ -19,6 +19,62 @@ pub use sgd::Sgd;
 
 use descent_core::Float;
 
+use crate::error::{OptimError, Result};
+
+/// A rule's state between steps, as a checkpoint keeps it: its buffers by name (each as long
+/// as the parameters: velocities, moment estimates) and its counters by name (Adam's step).
+/// Hyperparameters are not part of it: they come from the configuration.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RuleState<T> {
+    /// Buffers by name, in the rule's order.
+    pub buffers: Vec<(String, Vec<T>)>,
+    /// Counters by name.
+    pub counters: Vec<(String, u64)>,
+}
+
+impl<T: Float> RuleState<T> {
+    /// Copies buffer `name` into `into`.
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidState`] when there is no such buffer or its length differs.
+    pub fn read_buffer(&self, name: &str, into: &mut [T]) -> Result<()> {
+        let (_, buffer) = self
+            .buffers
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| OptimError::InvalidState(format!("no optimizer buffer `{name}`")))?;
+        if buffer.len() != into.len() {
+            return Err(OptimError::InvalidState(format!(
+                "optimizer buffer `{name}` has {} values for {} parameters",
+                buffer.len(),
+                into.len()
+            )));
+        }
+        into.copy_from_slice(buffer);
+        Ok(())
+    }
+
+    /// Counter `name`.
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidState`] when there is no such counter.
+    pub fn counter(&self, name: &str) -> Result<u64> {
+        self.counters
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| OptimError::InvalidState(format!("no optimizer counter `{name}`")))
+    }
+
+    /// A state of one buffer and no counters.
+    pub fn of_buffer(name: &str, buffer: &[T]) -> Self {
+        Self {
+            buffers: vec![(name.to_owned(), buffer.to_vec())],
+            counters: Vec::new(),
+        }
+    }
+}
+
 /// A rule that updates parameters from their gradient.
 pub trait UpdateRule<T: Float>: Send {
     /// Takes one step: changes `params` given `grads` (same length) and the learning rate.
@@ -29,6 +85,26 @@ pub trait UpdateRule<T: Float>: Send {
     /// (`Network::descent`), which saves a pass over the weights per step.
     fn is_plain_descent(&self) -> bool {
         false
+    }
+
+    /// The rule's state between steps, for a checkpoint; `None` for a rule that cannot save
+    /// it (a training that must save its state then fails with
+    /// [`OptimError::InvalidState`]). A stateless rule returns an empty state.
+    fn state(&self) -> Option<RuleState<T>> {
+        None
+    }
+
+    /// Continues from `state`, as [`state`](Self::state) returned it, so that the next steps
+    /// are bit for bit those the saving rule would have taken.
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidState`] when the state is not this rule's, or the rule cannot
+    /// restore one.
+    fn restore(&mut self, state: &RuleState<T>) -> Result<()> {
+        let _ = state;
+        Err(OptimError::InvalidState(
+            "this optimizer cannot continue from a saved state".into(),
+        ))
     }
 }
 

@@ -2,7 +2,8 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, UpdateRule, decayed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed};
+use crate::error::Result;
 
 /// Momentum in PyTorch's form: `v ← μv + g`, then `θ ← θ − ηv` (heavy ball) or
 /// `θ ← θ − η(g + μv)` (Nesterov).
@@ -42,5 +43,13 @@ impl<T: Float> UpdateRule<T> for Momentum<T> {
             *v = mu * *v + g;
             *p -= lr * if self.nesterov { g + mu * *v } else { *v };
         }
+    }
+
+    fn state(&self) -> Option<RuleState<T>> {
+        Some(RuleState::of_buffer("velocity", &self.velocity))
+    }
+
+    fn restore(&mut self, state: &RuleState<T>) -> Result<()> {
+        state.read_buffer("velocity", &mut self.velocity)
     }
 }

@@ -2,7 +2,8 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, UpdateRule, decayed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed};
+use crate::error::Result;
 
 /// `θ ← θ − η (g + λθ)`.
 #[derive(Debug, Clone)]
@@ -35,5 +36,13 @@ impl<T: Float> UpdateRule<T> for Sgd<T> {
                 *p -= lr * decayed(g, *p, wd);
             }
         }
+    }
+
+    fn state(&self) -> Option<RuleState<T>> {
+        Some(RuleState::default())
+    }
+
+    fn restore(&mut self, _state: &RuleState<T>) -> Result<()> {
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::cluster::shard::ShardArg;
@@ -17,6 +17,7 @@ use crate::ops::shard;
 use crate::outputs::text::spec_table;
 use crate::registry::Registry;
 use crate::run::execute::{self, Options};
+use crate::run::interrupt;
 use crate::run::plan::{self, Plan};
 
 /// A plugin: its crate name and its `register` function.
@@ -261,11 +262,20 @@ fn run(
 ) -> Result<u8> {
     let plan = load(registry, file, sets)?;
     let dir = execute::output_dir(out, &plan);
+    interrupt::install().context("cannot install the handlers of SIGINT and SIGTERM")?;
     if let Some(shard) = shard {
-        let failed = shard::run(&plan, registry, &dir, shard.from_env()?, options)?;
+        let (summary, failed) = shard::run(&plan, registry, &dir, shard.from_env()?, options)?;
+        if let Some(code) = interrupted(&summary, &dir, "descent merge writes the tables") {
+            return Ok(code);
+        }
         return Ok(if failed > 0 { SOME_FAILED } else { OK });
     }
     let (summary, failed) = crate::ops::run::run_plan(&plan, registry, &dir, options)?;
+    let report = dir.join(crate::outdir::REPORT_MD);
+    let written = format!("the report of the finished runs: {}", report.display());
+    if let Some(code) = interrupted(&summary, &dir, &written) {
+        return Ok(code);
+    }
     if !options.quiet {
         eprintln!(
             "{} run(s) trained, {} resumed from the journal; report: {}",
@@ -275,6 +285,29 @@ fn run(
         );
     }
     Ok(if failed > 0 { SOME_FAILED } else { OK })
+}
+
+/// After a run stopped by a signal: says how many runs are done, that `outputs` (what was
+/// written of them), and that running the same command again resumes; returns the exit
+/// status (128 + the signal). `None` when no signal stopped it.
+fn interrupted(summary: &execute::Summary, dir: &Path, outputs: &str) -> Option<u8> {
+    let signal = summary.signal?;
+    let done = summary.trained + summary.skipped;
+    let total = done + summary.interrupted + summary.not_started;
+    eprintln!(
+        "interrupted by {}: {done} of {total} run(s) done ({} stopped between epochs, {} not \
+         started); {outputs}. Run the same command again to resume: done runs are not trained \
+         again{}.",
+        interrupt::name(signal),
+        summary.interrupted,
+        summary.not_started,
+        if dir.join(crate::outdir::CHECKPOINTS).is_dir() {
+            ", checkpointed ones continue from their last checkpoint"
+        } else {
+            ""
+        }
+    );
+    Some(u8::try_from(interrupt::exit_status(signal)).unwrap_or(SOME_FAILED))
 }
 
 fn check(registry: &Registry, file: &Path, sets: &[String]) -> Result<u8> {

@@ -70,7 +70,11 @@ pub fn slurm(
     };
 
     let mut run = vec![exe.clone(), "run".into(), quote_path(&cwd.join(file))?];
-    for set in sets {
+    for set in sets
+        .iter()
+        .map(String::as_str)
+        .chain(checkpoint_set(plan, args))
+    {
         run.extend(["--set".to_owned(), quote(set)]);
     }
     run.extend([
@@ -131,6 +135,19 @@ pub fn slurm(
         out.display()
     );
     Ok(())
+}
+
+/// The override that makes a task killed at its time limit lose at most one epoch of each
+/// run: with `--time`, unless the experiment sets `training.checkpoint_every` itself, every
+/// run saves its state after every epoch (SLURM sends SIGTERM at the limit, on which
+/// descent stops at the next epoch boundary and saves there too, then SIGKILL after
+/// `KillWait`, 30 s by default). The key is not part of run ids, so ids do not change.
+fn checkpoint_set(plan: &Plan, args: &SlurmArgs) -> Option<&'static str> {
+    let user_set = plan
+        .runs
+        .iter()
+        .any(|r| r.spec.config.training.checkpoint_every.is_some());
+    (args.time.is_some() && !user_set).then_some("training.checkpoint_every=1")
 }
 
 /// What both batch scripts share.

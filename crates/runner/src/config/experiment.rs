@@ -399,8 +399,18 @@ fn has_path(table: &Table, key: &str) -> bool {
     }
 }
 
-/// `experiment.name` must be a plain file name, never a path.
+/// The longest file name most file systems allow (bytes per path component: ext4, XFS, APFS,
+/// NTFS in UTF-16 units); a longer `experiment.name` could not name the output directory.
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// `experiment.name` must be a plain file name, never a path, and short enough to be one.
 fn check_name(name: &str) -> Result<(), String> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "is {} characters long; a file name may have at most {MAX_NAME_BYTES}",
+            name.len()
+        ));
+    }
     let plain = !name.is_empty()
         && name != "."
         && name != ".."

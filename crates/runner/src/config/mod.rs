@@ -9,7 +9,9 @@ pub mod schema;
 mod spans;
 
 pub use diagnostic::{ConfigError, Diagnostic, Origin, SourceFile};
-pub use experiment::{Experiment, RUN_SECTIONS, ReportSection, RunSpec, load, parse, to_json};
+pub use experiment::{
+    Experiment, MAX_NAME_BYTES, RUN_SECTIONS, ReportSection, RunSpec, load, parse, to_json,
+};
 pub use run_id::run_id;
 
 #[cfg(test)]

@@ -261,6 +261,11 @@ pub struct TrainingConfig {
     /// The float type the run trains in.
     #[serde(default)]
     pub precision: FloatPrecision,
+    /// Save the run's training state every this many epochs (and when it is interrupted),
+    /// so that a killed or interrupted run continues from there; `None` saves nothing. It
+    /// does not change a run's numbers, so it is not part of the run id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_every: Option<usize>,
 }
 
 fn batch_size() -> BatchSetting {
@@ -293,6 +298,7 @@ impl Default for TrainingConfig {
             patience: patience(),
             shuffle: true,
             precision: FloatPrecision::default(),
+            checkpoint_every: None,
         }
     }
 }

@@ -170,6 +170,22 @@ fn type_errors_and_bad_values_name_the_key() {
 }
 
 #[test]
+fn a_name_longer_than_a_file_name_may_be_is_located() {
+    let long = "n".repeat(MAX_NAME_BYTES + 1);
+    let d = first_error(
+        &BASE.replace("name = \"t\"", &format!("name = \"{long}\"")),
+        &[],
+    );
+    assert_eq!(
+        (d.key.as_deref(), d.location.as_str()),
+        (Some("experiment.name"), "exp.toml:3:1")
+    );
+    assert!(d.message.contains("at most 255"), "{}", d.message);
+    let longest = "n".repeat(MAX_NAME_BYTES);
+    assert!(parse_text(BASE, &[&format!("experiment.name=\"{longest}\"")]).is_ok());
+}
+
+#[test]
 fn a_missing_required_key_says_where_to_set_it() {
     let d = first_error("[dataset]\nname = \"iris\"\n", &[]);
     assert_eq!(d.key.as_deref(), Some("model"));

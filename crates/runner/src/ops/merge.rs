@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 
 use crate::config::{self, Experiment, RunSpec};
 use crate::outdir::journal_reader::JournalFile;
+use crate::outdir::lock::{DirLock, LOCK, Mode};
 use crate::outdir::shard::Shard;
 use crate::outdir::{self, EXPERIMENT, JOURNAL, MANIFEST, Manifest};
 
@@ -47,6 +48,7 @@ impl Merged {
 /// plot, or when a file cannot be read or written.
 pub fn merge(dir: &Path) -> Result<Merged> {
     let experiment = config::load(&dir.join(EXPERIMENT), &[])?;
+    let _lock = DirLock::acquire(dir, LOCK, Mode::Shared, "descent merge")?;
     let journals = shard_files(dir, Shard::of_journal)?;
     let mut paths: Vec<PathBuf> = journals.iter().map(|(_, path)| path.clone()).collect();
     if dir.join(JOURNAL).is_file() {
@@ -167,6 +169,7 @@ fn merged_manifest(dir: &Path, experiment: &Experiment, shards: &[Manifest]) -> 
         trained: shards.iter().map(|m| m.trained).sum(),
         resumed: shards.iter().map(|m| m.resumed).sum(),
         shard: None,
+        interrupted_by: None,
         ..first.clone()
     })
 }

@@ -5,29 +5,32 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::outdir::{self, JOURNAL, journal_of, now};
+use crate::outdir::lock::{DirLock, LOCK, Mode};
+use crate::outdir::{self, JOURNAL, MANIFEST, journal_of, now, write_manifest};
 use crate::outputs::write_all;
 use crate::registry::Registry;
 use crate::run::execute::{Options, Summary, execute, manifest};
 use crate::run::plan::Plan;
 
-/// `descent run` after the command line: trains `plan`'s runs into `dir` (resuming from its
-/// journal unless `options.fresh`), then writes the tables, plots and report. Returns what
-/// was trained and how many runs failed.
+/// `descent run` after the command line: locks `dir` (see [`crate::outdir::lock`]), trains
+/// `plan`'s runs into it (resuming from its journal unless `options.fresh`), then writes the
+/// tables, plots and report. Returns what was trained and how many runs failed.
 ///
 /// # Errors
-/// When the directory, the journal or an output file cannot be written.
+/// A [`ConfigError`](crate::config::ConfigError) when another process holds `dir`; an
+/// error when the directory, the journal or an output file cannot be written.
 pub fn run_plan(
     plan: &Plan,
     registry: &Registry,
     dir: &Path,
     options: &Options,
 ) -> Result<(Summary, usize)> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let _lock = DirLock::acquire(dir, LOCK, Mode::Exclusive, "descent run")?;
     if options.fresh {
         outdir::clear(dir)?;
     }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
     let started = now();
     outdir::write_experiment(dir, &plan.experiment, None)?;
     let summary = execute(plan, registry, dir, None, options)?;
@@ -49,5 +52,10 @@ pub fn write_run(
 ) -> Result<usize> {
     let (journal, _) = journal_of(&plan.experiment, &[dir.join(JOURNAL)])?;
     let manifest = manifest(plan, started, Some(now()), options, summary);
+    if journal.runs().is_empty() && summary.signal.is_some() {
+        // Stopped before any run finished: there is nothing to tabulate yet.
+        write_manifest(&dir.join(MANIFEST), &manifest)?;
+        return Ok(0);
+    }
     write_all(dir, &manifest, &journal)
 }

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::outdir::checkpoint;
 use crate::outdir::journal::Status;
+use crate::outdir::lock::{DirLock, LOCK, Mode};
 use crate::outdir::shard::Shard;
 use crate::outdir::{self, Manifest};
 use crate::registry::Registry;
@@ -14,22 +16,31 @@ use crate::run::plan::Plan;
 
 /// `descent run FILE --shard K/N`: trains this shard's runs of `plan` into `dir`, journaled
 /// in the shard's own journal, and writes `experiment.toml` and the shard's manifest (before
-/// training, and again when it is done). Returns how many of the shard's runs failed.
+/// training, and again when it is done). Returns what was trained and how many of the
+/// shard's runs failed.
 ///
 /// # Errors
-/// When the output directory or the journal cannot be written.
+/// A [`ConfigError`](crate::config::ConfigError) when a plain run holds `dir` or another
+/// process runs the same shard; an error when the output directory or the journal cannot be
+/// written.
 pub fn run(
     plan: &Plan,
     registry: &Registry,
     dir: &Path,
     shard: Shard,
     options: &Options,
-) -> Result<usize> {
-    if options.fresh {
-        outdir::clear_shard(dir, shard)?;
-    }
+) -> Result<(Summary, usize)> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let what = format!("descent run --shard {shard}");
+    let _shared = DirLock::acquire(dir, LOCK, Mode::Shared, &what)?;
+    let _mine = DirLock::acquire(dir, &shard.lock_name(), Mode::Exclusive, &what)?;
+    if options.fresh {
+        outdir::clear_shard(dir, shard)?;
+        for run in plan.runs.iter().filter(|r| shard.contains(r.spec.index)) {
+            checkpoint::remove(&checkpoint::path(dir, &run.spec.run_id))?;
+        }
+    }
     let writer = format!(
         "shard-{}-of-{}-{}",
         shard.index,
@@ -43,10 +54,7 @@ pub fn run(
         shard: Some(shard.to_string()),
         ..execute::manifest(plan, &started, finished, options, summary)
     };
-    let none = Summary {
-        trained: 0,
-        skipped: 0,
-    };
+    let none = Summary::default();
     outdir::write_manifest(&manifest_path, &manifest(&none, None))?;
     let summary = execute::execute(plan, registry, dir, Some(shard), options)?;
     outdir::write_manifest(&manifest_path, &manifest(&summary, Some(outdir::now())))?;
@@ -56,7 +64,7 @@ pub fn run(
         .iter()
         .filter(|r| r.status == Status::Failed)
         .count();
-    if !options.quiet {
+    if !options.quiet && summary.signal.is_none() {
         eprintln!(
             "shard {shard}: {} run(s) trained, {} resumed from {}, {failed} failed; when every \
              shard has finished, write the tables, plots and report with: descent merge {}",
@@ -66,5 +74,5 @@ pub fn run(
             dir.display()
         );
     }
-    Ok(failed)
+    Ok((summary, failed))
 }

@@ -17,14 +17,18 @@ pub enum Status {
     Diverged,
     /// Something else went wrong (its message is in `error`).
     Failed,
+    /// A SIGINT or SIGTERM stopped it between two epochs: it is not finished, a rerun
+    /// trains it again (from its checkpoint, if it has one). Tables leave it out.
+    Interrupted,
 }
 
 impl Status {
     /// Whether a run recorded with this status is done, so that a rerun resumes past it:
     /// finished and diverged runs are (training them again gives the same numbers); a
-    /// failed run is retried, since its cause (a crash, a plugin since fixed) may be gone.
+    /// failed run is retried, since its cause (a crash, a plugin since fixed) may be gone,
+    /// and an interrupted one is trained on (from its checkpoint, if it has one).
     pub fn is_done(self) -> bool {
-        !matches!(self, Status::Failed)
+        !matches!(self, Status::Failed | Status::Interrupted)
     }
 
     /// The word written in tables.
@@ -34,6 +38,7 @@ impl Status {
             Status::MaxEpochs => "max_epochs",
             Status::Diverged => "diverged",
             Status::Failed => "failed",
+            Status::Interrupted => "interrupted",
         }
     }
 }

@@ -46,6 +46,9 @@ pub struct Manifest {
     /// The run ids `descent merge` found in no journal.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
+    /// The signal (`SIGINT`, `SIGTERM`) that stopped the command before every run was done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
 }
 
 impl Manifest {

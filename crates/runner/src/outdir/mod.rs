@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 pub(crate) mod atomic;
+pub mod checkpoint;
 pub mod error;
 pub mod journal;
 pub mod journal_reader;
+pub mod lock;
 pub mod manifest;
 pub mod shard;
 
@@ -17,6 +19,7 @@ pub use manifest::{Manifest, ReportSpec, X_AXES, now, write_manifest};
 
 use crate::config::Experiment;
 use crate::outdir::atomic::{write_atomically, write_atomically_as};
+use crate::outdir::journal::Status;
 use crate::outdir::journal_reader::Journal;
 use crate::outdir::shard::Shard;
 
@@ -30,6 +33,8 @@ pub const MANIFEST: &str = "manifest.json";
 pub const REPORT_MD: &str = "report.md";
 /// The folder of the figures.
 pub const PLOTS: &str = "plots";
+/// The folder of the runs' checkpoints.
+pub const CHECKPOINTS: &str = "checkpoints";
 /// File names, relative to the output directory.
 pub const RUNS_PARQUET: &str = "runs.parquet";
 /// See [`RUNS_PARQUET`].
@@ -74,7 +79,11 @@ pub fn clear(dir: &Path) -> Result<()> {
                 .flatten()
                 .filter(|entry| {
                     entry.file_name().to_str().is_some_and(|name| {
-                        Shard::of_journal(name).is_some() || Shard::of_manifest(name).is_some()
+                        // Shard locks too: the exclusive lock of this directory, held
+                        // here, means that no shard runs.
+                        Shard::of_journal(name).is_some()
+                            || Shard::of_manifest(name).is_some()
+                            || Shard::of_lock(name).is_some()
                     })
                 })
                 .map(|entry| entry.path()),
@@ -83,10 +92,12 @@ pub fn clear(dir: &Path) -> Result<()> {
     for path in &doomed {
         remove_if_there(path)?;
     }
-    let plots = dir.join(PLOTS);
-    if plots.is_dir() {
-        std::fs::remove_dir_all(&plots)
-            .with_context(|| format!("cannot remove {}", plots.display()))?;
+    for sub in [PLOTS, CHECKPOINTS] {
+        let sub = dir.join(sub);
+        if sub.is_dir() {
+            std::fs::remove_dir_all(&sub)
+                .with_context(|| format!("cannot remove {}", sub.display()))?;
+        }
     }
     Ok(())
 }
@@ -121,8 +132,9 @@ pub fn write_experiment(dir: &Path, experiment: &Experiment, writer: Option<&str
     Ok(())
 }
 
-/// The journal files at `paths` read as one, keeping the runs of `experiment` (a journal may
-/// also hold runs of an earlier version of the file); and how many runs it left out.
+/// The journal files at `paths` read as one, keeping the finished runs of `experiment` (a
+/// journal may also hold runs of an earlier version of the file; an `interrupted` run is not
+/// finished); and how many runs of other experiments it left out.
 ///
 /// # Errors
 /// When a file cannot be read or a line in its middle is corrupt.
@@ -132,5 +144,6 @@ pub fn journal_of(experiment: &Experiment, paths: &[PathBuf]) -> Result<(Journal
     let all = journal.runs().len();
     let journal = journal.retain(|r| ids.contains(r.run_id.as_str()));
     let left_out = all - journal.runs().len();
+    let journal = journal.retain(|r| r.status != Status::Interrupted);
     Ok((journal, left_out))
 }

@@ -45,6 +45,17 @@ impl Shard {
         self.file_name("manifest", "json")
     }
 
+    /// The lock file that keeps two processes from running this shard at once:
+    /// `descent.shard-K-of-N.lock` (see [`crate::outdir::lock`]).
+    pub fn lock_name(self) -> String {
+        self.file_name("descent", "lock")
+    }
+
+    /// The shard whose lock file is called `name`, if it is a shard lock's name.
+    pub fn of_lock(name: &str) -> Option<Self> {
+        Self::of_file_name(name, "descent", "lock")
+    }
+
     /// The shard whose journal is called `name`, if it is a shard journal's name.
     pub fn of_journal(name: &str) -> Option<Self> {
         Self::of_file_name(name, "runs", "jsonl")

@@ -24,7 +24,9 @@ use columns::{LOSSES, configurations, final_value_columns};
 use files::{read_parquet, write_csv, write_curves, write_parquet};
 
 pub(crate) use columns::{NULL_LABEL, display_names, distinct, float_values, labels};
-pub use columns::{config_columns, quality_columns, render_value, swept_columns};
+pub use columns::{
+    config_columns, quality_columns, render_value, swept_cells, swept_columns, swept_label,
+};
 pub(crate) use stats::{MeanStd, finite, mean_std};
 
 /// Builds the runs table: one row per run, ordered by the run's index.

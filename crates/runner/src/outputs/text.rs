@@ -2,7 +2,7 @@
 //! runs).
 
 use crate::config::RunSpec;
-use crate::outputs::tables::render_value;
+use crate::outputs::tables::swept_cells;
 
 /// Runs as an aligned text table: run id, variant, seed and the value of each grid axis.
 pub fn spec_table(axes: &[String], runs: &[&RunSpec]) -> String {
@@ -12,10 +12,7 @@ pub fn spec_table(axes: &[String], runs: &[&RunSpec]) -> String {
         .iter()
         .map(|r| {
             let mut row = vec![r.run_id.clone(), r.variant.clone(), r.seed.to_string()];
-            row.extend(
-                axes.iter()
-                    .map(|a| r.swept.get(a).map_or_else(String::new, render_value)),
-            );
+            row.extend(swept_cells(axes, &r.swept));
             row
         })
         .collect();

@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -14,11 +15,14 @@ use descent_core::Par;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
+use crate::outdir::checkpoint;
 use crate::outdir::journal::{RunRecord, Status};
 use crate::outdir::journal_reader::Journal;
 use crate::outdir::shard::Shard;
 use crate::outdir::{JOURNAL, Manifest, ReportSpec};
+use crate::outputs::tables::swept_label;
 use crate::registry::Registry;
+use crate::run::interrupt;
 use crate::run::plan::{Plan, PlannedRun};
 use crate::run::train::{failed, train_run};
 
@@ -34,12 +38,18 @@ pub struct Options {
 }
 
 /// What an execution did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Summary {
-    /// Runs trained now.
+    /// Runs trained to their end now.
     pub trained: usize,
     /// Runs found in the journal and not trained again.
     pub skipped: usize,
+    /// Runs stopped by a signal between epochs (journaled as `interrupted`).
+    pub interrupted: usize,
+    /// Runs not started because a signal had arrived.
+    pub not_started: usize,
+    /// The signal that stopped the execution, if one did.
+    pub signal: Option<i32>,
 }
 
 /// Appends records to the journal, one flushed line each, from any thread.
@@ -97,14 +107,17 @@ pub fn execute(
     let (done, retried, valid_len): (HashSet<String>, HashSet<String>, u64) =
         if journal_path.exists() {
             let journal = Journal::open(&journal_path)?;
-            let (done, retried) = journal
-                .runs()
-                .iter()
-                .partition::<Vec<_>, _>(|r| r.status.is_done());
-            let ids = |records: Vec<&RunRecord>| records.iter().map(|r| r.run_id.clone()).collect();
+            let ids = |keep: fn(Status) -> bool| {
+                journal
+                    .runs()
+                    .iter()
+                    .filter(|r| keep(r.status))
+                    .map(|r| r.run_id.clone())
+                    .collect()
+            };
             (
-                ids(done),
-                ids(retried),
+                ids(Status::is_done),
+                ids(|s| s == Status::Failed),
                 journal.files().first().map_or(0, |f| f.valid_len),
             )
         } else {
@@ -124,7 +137,7 @@ pub fn execute(
     // end waiting for one long run that started last.
     todo.sort_by(|a, b| b.work.total_cmp(&a.work));
     let skipped = mine.len() - todo.len();
-    let progress = Progress::new(todo.len(), options.quiet);
+    let progress = Progress::new(todo.len(), options.quiet, &plan.experiment.axes);
     if skipped > 0 {
         progress.say(&format!(
             "skipping {skipped} run(s) already in {} (use --fresh to start over)",
@@ -157,17 +170,36 @@ pub fn execute(
         Par::Seq
     };
     let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
+    let (trained, interrupted) = (AtomicUsize::new(0), AtomicUsize::new(0));
     pool.install(|| {
         todo.iter().par_bridge().for_each(|run| {
+            if interrupt::requested().is_some() {
+                return;
+            }
             let started = Instant::now();
             tracing::debug!(run_id = %run.spec.run_id, variant = %run.spec.variant, seed = run.spec.seed, "training");
-            let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry, par)))
+            let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry, par, dir)))
                 .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&panic))))
                 .unwrap_or_else(|message| failed(run, message));
             tracing::info!(run_id = %record.run_id, status = record.status.as_str(), seconds = started.elapsed().as_secs_f64(), "finished");
             let retry = retried.contains(&record.run_id);
             progress.finished(&record, started.elapsed().as_secs_f64(), retry);
-            if let (Err(e), Ok(mut errs)) = (journal.append(&record), errors.lock()) {
+            let counter = if record.status == Status::Interrupted {
+                &interrupted
+            } else {
+                &trained
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            let appended = journal.append(&record).and_then(|()| {
+                // A journaled run needs its checkpoint no more; an interrupted or failed one
+                // continues from it when rerun.
+                if matches!(record.status, Status::Interrupted | Status::Failed) {
+                    Ok(())
+                } else {
+                    checkpoint::remove(&checkpoint::path(dir, &record.run_id)).map_err(Into::into)
+                }
+            });
+            if let (Err(e), Ok(mut errs)) = (appended, errors.lock()) {
                 errs.push(e);
             }
         });
@@ -176,10 +208,24 @@ pub fn execute(
     if let Some(e) = errors.into_inner().ok().and_then(|mut e| e.pop()) {
         return Err(e);
     }
+    let (trained, interrupted) = (trained.into_inner(), interrupted.into_inner());
     Ok(Summary {
-        trained: todo.len(),
+        trained,
         skipped,
+        interrupted,
+        not_started: todo.len() - trained - interrupted,
+        signal: interrupt::requested(),
     })
+}
+
+/// How a progress line names a run: its variant and swept values (`mlp-32 batch_size=8`),
+/// without the variant when there are no variants (`base`) but swept values.
+fn run_name(variant: &str, swept: &str) -> String {
+    match (variant, swept) {
+        (_, "") => variant.to_owned(),
+        ("base", _) => swept.to_owned(),
+        _ => format!("{variant} {swept}"),
+    }
 }
 
 /// A metric for a progress line: four decimals, or a dash where there is none.
@@ -201,10 +247,12 @@ struct Progress {
     lines: bool,
     total: usize,
     count: Mutex<usize>,
+    /// The grid's keys, to name each run's swept values.
+    axes: Vec<String>,
 }
 
 impl Progress {
-    fn new(total: usize, quiet: bool) -> Self {
+    fn new(total: usize, quiet: bool, axes: &[String]) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = (!quiet && terminal && total > 0).then(|| {
             let bar = ProgressBar::new(total as u64);
@@ -220,6 +268,7 @@ impl Progress {
             lines: !quiet && !terminal,
             total,
             count: Mutex::new(0),
+            axes: axes.to_vec(),
         }
     }
 
@@ -261,7 +310,7 @@ impl Progress {
             "[{n}/{}] {} {} seed {}{}: {outcome} ({seconds:.1} s)",
             self.total,
             record.run_id,
-            record.variant,
+            run_name(&record.variant, &swept_label(&self.axes, &record.swept)),
             record.seed,
             if retry {
                 " (retried: it had failed)"
@@ -320,6 +369,7 @@ pub fn manifest(
         report: ReportSpec::clone(&plan.report),
         shard: None,
         merged_from: Vec::new(),
+        interrupted_by: summary.signal.map(interrupt::name),
         missing: Vec::new(),
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod build;
 pub mod execute;
+pub mod interrupt;
 pub mod plan;
 pub mod train;

@@ -411,6 +411,13 @@ fn check_ranges(cx: &RunContext<'_>, c: &RunConfig, errs: &mut Vec<Diagnostic>) 
         "training.epochs",
         "must be at least 1".into(),
     );
+    if let Some(v) = t.checkpoint_every {
+        check(
+            v >= 1,
+            "training.checkpoint_every",
+            "must be at least 1 (epochs between saved states)".into(),
+        );
+    }
     if let Some(v) = t.tolerance {
         check(
             v.is_finite() && v >= 0.0,

@@ -1,21 +1,28 @@
 //! Training one planned run into its journal record.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use descent_core::Par;
 use descent_core::data::{Split, Task};
 use descent_core::metrics::Metrics;
-use descent_optim::trainer::{EpochRecord, Outcome, Stop, TrainConfig, train};
+use descent_optim::trainer::{
+    EpochRecord, Outcome, Stop, Supervisor, TrainConfig, TrainState, train_from,
+};
 
 use crate::config::schema::{FloatPrecision, RunConfig};
+use crate::outdir::checkpoint::{self, Stored};
 use crate::outdir::journal::{Curves, RunRecord, Status};
 use crate::registry::{Precision, Registry};
 use crate::run::build::{build_network, build_plan, train_config};
+use crate::run::interrupt;
 use crate::run::plan::{Plan, PlannedRun};
 
 /// Trains `run` in its configured precision, with `par` the parallelism its large matrix
-/// products may use.
+/// products may use, keeping its checkpoints (`training.checkpoint_every`) in the output
+/// directory `dir` and stopping between epochs once a SIGINT or SIGTERM has arrived
+/// ([`crate::run::interrupt`]).
 ///
 /// # Errors
 /// A message for anything that stopped the run from training (it becomes a `failed`
@@ -25,21 +32,41 @@ pub fn train_run(
     plan: &Plan,
     registry: &Registry,
     par: Par,
+    dir: &Path,
 ) -> Result<RunRecord, String> {
     match run.spec.config.training.precision {
-        FloatPrecision::F64 => train_in::<f64>(run, plan, registry, par),
-        FloatPrecision::F32 => train_in::<f32>(run, plan, registry, par),
+        FloatPrecision::F64 => train_in::<f64>(run, plan, registry, par, dir),
+        FloatPrecision::F32 => train_in::<f32>(run, plan, registry, par, dir),
     }
 }
 
-fn train_in<T: Precision>(
+fn train_in<T: Precision + Stored>(
     run: &PlannedRun,
     plan: &Plan,
     registry: &Registry,
     par: Par,
+    dir: &Path,
 ) -> Result<RunRecord, String> {
     let c = &run.spec.config;
     let data = plan.data.get::<T>(&c.dataset, registry)?;
+    let id = &run.spec.run_id;
+    let file = checkpoint::path(dir, id);
+    let every = c.training.checkpoint_every;
+    let state = match every {
+        Some(_) => checkpoint::load::<T>(&file, id).unwrap_or_else(|e| {
+            tracing::warn!("{e}; run {id} trains from the start");
+            None
+        }),
+        None => None,
+    };
+    if let Some(state) = &state {
+        tracing::info!(run_id = %id, epoch = state.epoch(), "continuing from the checkpoint");
+    }
+    let mut supervisor = RunSupervisor {
+        every,
+        file: &file,
+        run_id: id,
+    };
     let outcome = fit(
         c,
         run.task,
@@ -47,28 +74,66 @@ fn train_in<T: Precision>(
         run.spec.seed,
         par,
         registry,
-        Start::default(),
+        Start {
+            state: state.as_ref(),
+            ..Start::default()
+        },
+        &mut supervisor,
     )?;
     Ok(record(run, &outcome, registry))
 }
 
-/// Where a training starts when it must reproduce another implementation's run exactly:
-/// its initial parameters (laid out like `Network::params`) and its per-epoch sample
-/// orders. The default starts from the seed.
+/// How `descent run` supervises a run: it stops between epochs once a signal has arrived,
+/// and saves the state every `every` epochs and when stopped.
+struct RunSupervisor<'a> {
+    every: Option<usize>,
+    file: &'a Path,
+    run_id: &'a str,
+}
+
+impl<T: Stored> Supervisor<T> for RunSupervisor<'_> {
+    fn interrupted(&self) -> bool {
+        interrupt::requested().is_some()
+    }
+
+    fn wants_state(&self, epoch: usize, end: Option<Stop>) -> bool {
+        self.every.is_some_and(|every| match end {
+            None => epoch.is_multiple_of(every),
+            Some(end) => end == Stop::Interrupted,
+        })
+    }
+
+    fn save(&mut self, state: &TrainState<T>) {
+        // A checkpoint that cannot be written costs only the work since the last one: the
+        // run goes on, and says so.
+        if let Err(e) = checkpoint::save(self.file, self.run_id, state) {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
+/// Where a training starts: from the seed (the default), from a saved state (a checkpoint),
+/// or, to reproduce another implementation's run exactly, from its initial parameters
+/// (laid out like `Network::params`) and its per-epoch sample orders.
 #[derive(Debug, Clone, Default)]
 pub struct Start<'a, T> {
     /// Initial parameters instead of the seeded initialisation.
     pub params: Option<&'a [T]>,
     /// Sample orders, one per epoch, instead of seeded shuffles.
     pub orders: Option<Arc<Vec<Vec<usize>>>>,
+    /// A saved training state to continue from.
+    pub state: Option<&'a TrainState<T>>,
 }
 
 /// Trains the model of configuration `c` for data of `task` on `data`: the one training
 /// path of `descent run` and `descent bench`. `par` is the parallelism of the matrix
-/// products inside this run (sequential when runs already run side by side).
+/// products inside this run (sequential when runs already run side by side); `supervisor`
+/// may stop the training between epochs and receive its state.
 ///
 /// # Errors
-/// A message for anything that stops the model from being built or trained.
+/// A message for anything that stops the model from being built or trained, or a `start`
+/// state that does not fit it.
+#[allow(clippy::too_many_arguments)] // each is one independent input of a training
 pub fn fit<T: Precision>(
     c: &RunConfig,
     task: Task,
@@ -77,6 +142,7 @@ pub fn fit<T: Precision>(
     par: Par,
     registry: &Registry,
     start: Start<'_, T>,
+    supervisor: &mut dyn Supervisor<T>,
 ) -> Result<Outcome, String> {
     let model = build_plan(c, registry, task)?;
     let mut net =
@@ -106,13 +172,14 @@ pub fn fit<T: Precision>(
         .get(&c.optimizer.schedule)
         .ok_or_else(|| format!("unknown schedule `{}`", c.optimizer.schedule))?;
     let schedule = (schedule.factory)(&c.optimizer.schedule_parameters());
-    train(
+    train_from(
         &mut net,
         rule.as_mut(),
         schedule.as_ref(),
         data,
         &config,
-        |_| {},
+        start.state,
+        supervisor,
     )
     .map_err(|e| e.to_string())
 }
@@ -170,6 +237,7 @@ pub fn record(run: &PlannedRun, outcome: &Outcome, registry: &Registry) -> RunRe
         Stop::Converged => Status::Converged,
         Stop::MaxEpochs => Status::MaxEpochs,
         Stop::Diverged => Status::Diverged,
+        Stop::Interrupted => Status::Interrupted,
     };
     RunRecord {
         epochs: u32::try_from(last.epoch).unwrap_or(u32::MAX),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use descent_core::Par;
 use descent_core::data::synthetic::Synthetic;
 use descent_core::data::{Dataset, Split, Task};
+use descent_optim::trainer::Unsupervised;
 use serde::Serialize;
 
 use crate::config::schema::RunConfig;
@@ -338,9 +339,19 @@ impl Workload {
         let start = Start {
             params: params.as_deref(),
             orders,
+            state: None,
         };
-        let outcome = fit(&self.config(), self.task, &data, 0, par, registry, start)
-            .map_err(anyhow::Error::msg)?;
+        let outcome = fit(
+            &self.config(),
+            self.task,
+            &data,
+            0,
+            par,
+            registry,
+            start,
+            &mut Unsupervised,
+        )
+        .map_err(anyhow::Error::msg)?;
         let warm = outcome.records.get(1).map_or(0.0, |r| r.seconds);
         let last = outcome.last();
         let seconds = last.seconds - warm;

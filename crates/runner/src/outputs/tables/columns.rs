@@ -1,7 +1,7 @@
 //! The layout of the runs table (which columns are swept keys, which are results) and its
 //! cells as text, shared by the summary, the plots and the report.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use polars::prelude::*;
 use serde_json::Value;
@@ -49,6 +49,28 @@ pub fn render_value(value: &Value) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// Each axis's value in `swept` as display text (empty where the run does not sweep it): the
+/// cells of `descent check`'s table.
+pub fn swept_cells(axes: &[String], swept: &BTreeMap<String, Value>) -> Vec<String> {
+    axes.iter()
+        .map(|axis| swept.get(axis).map_or_else(String::new, render_value))
+        .collect()
+}
+
+/// The swept values of a run as `batch_size=8 learning_rate=0.1` (short key names, see
+/// `display_names`; axes the run does not sweep are left out), to tell runs apart in
+/// progress lines.
+pub fn swept_label(axes: &[String], swept: &BTreeMap<String, Value>) -> String {
+    display_names(axes)
+        .iter()
+        .zip(swept_cells(axes, swept))
+        .zip(axes)
+        .filter(|(_, axis)| swept.contains_key(*axis))
+        .map(|((name, value), _)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// How a null cell reads in labels, tables and the report.
