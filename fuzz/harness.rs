@@ -14,10 +14,10 @@ use std::path::Path;
 use descent_runner::cli::runs_table;
 use descent_runner::config::{Experiment, SourceFile, parse};
 use descent_runner::datasets::{DataEnv, TaskHint, load_csv, load_idx};
-use descent_runner::journal_reader::Journal;
-use descent_runner::plan::plan;
+use descent_runner::outdir::journal_reader::Journal;
+use descent_runner::outputs::tables::{curves_frame, runs_frame, summary_frame};
 use descent_runner::registry::Registry;
-use descent_runner::tables::{curves_frame, runs_frame, summary_frame};
+use descent_runner::run::plan::plan;
 
 /// Separates the experiment file from each `--set` override in an `experiment` input.
 pub const SET: &str = "\n--set ";
