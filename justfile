@@ -31,3 +31,10 @@ slurm-test:
 # Scaffold a plugin crate in plugins/NAME and wire it into the binary.
 new-plugin NAME:
     scripts/new-plugin.sh {{NAME}}
+
+# Fuzz one target (experiment, csv, idx or journal) for SECONDS (nightly and cargo-fuzz).
+# Starts from the committed seeds; the grown corpus stays in fuzz/corpus/TARGET, crashes in
+# fuzz/artifacts/TARGET.
+fuzz TARGET SECONDS="600":
+    mkdir -p fuzz/corpus/{{TARGET}}
+    cargo +nightly fuzz run {{TARGET}} -O -a -s none --codegen-units 16 fuzz/corpus/{{TARGET}} fuzz/seeds/{{TARGET}} -- -max_total_time={{SECONDS}} -timeout=30

@@ -58,6 +58,15 @@ pub enum CoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A buffer sized by the configuration (samples × features, a layer's weights) is more
+    /// than this machine can hold.
+    #[error("{what} need {values} values: more than this machine's memory can hold")]
+    TooLarge {
+        /// What the buffer holds.
+        what: String,
+        /// Its dimensions, as `a × b`.
+        values: String,
+    },
 }
 
 /// Results of descent-core.

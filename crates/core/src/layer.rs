@@ -7,6 +7,7 @@ use faer::Par;
 use faer::linalg::matmul::matmul;
 
 use crate::activation::Activation;
+use crate::buffer;
 use crate::error::Result;
 use crate::float::Float;
 use crate::kernels;
@@ -133,6 +134,20 @@ impl<T: Float> Dense<T> {
     pub fn bias<'p>(&self, params: &'p [T]) -> &'p [T] {
         let start = self.offset + self.units * self.inputs;
         &params[start..start + self.units]
+    }
+
+    /// [`Dense::reserve`] for a new layer, whose buffers hold nothing yet: a width × capacity
+    /// that memory cannot hold is [`crate::CoreError::TooLarge`] instead of an abort.
+    ///
+    /// # Errors
+    /// When the buffers cannot be allocated.
+    pub fn try_reserve(&mut self, capacity: usize) -> Result<()> {
+        if self.z.len() < self.units.saturating_mul(capacity) {
+            for buf in [&mut self.z, &mut self.a, &mut self.delta] {
+                *buf = buffer::filled(&[self.units, capacity], T::zero(), "a layer's activations")?;
+            }
+        }
+        Ok(())
     }
 
     /// Makes room for batches of up to `capacity` samples (allocates only when growing).

@@ -7,6 +7,7 @@
 //! matrix products. It knows nothing of files, experiment configuration or plots.
 
 pub mod activation;
+mod buffer;
 pub mod data;
 mod error;
 mod float;

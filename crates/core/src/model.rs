@@ -186,6 +186,26 @@ impl ModelPlan {
 mod tests {
     use super::*;
 
+    /// Found probing the experiment fuzz target: a width whose weights overflow a `usize` or
+    /// exceed memory panicked with "capacity overflow"; it is an error.
+    #[test]
+    fn widths_beyond_memory_are_errors() {
+        use crate::activation::{Pointwise, Relu};
+        use crate::loss::LogLoss;
+        for hidden in [[1 << 62, 4], [1 << 40, 1 << 40]] {
+            let plan = ModelPlan::mlp(Task::Binary, &hidden, "relu").unwrap();
+            let relu =
+                |_: &str| -> Result<Arc<dyn Activation<f64>>> { Ok(Arc::new(Pointwise(Relu))) };
+            let err = plan
+                .build::<f64>(4, relu, Arc::new(LogLoss), None, 0)
+                .unwrap_err();
+            assert!(
+                matches!(err, CoreError::TooLarge { .. }),
+                "{hidden:?}: {err:?}"
+            );
+        }
+    }
+
     #[test]
     fn kinds_follow_the_task() {
         let multi = Task::Multiclass { classes: 4 };

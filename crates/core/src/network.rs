@@ -5,6 +5,7 @@ use std::sync::Arc;
 use faer::Par;
 
 use crate::activation::Activation;
+use crate::buffer;
 use crate::data::{Batch, Dataset};
 use crate::error::{CoreError, Result};
 use crate::float::Float;
@@ -81,34 +82,48 @@ impl<T: Float> Network<T> {
             }
         }
         loss.check_output(last.activation.as_ref())?;
+        // Widths come from the configuration: their parameter count is checked, and its
+        // buffers reserved fallibly, before any layer is built.
+        let mut fan_in = inputs;
+        let mut count = Some(0usize);
+        for spec in &layers {
+            count =
+                count.and_then(|n| n.checked_add(fan_in.checked_add(1)?.checked_mul(spec.units)?));
+            fan_in = spec.units;
+        }
+        let too_large = || CoreError::TooLarge {
+            what: "the network's parameters".into(),
+            values: "more than 2^64".into(),
+        };
+        let count = count.ok_or_else(too_large)?;
+        let mut params = buffer::filled(&[count], T::zero(), "the network's parameters")?;
+        let grads = buffer::filled(&[count], T::zero(), "the network's gradients")?;
         let mut rng = rng(seed, Stream::Init);
         let mut dense = Vec::with_capacity(layers.len());
         let mut offset = 0;
         let mut fan_in = inputs;
         for spec in &layers {
-            let layer = Dense::new(fan_in, spec.units, spec.activation.clone(), offset);
+            let mut layer = Dense::new(fan_in, spec.units, spec.activation.clone(), offset);
+            layer.try_reserve(EVALUATION_CHUNK)?;
             offset += layer.param_len();
             fan_in = spec.units;
             dense.push(layer);
         }
-        let mut params = vec![T::zero(); offset];
         for (layer, spec) in dense.iter().zip(&layers) {
             let wlen = layer.units() * layer.inputs();
             let (w, b) =
                 params[layer.offset()..layer.offset() + layer.param_len()].split_at_mut(wlen);
             spec.init.fill(w, b, layer.inputs(), &mut rng);
         }
-        let mut net = Self {
+        Ok(Self {
             inputs,
             layers: dense,
-            grads: vec![T::zero(); offset],
+            grads,
             params,
             loss,
-            capacity: 0,
+            capacity: EVALUATION_CHUNK,
             par: Par::Seq,
-        };
-        net.reserve(EVALUATION_CHUNK);
-        Ok(net)
+        })
     }
 
     /// Sets the parallelism of the matrix products (sequential by default: descent runs

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::buffer;
 use crate::error::{CoreError, Result};
 use crate::float::Float;
 
@@ -126,7 +127,7 @@ impl<T: Float> Dataset<T> {
         }
         let task = Task::classification(classes);
         let outputs = task.outputs();
-        let mut y = vec![T::zero(); outputs * labels.len()];
+        let mut y = buffer::filled(&[outputs, labels.len()], T::zero(), "the one-hot targets")?;
         for (i, &l) in labels.iter().enumerate() {
             if outputs == 1 {
                 y[i] = T::of(f64::from(l));

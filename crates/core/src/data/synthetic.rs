@@ -12,6 +12,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::{Dataset, Task};
+use crate::buffer;
 use crate::error::{CoreError, Result};
 use crate::matrix::{view, view_mut};
 use crate::random::{Rng, Stream, rng};
@@ -78,12 +79,14 @@ impl Synthetic {
     /// On zero samples or features, or negative noise.
     pub fn linear(&self) -> Result<Dataset<f64>> {
         self.check("linear", 0, false)?;
+        let mut x = buffer::with_capacity(
+            &[self.samples, self.features],
+            "the linear dataset's features",
+        )?;
         let mut rng = self.rng();
         let w: Vec<f64> = (0..self.features).map(|_| gaussian(&mut rng)).collect();
         let b = gaussian(&mut rng);
-        let x: Vec<f64> = (0..self.samples * self.features)
-            .map(|_| gaussian(&mut rng))
-            .collect();
+        x.extend((0..self.samples * self.features).map(|_| gaussian(&mut rng)));
         let y = x
             .chunks_exact(self.features)
             .map(|s| {
@@ -102,12 +105,17 @@ impl Synthetic {
     /// On fewer than two classes, zero samples or features, or negative noise.
     pub fn blobs(&self) -> Result<Dataset<f64>> {
         self.check("blobs", 2, false)?;
+        let mut centres = buffer::with_capacity(
+            &[self.classes, self.features],
+            "the blobs dataset's centres",
+        )?;
+        let mut x = buffer::with_capacity(
+            &[self.samples, self.features],
+            "the blobs dataset's features",
+        )?;
+        let mut labels = buffer::with_capacity(&[self.samples], "the blobs dataset's labels")?;
         let mut rng = self.rng();
-        let centres: Vec<f64> = (0..self.classes * self.features)
-            .map(|_| rng.random_range(-5.0..5.0))
-            .collect();
-        let mut x = Vec::with_capacity(self.samples * self.features);
-        let mut labels = Vec::with_capacity(self.samples);
+        centres.extend((0..self.classes * self.features).map(|_| rng.random_range(-5.0..5.0)));
         for _ in 0..self.samples {
             let c = rng.random_range(0..self.classes);
             for f in 0..self.features {
@@ -195,9 +203,9 @@ impl Synthetic {
         mut point: impl FnMut(&mut Rng) -> ([f64; 2], u32),
         classes: usize,
     ) -> Result<Dataset<f64>> {
+        let mut x = buffer::with_capacity(&[self.samples, 2], "the dataset's features")?;
+        let mut labels = buffer::with_capacity(&[self.samples], "the dataset's labels")?;
         let mut rng = self.rng();
-        let mut x = Vec::with_capacity(self.samples * 2);
-        let mut labels = Vec::with_capacity(self.samples);
         for _ in 0..self.samples {
             let (p, l) = point(&mut rng);
             x.extend(p.iter().map(|v| v + self.noise * gaussian(&mut rng)));
@@ -226,9 +234,10 @@ impl Synthetic {
                 reason: "hidden layers need at least one unit".into(),
             });
         }
-        let mut rng = self.rng();
         let n = self.samples;
-        let x: Vec<f64> = (0..n * self.features).map(|_| gaussian(&mut rng)).collect();
+        let mut x = buffer::with_capacity(&[n, self.features], "the teacher dataset's features")?;
+        let mut rng = self.rng();
+        x.extend((0..self.samples * self.features).map(|_| gaussian(&mut rng)));
         let outputs = match task {
             Task::Binary | Task::Regression => 1,
             Task::Multiclass { classes } => classes,
@@ -242,11 +251,10 @@ impl Synthetic {
         for (li, pair) in widths.windows(2).enumerate() {
             let (fan_in, fan_out) = (pair[0], pair[1]);
             let std = (gain / fan_in as f64).sqrt();
-            let w: Vec<f64> = (0..fan_in * fan_out)
-                .map(|_| gaussian(&mut rng) * std)
-                .collect();
+            let mut w = buffer::with_capacity(&[fan_in, fan_out], "the teacher network's weights")?;
+            w.extend((0..fan_in * fan_out).map(|_| gaussian(&mut rng) * std));
             let b: Vec<f64> = (0..fan_out).map(|_| gaussian(&mut rng) * 0.1).collect();
-            let mut next = vec![0.0; fan_out * n];
+            let mut next = buffer::filled(&[fan_out, n], 0.0, "the teacher network's activations")?;
             matmul(
                 view_mut(&mut next, fan_out, n),
                 Accum::Replace,
@@ -307,6 +315,31 @@ mod tests {
             classes,
             noise,
             seed: 5,
+        }
+    }
+
+    /// Found probing the experiment fuzz target: sizes whose buffers overflow or exceed
+    /// memory panicked with "capacity overflow" (or would abort); they are errors.
+    #[test]
+    fn sizes_beyond_memory_are_errors() {
+        let huge = 1 << 62;
+        let cases = [
+            spec(huge, 2, 3, 0.1).blobs(),
+            spec(100, huge, 3, 0.1).blobs(),
+            spec(100, 2, huge, 0.1).blobs(),
+            spec(huge, 2, 3, 0.1).linear(),
+            spec(huge, 2, 3, 0.1).xor(),
+            spec(100, 2, huge, 0.1).spirals(),
+            spec(huge, 3, 3, 0.1).teacher(&[4], false, Task::Binary),
+            spec(100, 3, 3, 0.1).teacher(&[huge], false, Task::Binary),
+            spec(100, 3, huge, 0.1).teacher(&[4], false, Task::Multiclass { classes: huge }),
+        ];
+        for (i, result) in cases.into_iter().enumerate() {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(err, CoreError::TooLarge { .. }),
+                "case {i}: {err:?}"
+            );
         }
     }
 

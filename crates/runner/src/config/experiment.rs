@@ -133,11 +133,28 @@ impl Experiment {
         } else {
             format!(" with --set {}", self.overrides.join(" --set "))
         };
-        Ok(format!(
-            "# The experiment as run: {}{sets}\n{text}",
+        let header = format!(
+            "The experiment as run: {}{sets}",
             self.source.path.display()
-        ))
+        );
+        Ok(format!("# {}\n{text}", comment_text(&header)))
     }
+}
+
+/// `text` as it can stand in a TOML comment, which ends at a line break and may hold no other
+/// control character but tab: those are written escaped (`\n`, `\u{1}`), so that an override
+/// such as `--set $'training.epochs=5\nx'` cannot cut the comment and leave the rest of its
+/// line in the document.
+fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Reads and expands `path` with the `--set` overrides in `sets`.

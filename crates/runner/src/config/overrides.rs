@@ -43,8 +43,10 @@ impl Override {
             return Err(fail(format!("`{key}` is not a dotted key")));
         }
         let raw = raw.trim();
+        // One value, and nothing after it: `5\nmodel.kind = "x"` is not a value but text.
         let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
             .ok()
+            .filter(|t| t.len() == 1)
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
         Ok(Self {
@@ -87,5 +89,22 @@ mod tests {
                 .contains("--set #2")
         );
         assert!(Override::parse("a..b=1", 1).is_err());
+    }
+
+    /// Found by fuzzing: a value followed by more TOML on another line was read as the value
+    /// alone, the rest silently dropped.
+    #[test]
+    fn a_value_with_more_toml_after_it_is_text() {
+        let o = Override::parse("training.epochs=5\nmodel.kind = \"linear\"", 1).unwrap();
+        assert_eq!(
+            o.value,
+            toml::Value::String("5\nmodel.kind = \"linear\"".into())
+        );
+        assert_eq!(
+            Override::parse("training.epochs = 5 # five", 1)
+                .unwrap()
+                .value,
+            toml::Value::Integer(5)
+        );
     }
 }

@@ -243,3 +243,40 @@ fn the_resolved_experiment_reads_back_to_the_same_runs() {
     }
     assert_eq!(parse_text(&with_variants, &[]).unwrap().name, "exp");
 }
+
+/// Found by fuzzing: an override with a line break (or another control character) cut the
+/// comment that heads `experiment.toml`, and the rest of its line became invalid TOML.
+#[test]
+fn overrides_with_line_breaks_stay_in_the_header_comment() {
+    let sets = [
+        "dataset.name=wine\n-x.y=39",
+        "model.activation=tanh\r\n[model]",
+        "optimizer.kind=adam\u{1}",
+    ];
+    for set in sets {
+        let original = parse_text(BASE, &[set]).unwrap();
+        let text = original.to_toml().unwrap();
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with('#')).count(),
+            1,
+            "{text}"
+        );
+        let again = parse(
+            SourceFile {
+                path: "out/experiment.toml".into(),
+                text: text.clone(),
+            },
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{set:?}: {e}\n{text}"));
+        assert_eq!(run_keys(&again), run_keys(&original), "{set:?}:\n{text}");
+    }
+    let text = parse_text(BASE, &["dataset.name=wine\n-x.y=39"])
+        .unwrap()
+        .to_toml()
+        .unwrap();
+    assert!(
+        text.contains("--set dataset.name=wine\\n-x.y=39\n"),
+        "{text}"
+    );
+}

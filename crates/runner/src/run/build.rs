@@ -74,6 +74,7 @@ pub fn build_network<T: Precision>(
                 descent_core::CoreError::NotDifferentiable { .. } if c.training.loss.is_some() => {
                     "training.loss"
                 }
+                descent_core::CoreError::TooLarge { .. } => "model.hidden",
                 _ => "model.activation",
             };
             (key, e.to_string())

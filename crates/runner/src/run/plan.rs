@@ -601,6 +601,60 @@ mod tests {
         plan(experiment, &Registry::with_builtins(), env).expect("a valid plan")
     }
 
+    /// Found probing the experiment fuzz target: sizes beyond memory panicked ("capacity
+    /// overflow") while validating; they are errors at the key that asked for them.
+    #[test]
+    fn sizes_beyond_memory_are_errors_at_their_key() {
+        let huge = 1u64 << 62;
+        for (body, key) in [
+            (
+                format!("name = \"blobs\"\nsamples = {huge}"),
+                "dataset.name",
+            ),
+            (
+                format!("name = \"blobs\"\nfeatures = {huge}"),
+                "dataset.name",
+            ),
+            (
+                format!("name = \"teacher\"\nsamples = 20\nhidden = [{huge}]"),
+                "dataset.name",
+            ),
+        ] {
+            let text = format!("[dataset]\n{body}\n[model]\nkind = \"logistic\"\n");
+            let err = checked(&text).unwrap_err();
+            let d = &err.diagnostics[0];
+            assert_eq!(d.key.as_deref(), Some(key), "{err}");
+            assert!(
+                d.message.contains("more than this machine's memory"),
+                "{err}"
+            );
+        }
+        let text =
+            format!("[dataset]\nname = \"iris\"\n[model]\nkind = \"mlp\"\nhidden = [{huge}, 4]\n");
+        let err = checked(&text).unwrap_err();
+        assert_eq!(
+            err.diagnostics[0].key.as_deref(),
+            Some("model.hidden"),
+            "{err}"
+        );
+    }
+
+    fn checked(text: &str) -> Result<Plan, ConfigError> {
+        let experiment = parse(
+            SourceFile {
+                path: "work.toml".into(),
+                text: text.into(),
+            },
+            &[],
+        )
+        .expect("a valid experiment");
+        let env = DataEnv {
+            root: None,
+            base: ".".into(),
+        };
+        plan(experiment, &Registry::with_builtins(), env)
+    }
+
     /// The work estimate that orders a sweep grows with updates, parameters and epochs.
     #[test]
     fn work_counts_samples_updates_parameters_and_epochs() {
