@@ -198,7 +198,10 @@ fn sigterm_mid_sweep_exits_143_and_a_rerun_resumes() {
 fn a_second_signal_exits_at_once() {
     let (dir, _) = experiment(&slow());
     let journal = dir.path().join("twice/runs.jsonl");
-    let child = start(dir.path(), "twice", &["--jobs", "1"]);
+    // Epochs of 30,000 single-sample steps: seconds long even on a quiet machine, so that
+    // the second signal always arrives before the first one's epoch boundary.
+    let longer = ["--jobs", "1", "--set", "dataset.samples=30000"];
+    let child = start(dir.path(), "twice", &longer);
     let lock = dir.path().join("twice/descent.lock");
     wait_for("the run to start", || lock.is_file());
     signal(&child, "INT");
