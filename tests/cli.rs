@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{csv, descent, experiment, run_ok, text, without};
+use common::{csv, descent, experiment, file_lines, run_ok, text, without};
 
 const SMALL: &str = r#"
 [experiment]
@@ -148,11 +148,7 @@ fn an_interrupted_sweep_resumes() {
     run_ok(dir.path(), "cut", &[]);
     // Keep one finished run and half of the next line, as if killed while writing.
     let journal = dir.path().join("cut/runs.jsonl");
-    let lines: Vec<String> = fs::read_to_string(&journal)
-        .expect("journal")
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let lines = file_lines(&journal);
     fs::write(
         &journal,
         format!("{}\n{}", lines[0], &lines[1][..lines[1].len() / 2]),

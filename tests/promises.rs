@@ -6,7 +6,7 @@ mod common;
 
 use std::fs;
 
-use common::{csv, descent, experiment, run_ok, text, without};
+use common::{csv, descent, experiment, file_lines, run_ok, text, without};
 
 /// One linear regression on 48,000 × 784 teacher samples with full-batch GD: the weight
 /// gradient is a one-row product of 37.6 M multiply-adds, above the size where a run with
@@ -128,11 +128,7 @@ fn failed_runs_are_retried_on_resume_and_finished_ones_are_not() {
     run_ok(dir.path(), "cut", &[]);
     // Record the second run as failed, as a crash or a since-fixed plugin would have.
     let journal = dir.path().join("cut/runs.jsonl");
-    let lines: Vec<String> = fs::read_to_string(&journal)
-        .expect("journal")
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let lines = file_lines(&journal);
     let mut record: serde_json::Value = serde_json::from_str(&lines[1]).expect("a record");
     record["status"] = "failed".into();
     record["error"] = "a plugin panicked".into();

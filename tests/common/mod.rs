@@ -42,6 +42,15 @@ pub fn run_ok(dir: &Path, out: &str, extra: &[&str]) -> Output {
     o
 }
 
+/// The lines of a journal (or any text file).
+pub fn file_lines(path: &Path) -> Vec<String> {
+    fs::read_to_string(path)
+        .expect("a journal")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A CSV table as rows of cells (header first).
 pub fn csv(path: &Path) -> Vec<Vec<String>> {
     fs::read_to_string(path)
