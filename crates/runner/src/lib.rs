@@ -8,6 +8,9 @@
 //! journal; [`merge`] gathers them into the same tables, and [`slurm`] writes the batch
 //! scripts that do both.
 
+// `settings!` names this crate by its path, from plugins and from inside alike.
+extern crate self as descent_runner;
+
 mod atomic;
 pub mod bench;
 pub mod cli;
@@ -21,6 +24,7 @@ pub mod npy;
 pub mod output;
 pub mod output_error;
 pub mod plan;
+pub mod plugin;
 pub mod plots;
 pub mod registry;
 pub mod report;

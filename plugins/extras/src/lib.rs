@@ -6,11 +6,11 @@ mod adamw;
 mod checkerboard;
 mod lion;
 
-pub use adamw::AdamW;
+pub use adamw::{AdamW, AdamWSettings};
 pub use checkerboard::Checkerboard;
-pub use lion::Lion;
+pub use lion::{Lion, LionSettings};
 
-use descent_runner::registry::Registry;
+use descent_runner::plugin::Registry;
 
 /// The crate name shown next to these parts in `descent list`.
 pub const NAME: &str = "descent-plugin-extras";
@@ -19,14 +19,12 @@ pub const NAME: &str = "descent-plugin-extras";
 pub fn register(registry: &mut Registry) {
     registry.optimizer(
         "lion",
-        "Lion (Chen et al. 2023): the sign of an interpolated momentum; `beta1` = 0.9, `beta2` = 0.99, decoupled `weight_decay`",
-        &["beta1", "beta2"],
+        "Lion (Chen et al. 2023): the sign of an interpolated momentum; decoupled `weight_decay` (default 0)",
         lion::LionKind,
     );
     registry.optimizer(
         "adamw",
         "AdamW (Loshchilov & Hutter 2019): Adam with decoupled `weight_decay` (default 0.01)",
-        &["beta1", "beta2", "epsilon"],
         adamw::AdamWKind,
     );
     registry.dataset(

@@ -5,9 +5,8 @@ use std::sync::Arc;
 use descent_core::Float;
 use descent_core::activation::Activation;
 use descent_core::loss::Loss;
-use descent_optim::rules::UpdateRule;
 
-use super::{ActivationFactory, ErasedDataset, ErasedOptimizer, LossFactory, Source};
+use super::{ActivationFactory, BuiltRule, ErasedDataset, ErasedOptimizer, LossFactory, Source};
 use crate::config::schema::{DatasetConfig, OptimizerConfig};
 use crate::datasets::cache::Slots;
 use crate::datasets::{DataCache, DataEnv};
@@ -19,11 +18,11 @@ pub trait Precision: Float {
     /// This precision's loss.
     fn loss(f: &LossFactory) -> Arc<dyn Loss<Self>>;
     /// An update rule in this precision.
-    fn optimizer(
-        f: &dyn ErasedOptimizer,
-        config: &OptimizerConfig,
-        len: usize,
-    ) -> Box<dyn UpdateRule<Self>>;
+    ///
+    /// # Errors
+    /// When its settings do not deserialise.
+    fn optimizer(f: &dyn ErasedOptimizer, config: &OptimizerConfig, len: usize)
+    -> BuiltRule<Self>;
     /// A dataset in this precision.
     ///
     /// # Errors
@@ -44,11 +43,7 @@ impl Precision for f32 {
     fn loss(f: &LossFactory) -> Arc<dyn Loss<f32>> {
         f.f32.clone()
     }
-    fn optimizer(
-        f: &dyn ErasedOptimizer,
-        config: &OptimizerConfig,
-        len: usize,
-    ) -> Box<dyn UpdateRule<f32>> {
+    fn optimizer(f: &dyn ErasedOptimizer, config: &OptimizerConfig, len: usize) -> BuiltRule<f32> {
         f.build_f32(config, len)
     }
     fn dataset(
@@ -70,11 +65,7 @@ impl Precision for f64 {
     fn loss(f: &LossFactory) -> Arc<dyn Loss<f64>> {
         f.f64.clone()
     }
-    fn optimizer(
-        f: &dyn ErasedOptimizer,
-        config: &OptimizerConfig,
-        len: usize,
-    ) -> Box<dyn UpdateRule<f64>> {
+    fn optimizer(f: &dyn ErasedOptimizer, config: &OptimizerConfig, len: usize) -> BuiltRule<f64> {
         f.build_f64(config, len)
     }
     fn dataset(
