@@ -11,9 +11,9 @@ use std::path::Path;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use descent_runner::config::load;
 use descent_runner::datasets::DataEnv;
-use descent_runner::execute::{Options, run_plan};
-use descent_runner::plan::plan;
 use descent_runner::registry::Registry;
+use descent_runner::run::execute::{Options, run_plan};
+use descent_runner::run::plan::plan;
 
 fn sweep(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

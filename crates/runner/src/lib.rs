@@ -1,37 +1,30 @@
 //! descent-runner: experiment files in; comparison tables, plots and reports out.
 //!
 //! The data path: experiment file → [`config`] (parse, override, expand, locate errors) →
-//! runs → datasets loaded once and shared → each run trained on the rayon pool → a
-//! [`journal`] line per finished run → tables, plots and the report.
+//! [`run`] (validate into a plan, train each run on the rayon pool, a journal line per
+//! finished run) → [`outputs`] (tables, plots and the report) in the [`outdir`].
 //!
-//! On a cluster the runs are split into [`shard`]s, each run by its own process into its own
-//! journal; [`merge`] gathers them into the same tables, and [`slurm`] writes the batch
-//! scripts that do both.
+//! The layers, each depending only on those below it:
+//! - [`cli`]: the `descent` command line;
+//! - [`ops`]: the operations behind some commands (benchmarks, merging shards);
+//! - [`run`], [`outputs`], [`cluster`]: the run pipeline, what an output directory shows,
+//!   and scale-out on a cluster (shards and SLURM scripts);
+//! - [`outdir`]: the output directory's files, the journal among them;
+//! - [`config`], [`registry`], [`datasets`]: experiment files, the named parts, the data.
 
 // `settings!` names this crate by its path, from plugins and from inside alike.
 extern crate self as descent_runner;
 
-mod atomic;
-pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod datasets;
-pub mod execute;
-pub mod journal;
-pub mod journal_reader;
-pub mod merge;
-pub mod npy;
-pub mod output;
-pub mod output_error;
-pub mod plan;
+pub mod ops;
+pub mod outdir;
+pub mod outputs;
 pub mod plugin;
-pub mod plots;
 pub mod registry;
-pub mod report;
-pub mod shard;
-pub mod slurm;
+pub mod run;
 pub mod suggest;
-pub mod tables;
 #[cfg(test)]
 mod test_fixtures;
-pub mod train;

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use crate::journal::{Curves, RunRecord, Status};
-use crate::plots::PlotSpec;
+use crate::outdir::journal::{Curves, RunRecord, Status};
+use crate::outputs::plots::PlotSpec;
 
 /// The seeds of every configuration.
 pub(crate) const SEEDS: [u64; 3] = [0, 1, 2];

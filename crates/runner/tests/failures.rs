@@ -6,10 +6,10 @@ use descent_runner::config::schema::OptimizerConfig;
 use descent_runner::config::settings::NoSettings;
 use descent_runner::config::{SourceFile, parse};
 use descent_runner::datasets::DataEnv;
-use descent_runner::execute::{Options, run_plan};
-use descent_runner::journal::Status;
-use descent_runner::plan::plan;
+use descent_runner::outdir::journal::Status;
 use descent_runner::registry::{OptimizerKind, Registry};
+use descent_runner::run::execute::{Options, run_plan};
+use descent_runner::run::plan::plan;
 
 /// An update rule that breaks on its first step, as a buggy plugin might.
 struct Explode;
@@ -87,7 +87,7 @@ fn a_panicking_run_is_recorded_as_failed_and_the_sweep_goes_on() {
     assert_eq!(summary.trained, 3);
     assert_eq!(failed, 1);
     let journal = std::fs::read_to_string(dir.path().join("runs.jsonl")).expect("journal");
-    let records: Vec<descent_runner::journal::RunRecord> = journal
+    let records: Vec<descent_runner::outdir::journal::RunRecord> = journal
         .lines()
         .map(|l| serde_json::from_str(l).expect("a record"))
         .collect();

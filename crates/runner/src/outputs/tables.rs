@@ -15,9 +15,9 @@ use std::path::Path;
 use polars::prelude::*;
 use serde_json::Value;
 
-use crate::journal::{RunRecord, Status};
-use crate::journal_reader::Journal;
-use crate::output_error::Result;
+use crate::outdir::error::Result;
+use crate::outdir::journal::{RunRecord, Status};
+use crate::outdir::journal_reader::Journal;
 use columns::{LOSSES, configurations, final_value_columns};
 use files::{read_parquet, write_csv, write_curves, write_parquet};
 

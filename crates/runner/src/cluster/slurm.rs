@@ -7,9 +7,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::atomic::write_atomically;
 use crate::config::{ConfigError, Diagnostic};
-use crate::plan::Plan;
+use crate::outdir::atomic::write_atomically;
+use crate::run::plan::Plan;
 
 /// The largest default number of array tasks (SLURM's default `MaxArraySize` is 1001).
 pub const MAX_DEFAULT_TASKS: usize = 1000;

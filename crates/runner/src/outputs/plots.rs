@@ -19,8 +19,8 @@ use std::path::Path;
 
 use polars::prelude::DataFrame;
 
-use crate::output_error::{OutputError, Result};
-use crate::tables::{config_columns, float_values, quality_columns};
+use crate::outdir::error::{OutputError, Result};
+use crate::outputs::tables::{config_columns, float_values, quality_columns};
 use facets::Facets;
 use figure::{Prepared, curve_figure, final_figure};
 use series::RunSeries;
@@ -143,15 +143,15 @@ pub fn write_plots(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::RunRecord;
-    use crate::tables::runs_frame;
+    use crate::outdir::journal::RunRecord;
+    use crate::outputs::tables::runs_frame;
     use crate::test_fixtures::{TempDir, spec, sweep, with_learning_rates, with_problems};
 
     /// Tables of `records` as `write_plots` gets them.
     fn frames(records: &[RunRecord]) -> (DataFrame, DataFrame) {
         let metrics = ["test_accuracy".to_string(), "train_accuracy".to_string()];
         let runs = runs_frame(records).expect("runs");
-        let curves = crate::tables::curves_frame(records, &metrics).expect("curves");
+        let curves = crate::outputs::tables::curves_frame(records, &metrics).expect("curves");
         (runs, curves)
     }
 

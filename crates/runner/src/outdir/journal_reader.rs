@@ -7,9 +7,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::journal::RunRecord;
-use crate::output_error::{OutputError, Result};
-use crate::tables::order_metrics;
+use crate::outdir::error::{OutputError, Result};
+use crate::outdir::journal::RunRecord;
+use crate::outputs::tables::order_metrics;
 
 /// An indexed journal: every finished run's summary in memory, its curves left on disk until
 /// [`records`](Self::records) streams them.

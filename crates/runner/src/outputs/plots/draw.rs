@@ -11,8 +11,8 @@ use plotters::prelude::*;
 use super::Plot;
 use super::figure::{Axis, Lines, Points};
 use super::text::{Line, font, width};
-use crate::atomic::AtomicFile;
-use crate::output_error::{OutputError, Result};
+use crate::outdir::atomic::AtomicFile;
+use crate::outdir::error::{OutputError, Result};
 
 /// Size of a figure with up to four panels; more panels make the image grow.
 const BASE_SIZE: (u32, u32) = (1200, 800);

@@ -14,16 +14,13 @@ use descent_core::Par;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::journal::{RunRecord, Status};
-use crate::journal_reader::Journal;
-use crate::output;
-use crate::plan::{Plan, PlannedRun};
+use crate::cluster::shard::Shard;
+use crate::outdir::journal::{RunRecord, Status};
+use crate::outdir::journal_reader::Journal;
+use crate::outdir::{self, JOURNAL};
 use crate::registry::Registry;
-use crate::shard::Shard;
-use crate::train::{failed, train_run};
-
-/// The journal's file name in an output directory.
-pub const JOURNAL: &str = "runs.jsonl";
+use crate::run::plan::{Plan, PlannedRun};
+use crate::run::train::{failed, train_run};
 
 /// How to execute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,14 +195,14 @@ pub fn run_plan(
     options: &Options,
 ) -> Result<(Summary, usize)> {
     if options.fresh {
-        output::clear(dir)?;
+        outdir::clear(dir)?;
     }
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-    let started = output::now();
-    output::write_experiment(dir, plan, None)?;
+    let started = outdir::now();
+    outdir::write_experiment(dir, plan, None)?;
     let summary = execute(plan, registry, dir, None, options)?;
-    let failed = output::write_run(dir, plan, &started, options, &summary)?;
+    let failed = crate::outputs::write_run(dir, plan, &started, options, &summary)?;
     Ok((summary, failed))
 }
 

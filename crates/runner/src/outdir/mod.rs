@@ -1,5 +1,5 @@
-//! The output directory: the resolved experiment and manifest, and the tables, plots and
-//! report rebuilt from the journal.
+//! The output directory: where each file lives, the journal written and read, the resolved
+//! experiment and the manifest, and writing files atomically.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -8,16 +8,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::{write_atomically, write_atomically_as};
-use crate::config::Experiment;
-use crate::execute::{JOURNAL, Options, Summary};
-use crate::journal::Status;
-use crate::journal_reader::Journal;
-use crate::plan::{Plan, ReportSpec};
-use crate::plots::PlotSpec;
-use crate::shard::Shard;
-use crate::{report, tables};
+pub(crate) mod atomic;
+pub mod error;
+pub mod journal;
+pub mod journal_reader;
 
+use crate::cluster::shard::Shard;
+use crate::config::Experiment;
+use crate::outdir::atomic::{write_atomically, write_atomically_as};
+use crate::outdir::journal_reader::Journal;
+use crate::run::execute::{Options, Summary};
+use crate::run::plan::{Plan, ReportSpec};
+
+/// The journal's file name in an output directory.
+pub const JOURNAL: &str = "runs.jsonl";
 /// The resolved experiment's file name.
 pub const EXPERIMENT: &str = "experiment.toml";
 /// The manifest's file name.
@@ -225,62 +229,6 @@ pub fn journal_of(experiment: &Experiment, paths: &[PathBuf]) -> Result<(Journal
 /// When the file cannot be written.
 pub fn write_manifest(path: &Path, manifest: &Manifest) -> Result<()> {
     write_atomically(path, serde_json::to_string_pretty(manifest)?.as_bytes())?;
-    Ok(())
-}
-
-/// Writes `manifest.json`, the tables, the plots and the report from `journal` (the runs of
-/// one experiment: see [`Journal::retain`]); returns how many of its runs failed. What
-/// `descent run` writes at its end, and `descent merge` from the shards' journals.
-///
-/// # Errors
-/// When a file cannot be written.
-pub fn write_all(dir: &Path, manifest: &Manifest, journal: &Journal) -> Result<usize> {
-    write_manifest(&dir.join(MANIFEST), manifest)?;
-    tables::write_tables(dir, journal)?;
-    let failed = journal
-        .runs()
-        .iter()
-        .filter(|r| r.status == Status::Failed)
-        .count();
-    report::write_report(dir, &plot_spec(manifest), &manifest.description)?;
-    Ok(failed)
-}
-
-/// The end of `descent run`: [`write_all`] from `dir`'s `runs.jsonl`, with the manifest of a
-/// run of `plan` that started at `started` and finishes now.
-///
-/// # Errors
-/// When the journal cannot be read or a file cannot be written.
-pub fn write_run(
-    dir: &Path,
-    plan: &Plan,
-    started: &str,
-    options: &Options,
-    summary: &Summary,
-) -> Result<usize> {
-    let (journal, _) = journal_of(&plan.experiment, &[dir.join(JOURNAL)])?;
-    let manifest = Manifest::new(plan, started, Some(now()), options, summary);
-    write_all(dir, &manifest, &journal)
-}
-
-fn plot_spec(m: &Manifest) -> PlotSpec {
-    PlotSpec {
-        title: m.experiment.clone(),
-        group_by: m.report.group_by.clone(),
-        metrics: m.report.metrics.clone(),
-        x: m.report.x.clone(),
-    }
-}
-
-/// `descent report DIR`: redraws the plots and rewrites the report from the tables.
-///
-/// # Errors
-/// When the directory has no manifest or tables, or a file cannot be written.
-pub fn rebuild_report(dir: &Path) -> Result<()> {
-    let path = dir.join(MANIFEST);
-    let manifest = Manifest::read(&path)
-        .with_context(|| format!("{} is not a descent output directory", dir.display()))?;
-    report::write_report(dir, &plot_spec(&manifest), &manifest.description)?;
     Ok(())
 }
 

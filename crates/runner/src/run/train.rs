@@ -10,9 +10,9 @@ use descent_optim::batching::BatchSize;
 use descent_optim::trainer::{EpochRecord, Outcome, Stop, TrainConfig, train};
 
 use crate::config::schema::{BatchSetting, RunConfig};
-use crate::journal::{Curves, RunRecord, Status};
-use crate::plan::{Plan, PlannedRun, build_network, build_plan};
+use crate::outdir::journal::{Curves, RunRecord, Status};
 use crate::registry::{Precision, Registry};
+use crate::run::plan::{Plan, PlannedRun, build_network, build_plan};
 
 /// Trains `run` in its configured precision, with `par` the parallelism its large matrix
 /// products may use.

@@ -7,17 +7,16 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::bench::{WORKLOADS, Workload};
+use crate::cluster::shard::{self, ShardArg};
+use crate::cluster::slurm::{self, SlurmArgs};
 use crate::config::{self, ConfigError, RunSpec};
 use crate::datasets::DataEnv;
-use crate::execute::{self, Options};
-use crate::merge;
-use crate::output;
-use crate::plan::{self, Plan};
+use crate::ops::bench::{WORKLOADS, Workload};
+use crate::ops::merge;
+use crate::outputs::tables::render_value;
 use crate::registry::{DuplicateName, Registry};
-use crate::shard::{self, ShardArg};
-use crate::slurm::{self, SlurmArgs};
-use crate::tables::render_value;
+use crate::run::execute::{self, Options};
+use crate::run::plan::{self, Plan};
 
 /// A plugin: its crate name and its `register` function.
 pub type Plugin = (&'static str, fn(&mut Registry));
@@ -171,7 +170,7 @@ pub fn execute_command(cli: Cli, plugins: &[Plugin]) -> u8 {
             print!("{}", listing(&registry));
             Ok(OK)
         }
-        Command::Report { dir } => output::rebuild_report(&dir).map(|()| OK),
+        Command::Report { dir } => crate::outputs::rebuild_report(&dir).map(|()| OK),
         Command::Bench {
             workload,
             threads,
@@ -403,7 +402,7 @@ fn gradcheck(
         .iter()
         .filter(|r| seen.insert(r.spec.variant.clone()))
     {
-        let checks = crate::train::gradient_check(run, &plan, registry, per_layer)?;
+        let checks = crate::run::train::gradient_check(run, &plan, registry, per_layer)?;
         println!("variant {} (run {}):", run.spec.variant, run.spec.run_id);
         for c in &checks {
             let verdict = if c.passes(tolerance) { "ok" } else { "FAIL" };

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use polars::prelude::*;
 use serde_json::Value;
 
-use crate::output_error::{OutputError, Result};
+use crate::outdir::error::{OutputError, Result};
 
 /// The three final losses, in table order.
 pub(super) const LOSSES: [&str; 3] = ["train_loss", "val_loss", "test_loss"];

@@ -5,7 +5,7 @@ use super::PlotSpec;
 use super::draw::{Figure, Key};
 use super::facets::Facets;
 use super::series::{Band, RunSeries, Trace, band};
-use crate::tables::{MeanStd, finite, mean_std};
+use crate::outputs::tables::{MeanStd, finite, mean_std};
 
 /// A figure ready to draw, or the reason there is none.
 pub(super) enum Prepared {

@@ -11,12 +11,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::cluster::shard::Shard;
 use crate::config::{self, Experiment, RunSpec};
-use crate::execute::JOURNAL;
-use crate::journal_reader::JournalFile;
-use crate::output::{self, EXPERIMENT, MANIFEST, Manifest};
+use crate::outdir::journal_reader::JournalFile;
+use crate::outdir::{self, EXPERIMENT, JOURNAL, MANIFEST, Manifest};
 use crate::registry::Registry;
-use crate::shard::Shard;
 
 /// What a merge found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +58,7 @@ pub fn merge(dir: &Path, registry: &Registry) -> Result<Merged> {
         .map(|(_, path)| Manifest::read(&path))
         .collect::<Result<Vec<_>>>()?;
 
-    let (journal, left_out) = output::journal_of(&experiment, &paths)?;
+    let (journal, left_out) = outdir::journal_of(&experiment, &paths)?;
     for file in journal.files() {
         if let Some(line) = file.ignored_line {
             eprintln!(
@@ -108,7 +107,7 @@ pub fn merge(dir: &Path, registry: &Registry) -> Result<Merged> {
         missing: missing.iter().map(|r| r.run_id.clone()).collect(),
         ..merged_manifest(dir, &experiment, &manifests)?
     };
-    let failed = output::write_all(dir, &manifest, &journal)?;
+    let failed = crate::outputs::write_all(dir, &manifest, &journal)?;
     Ok(Merged {
         runs: experiment.runs.len(),
         found: journal.runs().len(),

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use polars::prelude::DataFrame;
 
-use crate::atomic::write_atomically;
-use crate::output_error::{OutputError, Result};
-use crate::plots::{PlotSpec, Plots, write_plots};
-use crate::tables::{
+use crate::outdir::atomic::write_atomically;
+use crate::outdir::error::{OutputError, Result};
+use crate::outputs::plots::{PlotSpec, Plots, write_plots};
+use crate::outputs::tables::{
     NULL_LABEL, config_columns, display_names, distinct, float_values, labels, quality_columns,
     read_curves, read_runs, render_value, summary_frame, swept_columns,
 };
@@ -34,7 +34,7 @@ pub struct ReportInput<'a> {
 
 /// Redraws the figures and rewrites `report.md` in `dir` from the tables there
 /// (`runs.parquet`, `curves.parquet`): what `descent report DIR` does, and the last step of
-/// `descent run` after [`write_tables`](crate::tables::write_tables).
+/// `descent run` after [`write_tables`](crate::outputs::tables::write_tables).
 ///
 /// Fails with a message naming the valid choices when `spec` refers to a column the tables do
 /// not have. Returns the figures drawn, for the caller to log.
@@ -465,8 +465,8 @@ fn scientific(value: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal_reader::Journal;
-    use crate::tables::write_tables;
+    use crate::outdir::journal_reader::Journal;
+    use crate::outputs::tables::write_tables;
     use crate::test_fixtures::{
         FAILED_MESSAGE, TempDir, spec, sweep, with_problems, write_journal,
     };
@@ -476,7 +476,7 @@ mod tests {
         "overrides": ["training.epochs=5"], "report": {"group_by": "training.batch_size"}}"#;
 
     /// A finished output directory for `records`, with the report written.
-    fn finished(name: &str, records: &[crate::journal::RunRecord]) -> (TempDir, Plots) {
+    fn finished(name: &str, records: &[crate::outdir::journal::RunRecord]) -> (TempDir, Plots) {
         let dir = TempDir::new(name);
         let journal = Journal::open(&write_journal(dir.path(), records)).expect("journal");
         write_tables(dir.path(), &journal).expect("tables");

@@ -4,8 +4,8 @@
 
 use polars::prelude::DataFrame;
 
-use crate::output_error::Result;
-use crate::tables::{config_columns, display_names, distinct, labels};
+use crate::outdir::error::Result;
+use crate::outputs::tables::{config_columns, display_names, distinct, labels};
 
 /// The lines and panels of a figure, and which run belongs to which.
 pub(super) struct Facets {
@@ -98,7 +98,7 @@ impl Facets {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tables::runs_frame;
+    use crate::outputs::tables::runs_frame;
     use crate::test_fixtures::{sweep, with_learning_rates};
 
     #[test]

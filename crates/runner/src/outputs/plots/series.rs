@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use polars::prelude::DataFrame;
 
-use crate::output_error::Result;
-use crate::tables::{float_values, labels, mean_std};
+use crate::outdir::error::Result;
+use crate::outputs::tables::{float_values, labels, mean_std};
 
 /// Every run's (x, y) points for one metric against one x axis, by runs row.
 pub(super) struct RunSeries {

@@ -5,7 +5,7 @@
 //! Every shard validates the whole experiment (bad input exits 2 before anything is written),
 //! writes the same `experiment.toml`, and journals into its own `runs.shard-K-of-N.jsonl`, so
 //! shards never write the same journal and each resumes from its own. The tables, plots and
-//! report are `descent merge`'s job ([`crate::merge`]).
+//! report are `descent merge`'s job ([`crate::ops::merge`]).
 
 use std::fmt;
 use std::path::Path;
@@ -14,11 +14,11 @@ use std::str::FromStr;
 use anyhow::{Context, Result};
 
 use crate::config::{ConfigError, Diagnostic};
-use crate::execute::{self, Options, Summary};
-use crate::journal::Status;
-use crate::output::{self, Manifest};
-use crate::plan::Plan;
+use crate::outdir::journal::Status;
+use crate::outdir::{self, Manifest};
 use crate::registry::Registry;
+use crate::run::execute::{self, Options, Summary};
+use crate::run::plan::Plan;
 
 /// The SLURM array task's index (`--array=0-3` gives 0 to 3).
 pub const SLURM_TASK_ID: &str = "SLURM_ARRAY_TASK_ID";
@@ -237,7 +237,7 @@ pub fn run(
     options: &Options,
 ) -> Result<usize> {
     if options.fresh {
-        output::clear_shard(dir, shard)?;
+        outdir::clear_shard(dir, shard)?;
     }
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
@@ -247,8 +247,8 @@ pub fn run(
         shard.count,
         std::process::id()
     );
-    output::write_experiment(dir, plan, Some(&writer))?;
-    let started = output::now();
+    outdir::write_experiment(dir, plan, Some(&writer))?;
+    let started = outdir::now();
     let manifest_path = dir.join(shard.manifest_name());
     let manifest = |summary: &Summary, finished: Option<String>| Manifest {
         shard: Some(shard.to_string()),
@@ -258,10 +258,10 @@ pub fn run(
         trained: 0,
         skipped: 0,
     };
-    output::write_manifest(&manifest_path, &manifest(&none, None))?;
+    outdir::write_manifest(&manifest_path, &manifest(&none, None))?;
     let summary = execute::execute(plan, registry, dir, Some(shard), options)?;
-    output::write_manifest(&manifest_path, &manifest(&summary, Some(output::now())))?;
-    let (journal, _) = output::journal_of(&plan.experiment, &[dir.join(shard.journal_name())])?;
+    outdir::write_manifest(&manifest_path, &manifest(&summary, Some(outdir::now())))?;
+    let (journal, _) = outdir::journal_of(&plan.experiment, &[dir.join(shard.journal_name())])?;
     let failed = journal
         .runs()
         .iter()

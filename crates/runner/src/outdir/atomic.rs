@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::output_error::{OutputError, Result};
+use crate::outdir::error::{OutputError, Result};
 
 /// A file being written under a temporary name next to its destination.
 ///

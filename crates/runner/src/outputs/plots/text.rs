@@ -13,11 +13,11 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::draw::{Area, Drawn};
-use crate::output_error::{OutputError, Result};
+use crate::outdir::error::{OutputError, Result};
 
 /// DejaVu Sans, embedded so figures look the same on every machine (Bitstream Vera licence,
 /// see `assets/DejaVu-LICENSE.txt`).
-const DEJAVU_SANS: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+const DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
 
 /// The font, parsed once; `None` if the embedded bytes were not a font.
 fn font_ref() -> Option<&'static FontRef<'static>> {

@@ -11,9 +11,11 @@ use serde::Serialize;
 
 use crate::config::schema::RunConfig;
 use crate::config::{ConfigError, Diagnostic};
-use crate::npy;
+
 use crate::registry::Registry;
-use crate::train::{Start, fit};
+
+pub mod npy;
+use crate::run::train::{Start, fit};
 
 /// One benchmark workload: a network, its data and how it is trained.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -399,7 +401,11 @@ mod tests {
             ),
         };
         let body: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        std::fs::write(dir.join(file), crate::npy::encode("<f8", &shape, &body)).expect("write");
+        std::fs::write(
+            dir.join(file),
+            crate::ops::bench::npy::encode("<f8", &shape, &body),
+        )
+        .expect("write");
     }
 
     /// A valid dump of `w` (a logistic regression) into `dir`, as the peer scripts write it.

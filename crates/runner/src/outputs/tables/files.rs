@@ -9,10 +9,10 @@ use polars::io::parquet::write::BatchedWriter as ParquetBatch;
 use polars::prelude::*;
 
 use super::{CURVES_CSV, CURVES_PARQUET, build_curves};
-use crate::atomic::AtomicFile;
-use crate::journal::RunRecord;
-use crate::journal_reader::Journal;
-use crate::output_error::{OutputError, Result};
+use crate::outdir::atomic::AtomicFile;
+use crate::outdir::error::{OutputError, Result};
+use crate::outdir::journal::RunRecord;
+use crate::outdir::journal_reader::Journal;
 
 /// Curves rows gathered before they are written as one Parquet row group and CSV batch: large
 /// enough for efficient row groups, small enough (a few MB) to bound memory on huge sweeps.

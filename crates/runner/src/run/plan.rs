@@ -15,7 +15,7 @@ use crate::config::schema::{DATASET_COMMON, MODEL_COMMON, OPTIMIZER_COMMON, RunC
 use crate::config::{ConfigError, Diagnostic, Experiment, Origin, RunSpec};
 use crate::datasets::{DataCache, DataEnv, dataset_kind};
 use crate::registry::{Precision, Registry};
-use crate::train::train_config;
+use crate::run::train::train_config;
 
 /// The axes users may plot against.
 pub const X_AXES: [&str; 3] = ["epoch", "seconds", "updates"];

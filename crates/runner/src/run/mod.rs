@@ -1,0 +1,6 @@
+//! The run pipeline: validate an experiment into a plan, train its runs in parallel, and
+//! journal each as it finishes.
+
+pub mod execute;
+pub mod plan;
+pub mod train;
