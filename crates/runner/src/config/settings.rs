@@ -344,8 +344,10 @@ pub fn settle(
     }
     for key in unknown {
         let mut valid: Vec<&str> = common.to_vec();
-        for d in &others {
-            valid.extend(d.keys().iter().map(|k| k.name).filter(|n| !valid.contains(n)));
+        for name in others.iter().flat_map(|d| d.keys().iter().map(|k| k.name)) {
+            if !valid.contains(&name) {
+                valid.push(name);
+            }
         }
         errors.push(SettingError {
             key: join(section, &key),

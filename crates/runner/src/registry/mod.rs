@@ -314,7 +314,8 @@ impl Registry {
         let previous = std::mem::replace(&mut self.origin, origin.to_owned());
         register(self);
         self.origin = previous;
-        match self.conflicts.drain(..).next() {
+        let first = self.conflicts.drain(..).next();
+        match first {
             Some(duplicate) => Err(duplicate),
             None => Ok(self),
         }
@@ -349,14 +350,16 @@ impl Registry {
 
     /// Registers a model kind; `uses` lists the `[model]` keys it reads beyond `kind` and `init`.
     pub fn model(&mut self, name: &str, help: &str, uses: &[&str], kind: impl ModelKind + 'static) {
-        let e = self.entry(name, help, uses, Declared::of::<NoSettings>(), Arc::new(kind));
+        let kind: Arc<dyn ModelKind> = Arc::new(kind);
+        let e = self.entry(name, help, uses, Declared::of::<NoSettings>(), kind);
         self.models.insert("model", e, &mut self.conflicts);
     }
 
     /// Registers an update rule; its settings type declares the `[optimizer]` keys it reads
     /// beyond `kind`, `learning_rate`, `schedule` and `weight_decay`.
     pub fn optimizer<K: OptimizerKind>(&mut self, name: &str, help: &str, kind: K) {
-        let e = self.entry(name, help, &[], Declared::of::<K::Settings>(), Arc::new(kind));
+        let kind: Arc<dyn ErasedOptimizer> = Arc::new(kind);
+        let e = self.entry(name, help, &[], Declared::of::<K::Settings>(), kind);
         self.optimizers.insert("optimizer", e, &mut self.conflicts);
     }
 
@@ -376,7 +379,8 @@ impl Registry {
     /// Registers a dataset; `uses` lists the `[dataset]` keys it reads beyond the split
     /// and standardisation keys.
     pub fn dataset(&mut self, name: &str, help: &str, uses: &[&str], kind: impl DatasetKind) {
-        let e = self.entry(name, help, uses, Declared::of::<NoSettings>(), Arc::new(kind));
+        let kind: Arc<dyn ErasedDataset> = Arc::new(kind);
+        let e = self.entry(name, help, uses, Declared::of::<NoSettings>(), kind);
         self.datasets.insert("dataset", e, &mut self.conflicts);
     }
 
