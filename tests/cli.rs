@@ -354,10 +354,15 @@ fn list_shows_every_group_and_marks_plugins() {
         .take(2)
         .collect();
     assert!(
-        after_lion[1].trim_start().starts_with("beta2 = 0.99: Decay of the momentum"),
+        after_lion[1]
+            .trim_start()
+            .starts_with("beta2 = 0.99: Decay of the momentum"),
         "{after_lion:?}"
     );
-    assert!(out.contains("momentum = 0.9: Momentum coefficient"), "{out}");
+    assert!(
+        out.contains("momentum = 0.9: Momentum coefficient"),
+        "{out}"
+    );
     assert!(
         out.lines()
             .any(|l| l.trim_start().starts_with("adam ") && !l.contains("plugin"))

@@ -368,7 +368,12 @@ pub fn listing(registry: &Registry) -> String {
     let mut out = String::new();
     for group in registry.listing() {
         out.push_str(&format!("{}:\n", group.group));
-        let width = group.entries.iter().map(|e| e.name.len()).max().unwrap_or(0);
+        let width = group
+            .entries
+            .iter()
+            .map(|e| e.name.len())
+            .max()
+            .unwrap_or(0);
         for e in group.entries {
             let mark = if e.origin == "built-in" {
                 String::new()
@@ -456,7 +461,11 @@ mod tests {
     use super::*;
 
     fn register_twice_loss(r: &mut Registry) {
-        r.loss("twice", "registered by two plugins", descent_core::loss::Squared);
+        r.loss(
+            "twice",
+            "registered by two plugins",
+            descent_core::loss::Squared,
+        );
     }
 
     #[test]

@@ -146,7 +146,11 @@ impl Experiment {
 ///
 /// # Errors
 /// Every problem with the file or the overrides, located.
-pub fn load(path: &Path, sets: &[String], catalog: &dyn Catalog) -> Result<Experiment, ConfigError> {
+pub fn load(
+    path: &Path,
+    sets: &[String],
+    catalog: &dyn Catalog,
+) -> Result<Experiment, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::single(file_diagnostic(
             path,
@@ -302,18 +306,18 @@ pub fn parse(
                 origins.insert(o.key.clone(), Origin::Set(o.number, o.text.clone()));
             }
             let written: Vec<String> = origins.keys().cloned().collect();
-            let mut config: RunConfig =
-                match serde_path_to_error::deserialize(Value::Table(merged)) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        errors.push(cx.serde_error(
-                            &e.path().to_string(),
-                            e.inner().message(),
-                            &origins,
-                        ));
-                        continue;
-                    }
-                };
+            let mut config: RunConfig = match serde_path_to_error::deserialize(Value::Table(merged))
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(cx.serde_error(
+                        &e.path().to_string(),
+                        e.inner().message(),
+                        &origins,
+                    ));
+                    continue;
+                }
+            };
             let o = &mut config.optimizer;
             let chosen = [
                 (Group::Optimizer, o.kind.as_str()),

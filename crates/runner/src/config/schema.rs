@@ -1,5 +1,7 @@
 //! The configuration of one run, as serde types: every key users may write, with its
-//! default. Unknown keys are errors (`deny_unknown_fields`).
+//! default. Unknown keys are errors (`deny_unknown_fields`); in `[optimizer]` the keys of
+//! the rule's and the schedule's own settings are collected apart and checked against the
+//! registry (see [`settings`](super::settings)).
 //!
 //! Optional keys that a kind may not use are `Option`s, left out of the canonical form
 //! when unset, so adding a new optional key never changes existing run ids.

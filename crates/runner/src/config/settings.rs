@@ -221,7 +221,10 @@ impl Declared {
     ///
     /// # Errors
     /// A wrong type or a value out of range, at its key.
-    pub fn normalize(&self, written: Map<String, Value>) -> Result<Map<String, Value>, SettingError> {
+    pub fn normalize(
+        &self,
+        written: Map<String, Value>,
+    ) -> Result<Map<String, Value>, SettingError> {
         (self.normalize)(written)
     }
 }
@@ -301,15 +304,16 @@ pub fn settle(
 ) -> Result<(), Vec<SettingError>> {
     let mut settled = Map::new();
     let mut errors = Vec::new();
-    let mut check = |declared: &Declared, written: Map<String, Value>, settled: &mut Map<_, _>| {
-        match declared.normalize(written) {
+    let mut check =
+        |declared: &Declared, written: Map<String, Value>, settled: &mut Map<_, _>| match declared
+            .normalize(written)
+        {
             Ok(m) => settled.extend(m),
             Err(e) => errors.push(SettingError {
                 key: join(section, &e.key),
                 ..e
             }),
-        }
-    };
+        };
     let groups = chosen;
     let chosen: Vec<&Declared> = chosen
         .iter()
@@ -325,7 +329,9 @@ pub fn settle(
             check(declared, written, &mut settled);
         }
     }
-    let others: Vec<&Declared> = groups.iter().map(|&(g, _)| g)
+    let others: Vec<&Declared> = groups
+        .iter()
+        .map(|&(g, _)| g)
         .flat_map(|g| catalog.all(g))
         .collect();
     let mut unknown = Vec::new();

@@ -265,7 +265,9 @@ impl crate::registry::OptimizerKind for Signum {
 fn parse_with_signum(text: &str) -> Result<Experiment, ConfigError> {
     let mut registry = crate::registry::Registry::with_builtins();
     registry
-        .plugin("signum-plugin", |r| r.optimizer("signum", "sign of momentum", Signum))
+        .plugin("signum-plugin", |r| {
+            r.optimizer("signum", "sign of momentum", Signum)
+        })
         .expect("a free name");
     parse(
         SourceFile {
@@ -277,7 +279,8 @@ fn parse_with_signum(text: &str) -> Result<Experiment, ConfigError> {
     )
 }
 
-const SIGNUM: &str = "[dataset]\nname = \"iris\"\n[model]\nkind = \"logistic\"\n[optimizer]\nkind = \"signum\"\n";
+const SIGNUM: &str =
+    "[dataset]\nname = \"iris\"\n[model]\nkind = \"logistic\"\n[optimizer]\nkind = \"signum\"\n";
 
 #[test]
 fn a_plugin_key_is_read_checked_and_located_like_a_built_in_one() {
@@ -292,7 +295,10 @@ fn a_plugin_key_is_read_checked_and_located_like_a_built_in_one() {
     assert_eq!(d.key.as_deref(), Some("optimizer.betta"));
     assert_eq!(d.message, "unknown key `betta`");
     assert!(
-        d.help.as_deref().unwrap().starts_with("did you mean `beta`?"),
+        d.help
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean `beta`?"),
         "{d}"
     );
 
@@ -302,7 +308,11 @@ fn a_plugin_key_is_read_checked_and_located_like_a_built_in_one() {
         .remove(0);
     assert_eq!(
         (d.location.as_str(), d.key.as_deref(), d.message.as_str()),
-        ("exp.toml:7:1", Some("optimizer.beta"), "must be in [0, 1), not 1.5")
+        (
+            "exp.toml:7:1",
+            Some("optimizer.beta"),
+            "must be in [0, 1), not 1.5"
+        )
     );
 
     let d = parse_with_signum(&format!("{SIGNUM}beta = \"high\"\n"))
@@ -320,7 +330,11 @@ fn built_in_settings_are_checked_at_their_key_and_stored_in_their_type() {
     assert_eq!(d.key.as_deref(), Some("optimizer.beta2"));
     assert_eq!(d.location, "exp.toml:7:1");
     // A key of another kind is kept (the plan warns that it is unused), checked by its type.
-    let e = parse_text(&format!("{base}kind = \"adam\"\nschedule = \"step\"\nmomentum = 0.5\ngamma = 1\n"), &[]).unwrap();
+    let e = parse_text(
+        &format!("{base}kind = \"adam\"\nschedule = \"step\"\nmomentum = 0.5\ngamma = 1\n"),
+        &[],
+    )
+    .unwrap();
     let settings = &e.runs[0].config.optimizer.settings;
     assert_eq!(settings["momentum"], 0.5);
     // Stored as the float its type says, so the run id is the one `gamma = 1.0` gives.

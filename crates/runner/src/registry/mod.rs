@@ -158,8 +158,11 @@ pub type MetricFn = fn(&Metrics) -> Option<f64>;
 
 /// Builds a learning-rate schedule from the written keys of `[optimizer]` (its own settings
 /// are read from them, with defaults).
-pub type ScheduleFn =
-    Arc<dyn Fn(&serde_json::Map<String, serde_json::Value>) -> Result<Box<dyn Schedule>, SettingError> + Send + Sync>;
+pub type ScheduleFn = Arc<
+    dyn Fn(&serde_json::Map<String, serde_json::Value>) -> Result<Box<dyn Schedule>, SettingError>
+        + Send
+        + Sync,
+>;
 
 /// An activation in both precisions.
 #[derive(Debug, Clone)]
@@ -248,7 +251,14 @@ impl Debug for Registry {
 
 impl Registry {
     /// An entry registered now, by the current origin.
-    fn entry<F>(&self, name: &str, help: &str, uses: &[&str], settings: Declared, factory: F) -> Entry<F> {
+    fn entry<F>(
+        &self,
+        name: &str,
+        help: &str,
+        uses: &[&str],
+        settings: Declared,
+        factory: F,
+    ) -> Entry<F> {
         Entry {
             name: name.into(),
             help: help.into(),
@@ -334,7 +344,8 @@ impl Registry {
             f64: a as Arc<dyn Activation<f64>>,
         };
         let e = self.entry(name, help, &[], Declared::of::<NoSettings>(), both);
-        self.activations.insert("activation", e, &mut self.conflicts);
+        self.activations
+            .insert("activation", e, &mut self.conflicts);
     }
 
     /// Registers a loss (it must work in both precisions).
@@ -495,24 +506,49 @@ mod tests {
             })
             .expect_err("`log` is taken");
         assert_eq!(
-            (e.group, e.name.as_str(), e.first.as_str(), e.second.as_str()),
+            (
+                e.group,
+                e.name.as_str(),
+                e.first.as_str(),
+                e.second.as_str()
+            ),
             ("loss", "log", "built-in", "my-plugin")
         );
-        assert_eq!(r.losses().get("log").map(|e| e.origin.as_str()), Some("built-in"));
-        assert!(r.plugin("other", |_| {}).is_ok(), "the conflict was reported once");
+        assert_eq!(
+            r.losses().get("log").map(|e| e.origin.as_str()),
+            Some("built-in")
+        );
+        assert!(
+            r.plugin("other", |_| {}).is_ok(),
+            "the conflict was reported once"
+        );
     }
 
     #[test]
     fn kinds_list_their_own_keys_with_defaults_and_help() {
         let listing = Registry::with_builtins().listing();
-        let optimizers = listing.iter().find(|l| l.group == "optimizers").expect("optimizers");
-        let adam = optimizers.entries.iter().find(|e| e.name == "adam").expect("adam");
+        let optimizers = listing
+            .iter()
+            .find(|l| l.group == "optimizers")
+            .expect("optimizers");
+        let adam = optimizers
+            .entries
+            .iter()
+            .find(|e| e.name == "adam")
+            .expect("adam");
         let keys: Vec<(&str, &str)> = adam
             .keys
             .iter()
             .map(|(k, d, _)| (k.as_str(), d.as_str()))
             .collect();
-        assert_eq!(keys, [("beta1", "0.9"), ("beta2", "0.999"), ("epsilon", "1e-8")]);
-        assert!(adam.keys[0].2.starts_with("Decay of the first-moment"), "{:?}", adam.keys);
+        assert_eq!(
+            keys,
+            [("beta1", "0.9"), ("beta2", "0.999"), ("epsilon", "1e-8")]
+        );
+        assert!(
+            adam.keys[0].2.starts_with("Decay of the first-moment"),
+            "{:?}",
+            adam.keys
+        );
     }
 }

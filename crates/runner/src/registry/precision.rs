@@ -21,8 +21,7 @@ pub trait Precision: Float {
     ///
     /// # Errors
     /// When its settings do not deserialise.
-    fn optimizer(f: &dyn ErasedOptimizer, config: &OptimizerConfig, len: usize)
-    -> BuiltRule<Self>;
+    fn optimizer(f: &dyn ErasedOptimizer, config: &OptimizerConfig, len: usize) -> BuiltRule<Self>;
     /// A dataset in this precision.
     ///
     /// # Errors
