@@ -179,13 +179,16 @@ pub struct SettingError {
     pub help: Option<String>,
 }
 
+/// Written keys of a section, by name, as JSON values.
+pub type Keyed = Map<String, Value>;
+
 /// A kind's settings as the schema sees them, without their type: keys, defaults, and the
 /// function that checks and normalises written values.
 #[derive(Debug, Clone)]
 pub struct Declared {
     keys: &'static [Key],
     defaults: Map<String, Value>,
-    normalize: fn(Map<String, Value>) -> Result<Map<String, Value>, SettingError>,
+    normalize: fn(Keyed) -> Result<Keyed, SettingError>,
 }
 
 impl Declared {
