@@ -34,3 +34,33 @@ pub fn register(registry: &mut Registry) {
         checkerboard::CheckerboardKind,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use descent_runner::plugin::Settings;
+
+    #[test]
+    fn lion_and_adamw_bring_their_own_keys_and_checks() {
+        let mut registry = Registry::with_builtins();
+        registry.plugin(NAME, register).expect("the names are free");
+        let lion = &registry.optimizers().get("lion").expect("lion").settings;
+        let default = |key| lion.default_of(key).map(ToString::to_string);
+        assert_eq!(
+            (default("beta1"), default("beta2")),
+            (Some("0.9".into()), Some("0.99".into()))
+        );
+        let adamw = &registry.optimizers().get("adamw").expect("adamw").settings;
+        assert!(adamw.declares("epsilon") && !lion.declares("epsilon"));
+        let bad = LionSettings {
+            beta2: 1.0,
+            ..LionSettings::default()
+        };
+        assert_eq!(bad.check().map_err(|e| e.key), Err("beta2".to_owned()));
+        let bad = AdamWSettings {
+            epsilon: 0.0,
+            ..AdamWSettings::default()
+        };
+        assert_eq!(bad.check().map_err(|e| e.key), Err("epsilon".to_owned()));
+    }
+}
