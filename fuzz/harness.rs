@@ -43,7 +43,8 @@ pub fn experiment(data: &[u8], fuzz_dir: &Path) {
         path: "fuzz.toml".into(),
         text: file.to_owned(),
     };
-    let Ok(experiment) = parse(source, &sets) else {
+    let registry = Registry::with_builtins();
+    let Ok(experiment) = parse(source, &sets, &registry) else {
         return;
     };
     let resolved = experiment
@@ -53,7 +54,7 @@ pub fn experiment(data: &[u8], fuzz_dir: &Path) {
         path: "experiment.toml".into(),
         text: resolved.clone(),
     };
-    let again = parse(source, &[])
+    let again = parse(source, &[], &registry)
         .unwrap_or_else(|e| panic!("experiment.toml does not read back: {e}\n{resolved}"));
     assert_eq!(
         run_ids(&again),
@@ -65,7 +66,7 @@ pub fn experiment(data: &[u8], fuzz_dir: &Path) {
         root: Some(data.clone()),
         base: data,
     };
-    if let Ok(plan) = plan(experiment, &Registry::with_builtins(), env) {
+    if let Ok(plan) = plan(experiment, &registry, env) {
         runs_table(&plan);
     }
 }

@@ -28,21 +28,18 @@ rust-version.workspace = true
 license.workspace = true
 
 [dependencies]
-descent-core.workspace = true
-descent-optim.workspace = true
 descent-runner.workspace = true
 
 [lints]
 workspace = true
 TOML
 
+kind="${name//-/_}_signum"
 cat > "$dir/src/lib.rs" <<RUST
 //! A descent plugin. \`register\` adds this crate's parts to the registry; the \`descent\`
 //! binary calls it at start-up, after the built-ins.
 
-use descent_core::Float;
-use descent_core::activation::{Elementwise, Pointwise};
-use descent_runner::registry::Registry;
+use descent_runner::plugin::*;
 
 /// The crate name shown next to these parts in \`descent list\`.
 pub const NAME: &str = "$crate";
@@ -50,23 +47,63 @@ pub const NAME: &str = "$crate";
 /// Adds this plugin's parts to \`registry\`. Replace the example with your own models,
 /// activations, losses, optimizers, schedules, datasets or metrics.
 pub fn register(registry: &mut Registry) {
-    registry.activation("${name//-/_}_softsign", "example: z / (1 + |z|)", Pointwise(Softsign));
+    registry.optimizer(
+        "$kind",
+        "example: signum, a step of the learning rate against the sign of a momentum average",
+        SignumKind,
+    );
 }
 
-/// An example activation: softsign, \`z / (1 + |z|)\`.
-#[derive(Debug, Clone, Copy)]
-pub struct Softsign;
+settings! {
+    /// The example optimizer's own keys of \`[optimizer]\`: \`optimizer.beta = 0.8\`.
+    pub struct SignumSettings {
+        /// Momentum of the averaged gradient whose sign is the step, in [0, 1).
+        beta: f64 = 0.9,
+    }
+}
 
-impl<T: Float> Elementwise<T> for Softsign {
-    fn name(&self) -> &str {
-        "${name//-/_}_softsign"
+impl Settings for SignumSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::fraction("beta", self.beta)
     }
-    fn value(&self, z: T) -> T {
-        z / (T::one() + z.abs())
+}
+
+/// Signum (Bernstein et al. 2018): \`m ← βm + (1−β)g\`, \`θ ← θ − η sign(m)\`.
+#[derive(Debug, Clone)]
+pub struct Signum<T> {
+    m: Vec<T>,
+    beta: T,
+}
+
+impl<T: Float> UpdateRule<T> for Signum<T> {
+    fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
+        let one = T::one();
+        for ((p, &g), m) in params.iter_mut().zip(grads).zip(self.m.iter_mut()) {
+            *m = self.beta * *m + (one - self.beta) * g;
+            if *m > T::zero() {
+                *p -= lr;
+            } else if *m < T::zero() {
+                *p += lr;
+            }
+        }
     }
-    fn derivative(&self, z: T, _a: T) -> T {
-        let d = T::one() + z.abs();
-        T::one() / (d * d)
+}
+
+/// Builds [\`Signum\`] from its settings.
+struct SignumKind;
+
+impl OptimizerKind for SignumKind {
+    type Settings = SignumSettings;
+    fn build<T: Float>(
+        &self,
+        _config: &OptimizerConfig,
+        s: &SignumSettings,
+        len: usize,
+    ) -> Box<dyn UpdateRule<T>> {
+        Box::new(Signum {
+            m: vec![T::zero(); len],
+            beta: T::of(s.beta),
+        })
     }
 }
 
@@ -75,17 +112,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_derivative_matches_a_central_difference() {
-        let (z, h) = (0.7_f64, 1e-6);
-        let numeric = (Softsign.value(z + h) - Softsign.value(z - h)) / (2.0 * h);
-        assert!((numeric - Softsign.derivative(z, Softsign.value(z))).abs() < 1e-9);
+    fn steps_against_the_sign_of_the_momentum() {
+        let mut rule = SignumKind.build::<f64>(&OptimizerConfig::default(), &SignumSettings::default(), 2);
+        let mut p = [1.0, 1.0];
+        rule.update(&mut p, &[0.5, -2.0], 0.1);
+        assert_eq!(p, [0.9, 1.1]);
     }
 
     #[test]
-    fn it_registers() {
+    fn it_registers_with_its_own_key() {
         let mut r = Registry::with_builtins();
-        r.plugin(NAME, register);
-        assert!(r.activations().get("${name//-/_}_softsign").is_some());
+        r.plugin(NAME, register).expect("its names are free");
+        let entry = r.optimizers().get("$kind").expect("registered");
+        assert_eq!(entry.settings.default_of("beta").map(ToString::to_string).as_deref(), Some("0.9"));
+        assert_eq!(SignumSettings { beta: 1.0 }.check().map_err(|e| e.key), Err("beta".into()));
     }
 }
 RUST

@@ -347,6 +347,23 @@ fn list_shows_every_group_and_marks_plugins() {
         .find(|l| l.trim_start().starts_with("lion"))
         .expect("the plugin's optimizer");
     assert!(lion.contains("[plugin: descent-plugin-extras]"), "{lion}");
+    // Each kind's own keys follow it, with their defaults and help.
+    let after_lion: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("lion"))
+        .skip(1)
+        .take(2)
+        .collect();
+    assert!(
+        after_lion[1]
+            .trim_start()
+            .starts_with("beta2 = 0.99: Decay of the momentum"),
+        "{after_lion:?}"
+    );
+    assert!(
+        out.contains("momentum = 0.9: Momentum coefficient"),
+        "{out}"
+    );
     assert!(
         out.lines()
             .any(|l| l.trim_start().starts_with("adam ") && !l.contains("plugin"))

@@ -20,7 +20,7 @@ fn sweep(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let file = root.join("experiments/batch_sizes.toml");
     let registry = Registry::with_builtins();
-    let experiment = load(&file, &[]).expect("the shipped experiment is valid");
+    let experiment = load(&file, &[], &registry).expect("the shipped experiment is valid");
     let env = DataEnv {
         root: Some(root.join("datasets")),
         base: root.join("experiments"),

@@ -5,10 +5,13 @@ use descent_core::activation::{Identity, Pointwise, Relu, Sigmoid, Softmax, Step
 use descent_core::data::Task;
 use descent_core::loss::{CrossEntropy, LogLoss, Perceptron, Squared};
 use descent_core::model::ModelPlan;
-use descent_optim::rules::{Adagrad, Adam, Momentum, Rmsprop, Sgd, UpdateRule};
-use descent_optim::schedule::{Constant, Cosine, Exponential, InverseTime, StepDecay};
+use descent_optim::rules::{Adagrad, Adam, Hyperparameters, Momentum, Rmsprop, Sgd, UpdateRule};
+use descent_optim::schedule::{
+    Constant, Cosine, Exponential, InverseTime, ScheduleParameters, StepDecay,
+};
 
 use crate::config::schema::{ModelConfig, OptimizerConfig};
+use crate::config::settings::{Invalid, NoSettings, Settings};
 use crate::datasets;
 use crate::registry::{OptimizerKind, Registry};
 
@@ -22,6 +25,7 @@ impl Registry {
     pub fn with_builtins() -> Self {
         let mut r = Self::empty("built-in");
         register(&mut r);
+        debug_assert!(r.conflicts.is_empty(), "{:?}", r.conflicts);
         r
     }
 }
@@ -122,93 +126,282 @@ fn losses(r: &mut Registry) {
     );
 }
 
-/// Declares an [`OptimizerKind`] for a built-in rule from its constructor.
+crate::settings! {
+    /// `momentum` and `nesterov`.
+    pub struct MomentumSettings {
+        /// Momentum coefficient μ, in [0, 1).
+        momentum: f64 = 0.9,
+    }
+}
+
+impl Settings for MomentumSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::fraction("momentum", self.momentum)
+    }
+}
+
+crate::settings! {
+    /// `adam`.
+    pub struct AdamSettings {
+        /// Decay of the first-moment average β₁, in [0, 1).
+        beta1: f64 = 0.9,
+        /// Decay of the second-moment average β₂, in [0, 1).
+        beta2: f64 = 0.999,
+        /// Added to the denominator, > 0.
+        epsilon: f64 = 1e-8,
+    }
+}
+
+impl Settings for AdamSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::fraction("beta1", self.beta1)?;
+        Invalid::fraction("beta2", self.beta2)?;
+        Invalid::positive("epsilon", self.epsilon)
+    }
+}
+
+crate::settings! {
+    /// `rmsprop`.
+    pub struct RmspropSettings {
+        /// Decay of the squared-gradient average (PyTorch's `alpha`), in [0, 1).
+        rho: f64 = 0.99,
+        /// Added to the denominator, > 0.
+        epsilon: f64 = 1e-8,
+    }
+}
+
+impl Settings for RmspropSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::fraction("rho", self.rho)?;
+        Invalid::positive("epsilon", self.epsilon)
+    }
+}
+
+crate::settings! {
+    /// `adagrad`.
+    pub struct AdagradSettings {
+        /// Added to the denominator, > 0.
+        epsilon: f64 = 1e-10,
+    }
+}
+
+impl Settings for AdagradSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::positive("epsilon", self.epsilon)
+    }
+}
+
+/// The core's hyperparameters from a built-in rule's settings and the common keys.
+trait Hyper {
+    /// Sets the fields this rule's settings hold.
+    fn apply(&self, h: Hyperparameters) -> Hyperparameters;
+}
+
+impl Hyper for NoSettings {
+    fn apply(&self, h: Hyperparameters) -> Hyperparameters {
+        h
+    }
+}
+
+impl Hyper for MomentumSettings {
+    fn apply(&self, h: Hyperparameters) -> Hyperparameters {
+        Hyperparameters {
+            momentum: self.momentum,
+            ..h
+        }
+    }
+}
+
+impl Hyper for AdamSettings {
+    fn apply(&self, h: Hyperparameters) -> Hyperparameters {
+        Hyperparameters {
+            beta1: self.beta1,
+            beta2: self.beta2,
+            epsilon: Some(self.epsilon),
+            ..h
+        }
+    }
+}
+
+impl Hyper for RmspropSettings {
+    fn apply(&self, h: Hyperparameters) -> Hyperparameters {
+        Hyperparameters {
+            rho: self.rho,
+            epsilon: Some(self.epsilon),
+            ..h
+        }
+    }
+}
+
+impl Hyper for AdagradSettings {
+    fn apply(&self, h: Hyperparameters) -> Hyperparameters {
+        Hyperparameters {
+            epsilon: Some(self.epsilon),
+            ..h
+        }
+    }
+}
+
+/// Declares an [`OptimizerKind`] for a built-in rule from its settings and constructor.
 macro_rules! rule {
-    ($kind:ident, $build:expr) => {
+    ($kind:ident, $settings:ty, $build:expr) => {
         struct $kind;
         impl OptimizerKind for $kind {
+            type Settings = $settings;
             fn build<T: Float>(
                 &self,
                 config: &OptimizerConfig,
+                settings: &$settings,
                 len: usize,
             ) -> Box<dyn UpdateRule<T>> {
-                Box::new($build(len, &config.hyperparameters()))
+                let h = Hyperparameters {
+                    weight_decay: config.weight_decay.unwrap_or(0.0),
+                    ..Hyperparameters::default()
+                };
+                Box::new($build(len, &settings.apply(h)))
             }
         }
     };
 }
 
-rule!(SgdKind, Sgd::<T>::new);
-rule!(MomentumKind, Momentum::<T>::new);
-rule!(NesterovKind, Momentum::<T>::nesterov);
-rule!(AdamKind, Adam::<T>::new);
-rule!(RmspropKind, Rmsprop::<T>::new);
-rule!(AdagradKind, Adagrad::<T>::new);
+rule!(SgdKind, NoSettings, Sgd::<T>::new);
+rule!(MomentumKind, MomentumSettings, Momentum::<T>::new);
+rule!(NesterovKind, MomentumSettings, Momentum::<T>::nesterov);
+rule!(AdamKind, AdamSettings, Adam::<T>::new);
+rule!(RmspropKind, RmspropSettings, Rmsprop::<T>::new);
+rule!(AdagradKind, AdagradSettings, Adagrad::<T>::new);
 
 fn optimizers(r: &mut Registry) {
-    r.optimizer("sgd", "plain gradient step θ ← θ − η g", &[], SgdKind);
+    r.optimizer("sgd", "plain gradient step θ ← θ − η g", SgdKind);
     r.optimizer(
         "momentum",
-        "heavy-ball momentum (PyTorch form), `momentum` = 0.9",
-        &["momentum"],
+        "heavy-ball momentum (PyTorch form)",
         MomentumKind,
     );
-    r.optimizer(
-        "nesterov",
-        "Nesterov's accelerated gradient, `momentum` = 0.9",
-        &["momentum"],
-        NesterovKind,
-    );
-    r.optimizer(
-        "adam",
-        "Adam with bias correction, `beta1` = 0.9, `beta2` = 0.999, `epsilon` = 1e-8",
-        &["beta1", "beta2", "epsilon"],
-        AdamKind,
-    );
-    r.optimizer(
-        "rmsprop",
-        "RMSprop, `rho` = 0.99, `epsilon` = 1e-8",
-        &["rho", "epsilon"],
-        RmspropKind,
-    );
-    r.optimizer(
-        "adagrad",
-        "Adagrad, `epsilon` = 1e-10",
-        &["epsilon"],
-        AdagradKind,
-    );
+    r.optimizer("nesterov", "Nesterov's accelerated gradient", NesterovKind);
+    r.optimizer("adam", "Adam with bias correction", AdamKind);
+    r.optimizer("rmsprop", "RMSprop", RmspropKind);
+    r.optimizer("adagrad", "Adagrad", AdagradKind);
+}
+
+crate::settings! {
+    /// `step`.
+    pub struct StepSettings {
+        /// Epochs between decays, at least 1.
+        step_size: usize = 10,
+        /// Factor of each decay, in (0, 1].
+        gamma: f64 = 0.5,
+    }
+}
+
+impl Settings for StepSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::unless(self.step_size >= 1, "step_size", || {
+            "must be at least 1".into()
+        })?;
+        check_gamma(self.gamma)
+    }
+}
+
+crate::settings! {
+    /// `exponential`.
+    pub struct ExponentialSettings {
+        /// Factor applied every epoch, in (0, 1].
+        gamma: f64 = 0.95,
+    }
+}
+
+impl Settings for ExponentialSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        check_gamma(self.gamma)
+    }
+}
+
+/// A decay factor of the `step` and `exponential` schedules.
+fn check_gamma(gamma: f64) -> Result<(), Invalid> {
+    Invalid::unless(gamma > 0.0 && gamma <= 1.0, "gamma", || {
+        format!("must be in (0, 1], not {gamma}")
+    })
+}
+
+crate::settings! {
+    /// `inverse_time`.
+    pub struct InverseTimeSettings {
+        /// The rate k in η / (1 + k·epoch), ≥ 0.
+        decay: f64 = 0.1,
+    }
+}
+
+impl Settings for InverseTimeSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::non_negative("decay", self.decay)
+    }
+}
+
+crate::settings! {
+    /// `cosine`.
+    pub struct CosineSettings {
+        /// Fraction of the learning rate left at the last epoch, in [0, 1].
+        final_fraction: f64 = 0.0,
+    }
+}
+
+impl Settings for CosineSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        let v = self.final_fraction;
+        Invalid::unless((0.0..=1.0).contains(&v), "final_fraction", || {
+            format!("must be in [0, 1], not {v}")
+        })
+    }
 }
 
 fn schedules(r: &mut Registry) {
+    let d = ScheduleParameters::default();
     r.schedule(
         "constant",
         "the learning rate as configured, every epoch",
-        &[],
-        |_| Box::new(Constant),
+        |_: &NoSettings| Box::new(Constant),
     );
     r.schedule(
         "step",
-        "× `gamma` (0.5) every `step_size` (10) epochs",
-        &["step_size", "gamma"],
-        |p| Box::new(StepDecay::new(p)),
+        "× `gamma` every `step_size` epochs",
+        move |s: &StepSettings| {
+            Box::new(StepDecay::new(&ScheduleParameters {
+                step_size: s.step_size,
+                gamma: Some(s.gamma),
+                ..d
+            }))
+        },
     );
     r.schedule(
         "exponential",
-        "× `gamma` (0.95) every epoch",
-        &["gamma"],
-        |p| Box::new(Exponential::new(p)),
+        "× `gamma` every epoch",
+        move |s: &ExponentialSettings| {
+            Box::new(Exponential::new(&ScheduleParameters {
+                gamma: Some(s.gamma),
+                ..d
+            }))
+        },
     );
     r.schedule(
         "inverse_time",
-        "η / (1 + `decay`·epoch), decay 0.1",
-        &["decay"],
-        |p| Box::new(InverseTime::new(p)),
+        "η / (1 + `decay`·epoch)",
+        move |s: &InverseTimeSettings| {
+            Box::new(InverseTime::new(&ScheduleParameters {
+                decay: s.decay,
+                ..d
+            }))
+        },
     );
     r.schedule(
         "cosine",
-        "cosine annealing to `final_fraction` (0) of η at the last epoch",
-        &["final_fraction"],
-        |p| Box::new(Cosine::new(p)),
+        "cosine annealing to `final_fraction` of η at the last epoch",
+        move |s: &CosineSettings| {
+            Box::new(Cosine::new(&ScheduleParameters {
+                final_fraction: s.final_fraction,
+                ..d
+            }))
+        },
     );
 }
 

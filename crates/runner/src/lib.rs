@@ -13,6 +13,9 @@
 //! - [`builtins`], [`datasets`]: the built-in parts and the data on disk, registered in
 //! - [`registry`] (the named parts) over [`config`] (experiment files).
 
+// `settings!` names this crate by its path, from plugins and from inside alike.
+extern crate self as descent_runner;
+
 pub mod builtins;
 pub mod cli;
 pub mod cluster;
@@ -21,6 +24,7 @@ pub mod datasets;
 pub mod ops;
 pub mod outdir;
 pub mod outputs;
+pub mod plugin;
 pub mod registry;
 pub mod run;
 pub mod suggest;

@@ -3,6 +3,7 @@
 use descent_core::Float;
 use descent_optim::rules::UpdateRule;
 use descent_runner::config::schema::OptimizerConfig;
+use descent_runner::config::settings::NoSettings;
 use descent_runner::config::{SourceFile, parse};
 use descent_runner::datasets::DataEnv;
 use descent_runner::ops::run::run_plan;
@@ -23,7 +24,13 @@ impl<T: Float> UpdateRule<T> for ExplodeRule {
 }
 
 impl OptimizerKind for Explode {
-    fn build<T: Float>(&self, _config: &OptimizerConfig, _len: usize) -> Box<dyn UpdateRule<T>> {
+    type Settings = NoSettings;
+    fn build<T: Float>(
+        &self,
+        _config: &OptimizerConfig,
+        _settings: &NoSettings,
+        _len: usize,
+    ) -> Box<dyn UpdateRule<T>> {
         Box::new(ExplodeRule)
     }
 }
@@ -51,15 +58,18 @@ optimizer = { kind = "adam" }
 #[test]
 fn a_panicking_run_is_recorded_as_failed_and_the_sweep_goes_on() {
     let mut registry = Registry::with_builtins();
-    registry.plugin("test-plugin", |r| {
-        r.optimizer("explode", "panics on its first update", &[], Explode)
-    });
+    registry
+        .plugin("test-plugin", |r| {
+            r.optimizer("explode", "panics on its first update", Explode)
+        })
+        .expect("a new name");
     let experiment = parse(
         SourceFile {
             path: "failures.toml".into(),
             text: EXPERIMENT.into(),
         },
         &[],
+        &registry,
     )
     .expect("a valid file");
     let env = DataEnv {

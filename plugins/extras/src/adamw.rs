@@ -1,9 +1,7 @@
 //! AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization", 2019).
 
-use descent_core::Float;
-use descent_optim::rules::{Adam, Hyperparameters, RuleState, UpdateRule};
-use descent_runner::config::schema::OptimizerConfig;
-use descent_runner::registry::OptimizerKind;
+use descent_optim::rules::{Adam, RuleState};
+use descent_runner::plugin::*;
 
 /// Adam's step plus a weight decay applied to the parameters directly, not through the
 /// gradient: `θ ← θ − η (m̂/(√v̂ + ε) + λθ)`, computed as PyTorch does, by shrinking
@@ -47,17 +45,46 @@ impl<T: Float> UpdateRule<T> for AdamW<T> {
     }
 }
 
-/// Registers AdamW with its own defaults.
+settings! {
+    /// AdamW's own keys of `[optimizer]`.
+    pub struct AdamWSettings {
+        /// Decay of the first-moment average β₁, in [0, 1).
+        beta1: f64 = 0.9,
+        /// Decay of the second-moment average β₂, in [0, 1).
+        beta2: f64 = 0.999,
+        /// Added to the denominator, > 0.
+        epsilon: f64 = 1e-8,
+    }
+}
+
+impl Settings for AdamWSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::fraction("beta1", self.beta1)?;
+        Invalid::fraction("beta2", self.beta2)?;
+        Invalid::positive("epsilon", self.epsilon)
+    }
+}
+
+/// The decoupled `weight_decay` when `[optimizer]` does not set it.
+const DEFAULT_WEIGHT_DECAY: f64 = 0.01;
+
+/// Registers AdamW with its own settings; `weight_decay` defaults to 0.01 and is decoupled.
 pub(crate) struct AdamWKind;
 
 impl OptimizerKind for AdamWKind {
-    fn build<T: Float>(&self, c: &OptimizerConfig, len: usize) -> Box<dyn UpdateRule<T>> {
+    type Settings = AdamWSettings;
+    fn build<T: Float>(
+        &self,
+        c: &OptimizerConfig,
+        s: &AdamWSettings,
+        len: usize,
+    ) -> Box<dyn UpdateRule<T>> {
         Box::new(AdamW::<T>::new(
             len,
-            c.beta1.unwrap_or(0.9),
-            c.beta2.unwrap_or(0.999),
-            c.epsilon.unwrap_or(1e-8),
-            c.weight_decay.unwrap_or(0.01),
+            s.beta1,
+            s.beta2,
+            s.epsilon,
+            c.weight_decay.unwrap_or(DEFAULT_WEIGHT_DECAY),
         ))
     }
 }

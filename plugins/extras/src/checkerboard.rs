@@ -1,12 +1,8 @@
 //! The checkerboard: a classic problem whose class boundary is made of many straight
 //! pieces, so a single neuron fails and an MLP needs several hidden units.
 
-use descent_core::Float;
-use descent_core::data::Dataset;
 use descent_core::random::{Stream, rng};
-use descent_runner::config::schema::DatasetConfig;
-use descent_runner::datasets::DataEnv;
-use descent_runner::registry::{DatasetKind, Source};
+use descent_runner::plugin::*;
 use rand::RngExt;
 
 /// Squares per side of the board.

@@ -1,10 +1,8 @@
 //! Lion: EvoLved Sign Momentum (Chen et al., "Symbolic Discovery of Optimization
 //! Algorithms", 2023).
 
-use descent_core::Float;
-use descent_optim::rules::{RuleState, UpdateRule};
-use descent_runner::config::schema::OptimizerConfig;
-use descent_runner::registry::OptimizerKind;
+use descent_optim::rules::RuleState;
+use descent_runner::plugin::*;
 
 /// `c = β₁m + (1−β₁)g`, `θ ← θ − η(sign(c) + λθ)`, then `m ← β₂m + (1−β₂)g`.
 ///
@@ -57,15 +55,38 @@ impl<T: Float> UpdateRule<T> for Lion<T> {
     }
 }
 
-/// Registers Lion with its own defaults.
+settings! {
+    /// Lion's own keys of `[optimizer]` (the paper's defaults).
+    pub struct LionSettings {
+        /// Weight of the momentum in the interpolation whose sign is the step, in [0, 1).
+        beta1: f64 = 0.9,
+        /// Decay of the momentum itself, in [0, 1).
+        beta2: f64 = 0.99,
+    }
+}
+
+impl Settings for LionSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::fraction("beta1", self.beta1)?;
+        Invalid::fraction("beta2", self.beta2)
+    }
+}
+
+/// Registers Lion with its own settings; `weight_decay` (default 0) is decoupled.
 pub(crate) struct LionKind;
 
 impl OptimizerKind for LionKind {
-    fn build<T: Float>(&self, c: &OptimizerConfig, len: usize) -> Box<dyn UpdateRule<T>> {
+    type Settings = LionSettings;
+    fn build<T: Float>(
+        &self,
+        c: &OptimizerConfig,
+        s: &LionSettings,
+        len: usize,
+    ) -> Box<dyn UpdateRule<T>> {
         Box::new(Lion::<T>::new(
             len,
-            c.beta1.unwrap_or(0.9),
-            c.beta2.unwrap_or(0.99),
+            s.beta1,
+            s.beta2,
             c.weight_decay.unwrap_or(0.0),
         ))
     }

@@ -15,7 +15,7 @@ use crate::ops::bench::{WORKLOADS, Workload};
 use crate::ops::merge;
 use crate::ops::shard;
 use crate::outputs::text::spec_table;
-use crate::registry::Registry;
+use crate::registry::{DuplicateName, Registry};
 use crate::run::execute::{self, Options};
 use crate::run::interrupt;
 use crate::run::plan::{self, Plan};
@@ -137,10 +137,19 @@ const INVALID: u8 = 2;
 pub fn main(plugins: &[Plugin]) -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let mut registry = Registry::with_builtins();
-    for (origin, register) in plugins {
-        registry.plugin(origin, register);
-    }
+    ExitCode::from(execute_command(cli, plugins))
+}
+
+/// Registers the built-ins and `plugins`, then carries out `cli`'s command; returns the exit
+/// code. A name registered twice is exit code 2 before anything else happens.
+pub fn execute_command(cli: Cli, plugins: &[Plugin]) -> u8 {
+    let registry = match registry(plugins) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return INVALID;
+        }
+    };
     let result = match cli.command {
         Command::Run {
             file,
@@ -180,7 +189,7 @@ pub fn main(plugins: &[Plugin]) -> ExitCode {
             tolerance,
             per_layer,
         } => gradcheck(&registry, &file, &sets, tolerance, per_layer),
-        Command::Merge { dir } => merge::merge(&dir).map(|m| {
+        Command::Merge { dir } => merge::merge(&dir, &registry).map(|m| {
             eprintln!(
                 "merged {} of {} run(s) ({} failed) into {}",
                 m.found,
@@ -201,20 +210,32 @@ pub fn main(plugins: &[Plugin]) -> ExitCode {
         }),
     };
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         Err(e) => match e.downcast_ref::<ConfigError>() {
             Some(config) => {
                 for d in &config.diagnostics {
                     eprintln!("error: {d}");
                 }
-                ExitCode::from(INVALID)
+                INVALID
             }
             None => {
                 eprintln!("error: {e:#}");
-                ExitCode::from(SOME_FAILED)
+                SOME_FAILED
             }
         },
     }
+}
+
+/// The built-ins and `plugins`, registered in order.
+///
+/// # Errors
+/// A name registered twice, naming both origins: the program must not start.
+pub fn registry(plugins: &[Plugin]) -> Result<Registry, DuplicateName> {
+    let mut registry = Registry::with_builtins();
+    for (origin, register) in plugins {
+        registry.plugin(origin, register)?;
+    }
+    Ok(registry)
 }
 
 /// Logs to standard error through `tracing` (`RUST_LOG` sets the level; default `warn`), and
@@ -238,7 +259,7 @@ fn default_jobs() -> usize {
 
 /// Reads, expands and validates an experiment, printing warnings and notes.
 fn load(registry: &Registry, file: &Path, sets: &[String]) -> Result<Plan> {
-    let experiment = config::load(file, sets)?;
+    let experiment = config::load(file, sets, registry)?;
     let base = file
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
@@ -335,14 +356,22 @@ pub fn listing(registry: &Registry) -> String {
     let mut out = String::new();
     for group in registry.listing() {
         out.push_str(&format!("{}:\n", group.group));
-        let width = group.entries.iter().map(|e| e.0.len()).max().unwrap_or(0);
-        for (name, help, origin) in group.entries {
-            let mark = if origin == "built-in" {
+        let width = group
+            .entries
+            .iter()
+            .map(|e| e.name.len())
+            .max()
+            .unwrap_or(0);
+        for e in group.entries {
+            let mark = if e.origin == "built-in" {
                 String::new()
             } else {
-                format!("  [plugin: {origin}]")
+                format!("  [plugin: {}]", e.origin)
             };
-            out.push_str(&format!("  {name:<width$}  {help}{mark}\n"));
+            out.push_str(&format!("  {:<width$}  {}{mark}\n", e.name, e.help));
+            for (key, default, help) in &e.keys {
+                out.push_str(&format!("  {:<width$}    {key} = {default}: {help}\n", ""));
+            }
         }
         out.push('\n');
     }
@@ -413,4 +442,33 @@ fn bench(
         println!("{}", serde_json::to_string(&m)?);
     }
     Ok(OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn register_twice_loss(r: &mut Registry) {
+        r.loss(
+            "twice",
+            "registered by two plugins",
+            descent_core::loss::Squared,
+        );
+    }
+
+    #[test]
+    fn a_name_registered_twice_is_exit_code_2_naming_both_crates() {
+        let plugins: &[Plugin] = &[
+            ("first-plugin", register_twice_loss),
+            ("second-plugin", register_twice_loss),
+        ];
+        let e = registry(plugins).expect_err("a duplicate");
+        assert_eq!(
+            e.to_string(),
+            "the loss name `twice` is registered twice: by first-plugin and by second-plugin"
+        );
+        let list = Cli::try_parse_from(["descent", "list"]).expect("valid arguments");
+        assert_eq!(execute_command(list, plugins), INVALID);
+        assert!(registry(&plugins[..1]).is_ok());
+    }
 }

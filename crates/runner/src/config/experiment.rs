@@ -10,7 +10,8 @@ use toml::{Table, Value};
 use super::diagnostic::{ConfigError, Diagnostic, Origin, SourceFile, file_diagnostic, suggestion};
 use super::overrides::Override;
 use super::run_id::run_id;
-use super::schema::RunConfig;
+use super::schema::{OPTIMIZER_COMMON, RunConfig};
+use super::settings::{Catalog, Group, SettingError, settle};
 use super::spans::{Spans, join};
 
 /// The sections that configure a run (the others describe the experiment).
@@ -157,11 +158,16 @@ fn comment_text(text: &str) -> String {
         .collect()
 }
 
-/// Reads and expands `path` with the `--set` overrides in `sets`.
+/// Reads and expands `path` with the `--set` overrides in `sets`; `catalog` (the registry)
+/// says which keys each kind declares.
 ///
 /// # Errors
 /// Every problem with the file or the overrides, located.
-pub fn load(path: &Path, sets: &[String]) -> Result<Experiment, ConfigError> {
+pub fn load(
+    path: &Path,
+    sets: &[String],
+    catalog: &dyn Catalog,
+) -> Result<Experiment, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::single(file_diagnostic(
             path,
@@ -174,6 +180,7 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Experiment, ConfigError> {
             text,
         },
         sets,
+        catalog,
     )
 }
 
@@ -181,7 +188,11 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Experiment, ConfigError> {
 ///
 /// # Errors
 /// Every problem with the file or the overrides, located.
-pub fn parse(source: SourceFile, sets: &[String]) -> Result<Experiment, ConfigError> {
+pub fn parse(
+    source: SourceFile,
+    sets: &[String],
+    catalog: &dyn Catalog,
+) -> Result<Experiment, ConfigError> {
     let mut doc: Table = toml::from_str(&source.text).map_err(|e| {
         let origin = e.span().map_or(Origin::Unknown, |s| Origin::File(s.start));
         ConfigError::single(source.diagnostic(
@@ -312,7 +323,8 @@ pub fn parse(source: SourceFile, sets: &[String]) -> Result<Experiment, ConfigEr
                 origins.insert(o.key.clone(), Origin::Set(o.number, o.text.clone()));
             }
             let written: Vec<String> = origins.keys().cloned().collect();
-            let config: RunConfig = match serde_path_to_error::deserialize(Value::Table(merged)) {
+            let mut config: RunConfig = match serde_path_to_error::deserialize(Value::Table(merged))
+            {
                 Ok(c) => c,
                 Err(e) => {
                     errors.push(cx.serde_error(
@@ -323,6 +335,23 @@ pub fn parse(source: SourceFile, sets: &[String]) -> Result<Experiment, ConfigEr
                     continue;
                 }
             };
+            let o = &mut config.optimizer;
+            let chosen = [
+                (Group::Optimizer, o.kind.as_str()),
+                (Group::Schedule, o.schedule.as_str()),
+            ];
+            if let Err(problems) = settle(
+                "optimizer",
+                &mut o.settings,
+                OPTIMIZER_COMMON,
+                &chosen,
+                catalog,
+            ) {
+                for p in problems {
+                    errors.push(cx.setting_error(p, &origins));
+                }
+                continue;
+            }
             for &seed in &experiment.seeds {
                 runs.push(RunSpec {
                     index: runs.len(),
@@ -596,6 +625,14 @@ impl Context<'_> {
             );
         }
         d
+    }
+
+    /// A problem with a kind's own key, located like a serde error.
+    fn setting_error(&self, e: SettingError, origins: &HashMap<String, Origin>) -> Diagnostic {
+        Diagnostic {
+            help: e.help,
+            ..self.serde_error(&e.key, &e.message, origins)
+        }
     }
 
     /// Deserializes an optional top-level table.

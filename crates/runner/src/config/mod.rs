@@ -6,6 +6,7 @@ mod experiment;
 mod overrides;
 mod run_id;
 pub mod schema;
+pub mod settings;
 mod spans;
 
 pub use diagnostic::{ConfigError, Diagnostic, Origin, SourceFile};

@@ -1,12 +1,15 @@
 //! The configuration of one run, as serde types: every key users may write, with its
-//! default. Unknown keys are errors (`deny_unknown_fields`).
+//! default. Unknown keys are errors (`deny_unknown_fields`); in `[optimizer]` the keys of
+//! the rule's and the schedule's own settings are collected apart and checked against the
+//! registry (see [`settings`](super::settings)).
 //!
 //! Optional keys that a kind may not use are `Option`s, left out of the canonical form
 //! when unset, so adding a new optional key never changes existing run ids.
 
-use descent_optim::rules::Hyperparameters;
-use descent_optim::schedule::ScheduleParameters;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::settings::Invalid;
 
 /// Everything that determines one training run, except its seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,9 +96,9 @@ pub struct ModelConfig {
     pub init: Option<String>,
 }
 
-/// `[optimizer]`: the update rule, learning rate and schedule.
+/// `[optimizer]`: the update rule, learning rate and schedule, and the keys of the chosen
+/// rule's and schedule's own settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct OptimizerConfig {
     /// `sgd`, `momentum`, `nesterov`, `adam`, `rmsprop`, `adagrad`, or a plugin's.
     #[serde(default = "sgd")]
@@ -106,36 +109,14 @@ pub struct OptimizerConfig {
     /// `constant`, `step`, `exponential`, `inverse_time`, `cosine`, or a plugin's.
     #[serde(default = "constant")]
     pub schedule: String,
-    /// Momentum coefficient (default 0.9).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub momentum: Option<f64>,
-    /// Adam's β₁ (default 0.9).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beta1: Option<f64>,
-    /// Adam's β₂ (default 0.999).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beta2: Option<f64>,
-    /// RMSprop's decay (default 0.99).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rho: Option<f64>,
-    /// Denominator guard (default per rule).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub epsilon: Option<f64>,
-    /// Coupled L2 weight decay (default 0).
+    /// Weight decay λ (default 0; each rule says how it applies it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_decay: Option<f64>,
-    /// `step` schedule: epochs between decays (default 10).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step_size: Option<usize>,
-    /// `step` / `exponential` schedules: decay factor (default 0.5 / 0.95).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gamma: Option<f64>,
-    /// `inverse_time` schedule: decay rate (default 0.1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decay: Option<f64>,
-    /// `cosine` schedule: fraction of the learning rate left at the end (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub final_fraction: Option<f64>,
+    /// The keys of the rule's and the schedule's settings that were written (see
+    /// [`settings`](super::settings)): checked against the registry and normalised by
+    /// [`parse`](super::parse), read by the kinds as their typed settings.
+    #[serde(flatten)]
+    pub settings: Map<String, Value>,
 }
 
 fn sgd() -> String {
@@ -154,43 +135,21 @@ impl Default for OptimizerConfig {
             kind: sgd(),
             learning_rate: learning_rate(),
             schedule: constant(),
-            momentum: None,
-            beta1: None,
-            beta2: None,
-            rho: None,
-            epsilon: None,
             weight_decay: None,
-            step_size: None,
-            gamma: None,
-            decay: None,
-            final_fraction: None,
+            settings: Map::new(),
         }
     }
 }
 
 impl OptimizerConfig {
-    /// The update-rule hyperparameters, with each rule's defaults where unset.
-    pub fn hyperparameters(&self) -> Hyperparameters {
-        let d = Hyperparameters::default();
-        Hyperparameters {
-            momentum: self.momentum.unwrap_or(d.momentum),
-            beta1: self.beta1.unwrap_or(d.beta1),
-            beta2: self.beta2.unwrap_or(d.beta2),
-            rho: self.rho.unwrap_or(d.rho),
-            epsilon: self.epsilon,
-            weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
-        }
-    }
-
-    /// The schedule parameters, with defaults where unset.
-    pub fn schedule_parameters(&self) -> ScheduleParameters {
-        let d = ScheduleParameters::default();
-        ScheduleParameters {
-            step_size: self.step_size.unwrap_or(d.step_size),
-            gamma: self.gamma,
-            decay: self.decay.unwrap_or(d.decay),
-            final_fraction: self.final_fraction.unwrap_or(d.final_fraction),
-        }
+    /// Checks the keys every rule reads.
+    ///
+    /// # Errors
+    /// The first key out of range.
+    pub fn check(&self) -> Result<(), Invalid> {
+        Invalid::positive("learning_rate", self.learning_rate)?;
+        self.weight_decay
+            .map_or(Ok(()), |v| Invalid::non_negative("weight_decay", v))
     }
 }
 
@@ -316,8 +275,6 @@ pub const DATASET_COMMON: &[&str] = &[
 pub const MODEL_COMMON: &[&str] = &["kind", "init"];
 /// The keys every optimizer accepts.
 pub const OPTIMIZER_COMMON: &[&str] = &["kind", "learning_rate", "schedule", "weight_decay"];
-/// The schedule keys; each schedule uses some of them.
-pub const SCHEDULE_KEYS: &[&str] = &["step_size", "gamma", "decay", "final_fraction"];
 
 #[cfg(test)]
 mod tests {

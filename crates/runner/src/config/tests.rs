@@ -10,6 +10,7 @@ fn parse_text(text: &str, sets: &[&str]) -> Result<Experiment, ConfigError> {
             text: text.into(),
         },
         &sets,
+        &crate::registry::Registry::with_builtins(),
     )
 }
 
@@ -232,6 +233,7 @@ fn the_resolved_experiment_reads_back_to_the_same_runs() {
                 text: text.clone(),
             },
             &[],
+            &crate::registry::Registry::with_builtins(),
         )
         .unwrap_or_else(|e| panic!("{sets:?}: {e}\n{text}"));
         assert_eq!(run_keys(&again), run_keys(&original), "{sets:?}:\n{text}");
@@ -267,6 +269,7 @@ fn overrides_with_line_breaks_stay_in_the_header_comment() {
                 text: text.clone(),
             },
             &[],
+            &crate::registry::Registry::with_builtins(),
         )
         .unwrap_or_else(|e| panic!("{set:?}: {e}\n{text}"));
         assert_eq!(run_keys(&again), run_keys(&original), "{set:?}:\n{text}");
@@ -279,4 +282,117 @@ fn overrides_with_line_breaks_stay_in_the_header_comment() {
         text.contains("--set dataset.name=wine\\n-x.y=39\n"),
         "{text}"
     );
+}
+
+crate::settings! {
+    /// A plugin rule's settings, for the tests.
+    struct SignumSettings {
+        /// Momentum of the averaged gradient, in [0, 1).
+        beta: f64 = 0.9,
+    }
+}
+
+impl settings::Settings for SignumSettings {
+    fn check(&self) -> Result<(), settings::Invalid> {
+        settings::Invalid::fraction("beta", self.beta)
+    }
+}
+
+/// A plugin optimizer with a key of its own (it builds plain SGD: only its settings matter).
+struct Signum;
+
+impl crate::registry::OptimizerKind for Signum {
+    type Settings = SignumSettings;
+    fn build<T: descent_core::Float>(
+        &self,
+        _: &schema::OptimizerConfig,
+        _: &SignumSettings,
+        len: usize,
+    ) -> Box<dyn descent_optim::rules::UpdateRule<T>> {
+        Box::new(descent_optim::rules::Sgd::new(
+            len,
+            &descent_optim::rules::Hyperparameters::default(),
+        ))
+    }
+}
+
+fn parse_with_signum(text: &str) -> Result<Experiment, ConfigError> {
+    let mut registry = crate::registry::Registry::with_builtins();
+    registry
+        .plugin("signum-plugin", |r| {
+            r.optimizer("signum", "sign of momentum", Signum)
+        })
+        .expect("a free name");
+    parse(
+        SourceFile {
+            path: "exp.toml".into(),
+            text: text.into(),
+        },
+        &[],
+        &registry,
+    )
+}
+
+const SIGNUM: &str =
+    "[dataset]\nname = \"iris\"\n[model]\nkind = \"logistic\"\n[optimizer]\nkind = \"signum\"\n";
+
+#[test]
+fn a_plugin_key_is_read_checked_and_located_like_a_built_in_one() {
+    let e = parse_with_signum(&format!("{SIGNUM}beta = 0.5\n")).unwrap();
+    assert_eq!(e.runs[0].config.optimizer.settings["beta"], 0.5);
+
+    let d = parse_with_signum(&format!("{SIGNUM}betta = 0.5\n"))
+        .unwrap_err()
+        .diagnostics
+        .remove(0);
+    assert_eq!(d.location, "exp.toml:7:1");
+    assert_eq!(d.key.as_deref(), Some("optimizer.betta"));
+    assert_eq!(d.message, "unknown key `betta`");
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean `beta`?"),
+        "{d}"
+    );
+
+    let d = parse_with_signum(&format!("{SIGNUM}beta = 1.5\n"))
+        .unwrap_err()
+        .diagnostics
+        .remove(0);
+    assert_eq!(
+        (d.location.as_str(), d.key.as_deref(), d.message.as_str()),
+        (
+            "exp.toml:7:1",
+            Some("optimizer.beta"),
+            "must be in [0, 1), not 1.5"
+        )
+    );
+
+    let d = parse_with_signum(&format!("{SIGNUM}beta = \"high\"\n"))
+        .unwrap_err()
+        .diagnostics
+        .remove(0);
+    assert_eq!(d.key.as_deref(), Some("optimizer.beta"));
+    assert!(d.message.contains("expected f64"), "{d}");
+}
+
+#[test]
+fn built_in_settings_are_checked_at_their_key_and_stored_in_their_type() {
+    let base = "[dataset]\nname = \"iris\"\n[model]\nkind = \"logistic\"\n[optimizer]\n";
+    let d = first_error(&format!("{base}kind = \"adam\"\nbeta2 = 1.0\n"), &[]);
+    assert_eq!(d.key.as_deref(), Some("optimizer.beta2"));
+    assert_eq!(d.location, "exp.toml:7:1");
+    // A key of another kind is kept (the plan warns that it is unused), checked by its type.
+    let e = parse_text(
+        &format!("{base}kind = \"adam\"\nschedule = \"step\"\nmomentum = 0.5\ngamma = 1\n"),
+        &[],
+    )
+    .unwrap();
+    let settings = &e.runs[0].config.optimizer.settings;
+    assert_eq!(settings["momentum"], 0.5);
+    // Stored as the float its type says, so the run id is the one `gamma = 1.0` gives.
+    assert_eq!(settings["gamma"].to_string(), "1.0");
+    let d = first_error(&format!("{base}momentum = -1\n"), &[]);
+    assert_eq!(d.key.as_deref(), Some("optimizer.momentum"));
 }

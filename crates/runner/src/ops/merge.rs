@@ -16,6 +16,7 @@ use crate::outdir::journal_reader::JournalFile;
 use crate::outdir::lock::{DirLock, LOCK, Mode};
 use crate::outdir::shard::Shard;
 use crate::outdir::{self, EXPERIMENT, JOURNAL, MANIFEST, Manifest};
+use crate::registry::Registry;
 
 /// What a merge found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +38,7 @@ impl Merged {
     }
 }
 
-/// `descent merge DIR`: writes `manifest.json`, the tables, the plots and the report of `dir`
+/// `descent merge DIR`: reads `experiment.toml` with `registry`'s kinds, writes `manifest.json`, the tables, the plots and the report of `dir`
 /// from all its journals, and prints on standard error which runs are missing (with their
 /// variant, seed and swept values). When some are, it still writes what it has, unless no
 /// journal holds any run.
@@ -46,8 +47,8 @@ impl Merged {
 /// A [`ConfigError`](crate::config::ConfigError) (invalid input) when `dir` has no valid
 /// `experiment.toml`; an error when no run has finished at all, when no manifest says what to
 /// plot, or when a file cannot be read or written.
-pub fn merge(dir: &Path) -> Result<Merged> {
-    let experiment = config::load(&dir.join(EXPERIMENT), &[])?;
+pub fn merge(dir: &Path, registry: &Registry) -> Result<Merged> {
+    let experiment = config::load(&dir.join(EXPERIMENT), &[], registry)?;
     let _lock = DirLock::acquire(dir, LOCK, Mode::Shared, "descent merge")?;
     let journals = shard_files(dir, Shard::of_journal)?;
     let mut paths: Vec<PathBuf> = journals.iter().map(|(_, path)| path.clone()).collect();

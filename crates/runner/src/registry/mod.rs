@@ -16,9 +16,10 @@ use descent_core::loss::Loss;
 use descent_core::metrics::Metrics;
 use descent_core::model::ModelPlan;
 use descent_optim::rules::UpdateRule;
-use descent_optim::schedule::{Schedule, ScheduleParameters};
+use descent_optim::schedule::Schedule;
 
 use crate::config::schema::{DatasetConfig, ModelConfig, OptimizerConfig};
+use crate::config::settings::{self, Catalog, Declared, NoSettings, SettingError, Settings};
 
 pub use precision::Precision;
 
@@ -42,9 +43,11 @@ pub struct Entry<F> {
     pub help: String,
     /// `built-in`, or the plugin crate that registered it.
     pub origin: String,
-    /// The configuration keys this part reads beyond the ones every part of its group
+    /// Model and dataset keys this part reads beyond the ones every part of its group
     /// reads; a key set but unused is a warning.
     pub uses: Vec<String>,
+    /// Its own settings: keys with defaults and help, checked by the schema.
+    pub settings: Declared,
     /// What builds it.
     pub factory: F,
 }
@@ -64,6 +67,22 @@ impl<F> Default for Group<F> {
 }
 
 impl<F> Group<F> {
+    /// Adds `entry` unless its name is taken; a taken name is recorded in `conflicts`
+    /// (naming both origins) and the first entry kept.
+    fn insert(&mut self, group: &'static str, entry: Entry<F>, conflicts: &mut Vec<DuplicateName>) {
+        match self.entries.get(&entry.name) {
+            Some(first) => conflicts.push(DuplicateName {
+                group,
+                name: entry.name,
+                first: first.origin.clone(),
+                second: entry.origin,
+            }),
+            None => {
+                self.entries.insert(entry.name.clone(), entry);
+            }
+        }
+    }
+
     /// The entry called `name`.
     pub fn get(&self, name: &str) -> Option<&Entry<F>> {
         self.entries.get(name)
@@ -95,10 +114,32 @@ impl<F: Fn(&ModelConfig, Task) -> descent_core::Result<ModelPlan> + Send + Sync>
     }
 }
 
-/// Builds an update rule in either precision.
+/// A name registered twice: the first registration stands, and the program must not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the {group} name `{name}` is registered twice: by {first} and by {second}")]
+pub struct DuplicateName {
+    /// The group (`optimizer`, `metric`, ...).
+    pub group: &'static str,
+    /// The name.
+    pub name: String,
+    /// Who registered it first (`built-in` or a plugin crate).
+    pub first: String,
+    /// Who registered it again.
+    pub second: String,
+}
+
+/// Builds an update rule in either precision from its settings.
 pub trait OptimizerKind: Send + Sync + 'static {
-    /// An update rule for `len` parameters configured by `config`.
-    fn build<T: Float>(&self, config: &OptimizerConfig, len: usize) -> Box<dyn UpdateRule<T>>;
+    /// The rule's own keys of `[optimizer]` ([`NoSettings`] when it has none).
+    type Settings: Settings;
+    /// An update rule for `len` parameters; `config` holds the keys every rule reads
+    /// (`learning_rate`, `weight_decay`).
+    fn build<T: Float>(
+        &self,
+        config: &OptimizerConfig,
+        settings: &Self::Settings,
+        len: usize,
+    ) -> Box<dyn UpdateRule<T>>;
 }
 
 /// Loads a dataset in either precision.
@@ -125,8 +166,13 @@ pub struct Source<T> {
 /// apply to the task.
 pub type MetricFn = fn(&Metrics) -> Option<f64>;
 
-/// Builds a learning-rate schedule.
-pub type ScheduleFn = Arc<dyn Fn(&ScheduleParameters) -> Box<dyn Schedule> + Send + Sync>;
+/// Builds a learning-rate schedule from the written keys of `[optimizer]` (its own settings
+/// are read from them, with defaults).
+pub type ScheduleFn = Arc<
+    dyn Fn(&serde_json::Map<String, serde_json::Value>) -> Result<Box<dyn Schedule>, SettingError>
+        + Send
+        + Sync,
+>;
 
 /// An activation in both precisions.
 #[derive(Debug, Clone)]
@@ -138,21 +184,33 @@ pub struct Both<A: ?Sized, B: ?Sized> {
 type ActivationFactory = Both<dyn Activation<f32>, dyn Activation<f64>>;
 type LossFactory = Both<dyn Loss<f32>, dyn Loss<f64>>;
 
-/// An [`OptimizerKind`] behind a vtable: its `build` for each precision. Implemented for
-/// every `OptimizerKind`; use [`Precision::optimizer`] to call it from generic code.
+/// An update rule in one precision, or why its settings could not be read.
+pub type BuiltRule<T> = Result<Box<dyn UpdateRule<T>>, SettingError>;
+
+/// An [`OptimizerKind`] behind a vtable: its settings read from the configuration, then its
+/// `build` for each precision. Implemented for every `OptimizerKind`; use
+/// [`Precision::optimizer`] to call it from generic code.
 pub trait ErasedOptimizer: Send + Sync {
     /// `build::<f32>`.
-    fn build_f32(&self, config: &OptimizerConfig, len: usize) -> Box<dyn UpdateRule<f32>>;
+    ///
+    /// # Errors
+    /// When the settings do not deserialise (the plan has checked them).
+    fn build_f32(&self, config: &OptimizerConfig, len: usize) -> BuiltRule<f32>;
     /// `build::<f64>`.
-    fn build_f64(&self, config: &OptimizerConfig, len: usize) -> Box<dyn UpdateRule<f64>>;
+    ///
+    /// # Errors
+    /// When the settings do not deserialise (the plan has checked them).
+    fn build_f64(&self, config: &OptimizerConfig, len: usize) -> BuiltRule<f64>;
 }
 
 impl<O: OptimizerKind> ErasedOptimizer for O {
-    fn build_f32(&self, config: &OptimizerConfig, len: usize) -> Box<dyn UpdateRule<f32>> {
-        self.build(config, len)
+    fn build_f32(&self, config: &OptimizerConfig, len: usize) -> BuiltRule<f32> {
+        let s = settings::read::<O::Settings>(&config.settings)?;
+        Ok(self.build(config, &s, len))
     }
-    fn build_f64(&self, config: &OptimizerConfig, len: usize) -> Box<dyn UpdateRule<f64>> {
-        self.build(config, len)
+    fn build_f64(&self, config: &OptimizerConfig, len: usize) -> BuiltRule<f64> {
+        let s = settings::read::<O::Settings>(&config.settings)?;
+        Ok(self.build(config, &s, len))
     }
 }
 
@@ -190,6 +248,7 @@ pub struct Registry {
     schedules: Group<ScheduleFn>,
     datasets: Group<Arc<dyn ErasedDataset>>,
     metrics: Group<MetricFn>,
+    pub(crate) conflicts: Vec<DuplicateName>,
 }
 
 impl Debug for Registry {
@@ -200,13 +259,24 @@ impl Debug for Registry {
     }
 }
 
-fn entry<F>(name: &str, help: &str, origin: &str, uses: &[&str], factory: F) -> Entry<F> {
-    Entry {
-        name: name.into(),
-        help: help.into(),
-        origin: origin.into(),
-        uses: uses.iter().map(|&u| u.into()).collect(),
-        factory,
+impl Registry {
+    /// An entry registered now, by the current origin.
+    fn entry<F>(
+        &self,
+        name: &str,
+        help: &str,
+        uses: &[&str],
+        settings: Declared,
+        factory: F,
+    ) -> Entry<F> {
+        Entry {
+            name: name.into(),
+            help: help.into(),
+            origin: self.origin.clone(),
+            uses: uses.iter().map(|&u| u.into()).collect(),
+            settings,
+            factory,
+        }
     }
 }
 
@@ -215,8 +285,21 @@ fn entry<F>(name: &str, help: &str, origin: &str, uses: &[&str], factory: F) -> 
 pub struct Listing {
     /// The group's title (`models`, `activations`, ...).
     pub group: &'static str,
-    /// `(name, help, origin)` of each entry.
-    pub entries: Vec<(String, String, String)>,
+    /// Each entry.
+    pub entries: Vec<Listed>,
+}
+
+/// One entry of [`Listing`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Its name.
+    pub name: String,
+    /// Its help.
+    pub help: String,
+    /// `built-in` or the plugin crate.
+    pub origin: String,
+    /// Its own keys: `(key, default as TOML-like text, help)`.
+    pub keys: Vec<(String, String, String)>,
 }
 
 impl Registry {
@@ -232,15 +315,28 @@ impl Registry {
             schedules: Group::default(),
             datasets: Group::default(),
             metrics: Group::default(),
+            conflicts: Vec::new(),
         }
     }
 
     /// Runs a plugin's `register` function, marking what it adds as coming from `origin`.
-    pub fn plugin(&mut self, origin: &str, register: impl FnOnce(&mut Registry)) -> &mut Self {
+    ///
+    /// # Errors
+    /// The first name it registers that is already taken (by a built-in or another plugin),
+    /// naming both origins; the other names it registered stay.
+    pub fn plugin(
+        &mut self,
+        origin: &str,
+        register: impl FnOnce(&mut Registry),
+    ) -> Result<&mut Self, DuplicateName> {
         let previous = std::mem::replace(&mut self.origin, origin.to_owned());
         register(self);
         self.origin = previous;
-        self
+        let first = self.conflicts.drain(..).next();
+        match first {
+            Some(duplicate) => Err(duplicate),
+            None => Ok(self),
+        }
     }
 
     /// Registers an activation (it must work in both precisions).
@@ -255,9 +351,9 @@ impl Registry {
             f32: a.clone() as Arc<dyn Activation<f32>>,
             f64: a as Arc<dyn Activation<f64>>,
         };
+        let e = self.entry(name, help, &[], Declared::of::<NoSettings>(), both);
         self.activations
-            .entries
-            .insert(name.into(), entry(name, help, &self.origin, &[], both));
+            .insert("activation", e, &mut self.conflicts);
     }
 
     /// Registers a loss (it must work in both precisions).
@@ -267,57 +363,51 @@ impl Registry {
             f32: l.clone() as Arc<dyn Loss<f32>>,
             f64: l as Arc<dyn Loss<f64>>,
         };
-        self.losses
-            .entries
-            .insert(name.into(), entry(name, help, &self.origin, &[], both));
+        let e = self.entry(name, help, &[], Declared::of::<NoSettings>(), both);
+        self.losses.insert("loss", e, &mut self.conflicts);
     }
 
     /// Registers a model kind; `uses` lists the `[model]` keys it reads beyond `kind` and `init`.
     pub fn model(&mut self, name: &str, help: &str, uses: &[&str], kind: impl ModelKind + 'static) {
-        self.models.entries.insert(
-            name.into(),
-            entry(name, help, &self.origin, uses, Arc::new(kind)),
-        );
+        let kind: Arc<dyn ModelKind> = Arc::new(kind);
+        let e = self.entry(name, help, uses, Declared::of::<NoSettings>(), kind);
+        self.models.insert("model", e, &mut self.conflicts);
     }
 
-    /// Registers an update rule; `uses` lists the `[optimizer]` keys it reads beyond `kind`,
-    /// `learning_rate`, `schedule` and `weight_decay`.
-    pub fn optimizer(&mut self, name: &str, help: &str, uses: &[&str], kind: impl OptimizerKind) {
-        self.optimizers.entries.insert(
-            name.into(),
-            entry(name, help, &self.origin, uses, Arc::new(kind)),
-        );
+    /// Registers an update rule; its settings type declares the `[optimizer]` keys it reads
+    /// beyond `kind`, `learning_rate`, `schedule` and `weight_decay`.
+    pub fn optimizer<K: OptimizerKind>(&mut self, name: &str, help: &str, kind: K) {
+        let kind: Arc<dyn ErasedOptimizer> = Arc::new(kind);
+        let e = self.entry(name, help, &[], Declared::of::<K::Settings>(), kind);
+        self.optimizers.insert("optimizer", e, &mut self.conflicts);
     }
 
-    /// Registers a learning-rate schedule; `uses` lists the schedule keys it reads.
-    pub fn schedule(
+    /// Registers a learning-rate schedule built from its settings `S`, whose keys are keys
+    /// of `[optimizer]`.
+    pub fn schedule<S: Settings>(
         &mut self,
         name: &str,
         help: &str,
-        uses: &[&str],
-        build: impl Fn(&ScheduleParameters) -> Box<dyn Schedule> + Send + Sync + 'static,
+        build: impl Fn(&S) -> Box<dyn Schedule> + Send + Sync + 'static,
     ) {
-        self.schedules.entries.insert(
-            name.into(),
-            entry(name, help, &self.origin, uses, Arc::new(build)),
-        );
+        let factory: ScheduleFn = Arc::new(move |keys| Ok(build(&settings::read::<S>(keys)?)));
+        let e = self.entry(name, help, &[], Declared::of::<S>(), factory);
+        self.schedules.insert("schedule", e, &mut self.conflicts);
     }
 
     /// Registers a dataset; `uses` lists the `[dataset]` keys it reads beyond the split
     /// and standardisation keys.
     pub fn dataset(&mut self, name: &str, help: &str, uses: &[&str], kind: impl DatasetKind) {
-        self.datasets.entries.insert(
-            name.into(),
-            entry(name, help, &self.origin, uses, Arc::new(kind)),
-        );
+        let kind: Arc<dyn ErasedDataset> = Arc::new(kind);
+        let e = self.entry(name, help, uses, Declared::of::<NoSettings>(), kind);
+        self.datasets.insert("dataset", e, &mut self.conflicts);
     }
 
     /// Registers a metric, reported for training, validation and test data as
     /// `train_<name>`, `val_<name>`, `test_<name>` wherever it applies.
     pub fn metric(&mut self, name: &str, help: &str, metric: MetricFn) {
-        self.metrics
-            .entries
-            .insert(name.into(), entry(name, help, &self.origin, &[], metric));
+        let e = self.entry(name, help, &[], Declared::of::<NoSettings>(), metric);
+        self.metrics.insert("metric", e, &mut self.conflicts);
     }
 
     /// The activations.
@@ -362,7 +452,23 @@ impl Registry {
                 group,
                 entries: g
                     .iter()
-                    .map(|e| (e.name.clone(), e.help.clone(), e.origin.clone()))
+                    .map(|e| Listed {
+                        name: e.name.clone(),
+                        help: e.help.clone(),
+                        origin: e.origin.clone(),
+                        keys: e
+                            .settings
+                            .keys()
+                            .iter()
+                            .map(|k| {
+                                let default = e
+                                    .settings
+                                    .default_of(k.name)
+                                    .map_or_else(String::new, ToString::to_string);
+                                (k.name.to_owned(), default, k.help.trim().to_owned())
+                            })
+                            .collect(),
+                    })
                     .collect(),
             }
         }
@@ -375,5 +481,82 @@ impl Registry {
             rows("datasets", &self.datasets),
             rows("metrics", &self.metrics),
         ]
+    }
+}
+
+impl Catalog for Registry {
+    fn declared(&self, group: settings::Group, name: &str) -> Option<&Declared> {
+        match group {
+            settings::Group::Optimizer => self.optimizers.get(name).map(|e| &e.settings),
+            settings::Group::Schedule => self.schedules.get(name).map(|e| &e.settings),
+        }
+    }
+
+    fn all(&self, group: settings::Group) -> Vec<&Declared> {
+        match group {
+            settings::Group::Optimizer => self.optimizers.iter().map(|e| &e.settings).collect(),
+            settings::Group::Schedule => self.schedules.iter().map(|e| &e.settings).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_cannot_replace_a_built_in() {
+        let mut r = Registry::with_builtins();
+        let e = r
+            .plugin("my-plugin", |r| {
+                r.loss("log", "mine", descent_core::loss::Squared);
+                r.loss("mine", "a new one", descent_core::loss::Squared);
+            })
+            .expect_err("`log` is taken");
+        assert_eq!(
+            (
+                e.group,
+                e.name.as_str(),
+                e.first.as_str(),
+                e.second.as_str()
+            ),
+            ("loss", "log", "built-in", "my-plugin")
+        );
+        assert_eq!(
+            r.losses().get("log").map(|e| e.origin.as_str()),
+            Some("built-in")
+        );
+        assert!(
+            r.plugin("other", |_| {}).is_ok(),
+            "the conflict was reported once"
+        );
+    }
+
+    #[test]
+    fn kinds_list_their_own_keys_with_defaults_and_help() {
+        let listing = Registry::with_builtins().listing();
+        let optimizers = listing
+            .iter()
+            .find(|l| l.group == "optimizers")
+            .expect("optimizers");
+        let adam = optimizers
+            .entries
+            .iter()
+            .find(|e| e.name == "adam")
+            .expect("adam");
+        let keys: Vec<(&str, &str)> = adam
+            .keys
+            .iter()
+            .map(|(k, d, _)| (k.as_str(), d.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [("beta1", "0.9"), ("beta2", "0.999"), ("epsilon", "1e-8")]
+        );
+        assert!(
+            adam.keys[0].2.starts_with("Decay of the first-moment"),
+            "{:?}",
+            adam.keys
+        );
     }
 }

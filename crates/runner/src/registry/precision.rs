@@ -5,10 +5,9 @@ use std::sync::Arc;
 use descent_core::Float;
 use descent_core::activation::Activation;
 use descent_core::loss::Loss;
-use descent_optim::rules::UpdateRule;
 
 use super::DataEnv;
-use super::{ActivationFactory, ErasedDataset, ErasedOptimizer, LossFactory, Source};
+use super::{ActivationFactory, BuiltRule, ErasedDataset, ErasedOptimizer, LossFactory, Source};
 use crate::config::schema::{DatasetConfig, OptimizerConfig};
 
 /// A float type descent trains in, with access to its side of each registered part.
@@ -18,11 +17,10 @@ pub trait Precision: Float {
     /// This precision's loss.
     fn loss(f: &LossFactory) -> Arc<dyn Loss<Self>>;
     /// An update rule in this precision.
-    fn optimizer(
-        f: &dyn ErasedOptimizer,
-        config: &OptimizerConfig,
-        len: usize,
-    ) -> Box<dyn UpdateRule<Self>>;
+    ///
+    /// # Errors
+    /// When its settings do not deserialise.
+    fn optimizer(f: &dyn ErasedOptimizer, config: &OptimizerConfig, len: usize) -> BuiltRule<Self>;
     /// A dataset in this precision.
     ///
     /// # Errors
@@ -41,11 +39,7 @@ impl Precision for f32 {
     fn loss(f: &LossFactory) -> Arc<dyn Loss<f32>> {
         f.f32.clone()
     }
-    fn optimizer(
-        f: &dyn ErasedOptimizer,
-        config: &OptimizerConfig,
-        len: usize,
-    ) -> Box<dyn UpdateRule<f32>> {
+    fn optimizer(f: &dyn ErasedOptimizer, config: &OptimizerConfig, len: usize) -> BuiltRule<f32> {
         f.build_f32(config, len)
     }
     fn dataset(
@@ -64,11 +58,7 @@ impl Precision for f64 {
     fn loss(f: &LossFactory) -> Arc<dyn Loss<f64>> {
         f.f64.clone()
     }
-    fn optimizer(
-        f: &dyn ErasedOptimizer,
-        config: &OptimizerConfig,
-        len: usize,
-    ) -> Box<dyn UpdateRule<f64>> {
+    fn optimizer(f: &dyn ErasedOptimizer, config: &OptimizerConfig, len: usize) -> BuiltRule<f64> {
         f.build_f64(config, len)
     }
     fn dataset(

@@ -219,7 +219,7 @@ fn check_run(
             Init::ALL.map(|(n, _)| n),
         ));
     }
-    let optimizer_ok = known(
+    known(
         cx,
         "optimizer.kind",
         "optimizer",
@@ -227,7 +227,7 @@ fn check_run(
         registry.optimizers().names(),
         &mut errs,
     );
-    let schedule_ok = known(
+    known(
         cx,
         "optimizer.schedule",
         "schedule",
@@ -284,19 +284,14 @@ fn check_run(
     if let Some(e) = registry.models().get(&c.model.kind).filter(|_| model_ok) {
         unused("model", MODEL_COMMON, &e.uses, &c.model.kind, "model");
     }
-    if optimizer_ok && schedule_ok {
-        let mut uses = registry
-            .optimizers()
-            .get(&c.optimizer.kind)
-            .map(|e| e.uses.clone())
-            .unwrap_or_default();
-        uses.extend(
-            registry
-                .schedules()
-                .get(&c.optimizer.schedule)
-                .map(|e| e.uses.clone())
-                .unwrap_or_default(),
-        );
+    if let (Some(rule), Some(schedule)) = (
+        registry.optimizers().get(&c.optimizer.kind),
+        registry.schedules().get(&c.optimizer.schedule),
+    ) {
+        let uses: Vec<String> = [&rule.settings, &schedule.settings]
+            .iter()
+            .flat_map(|s| s.keys().iter().map(|k| k.name.to_owned()))
+            .collect();
         let what = format!("optimizer `{}` or schedule", c.optimizer.kind);
         unused(
             "optimizer",
@@ -349,61 +344,8 @@ fn check_ranges(cx: &RunContext<'_>, c: &RunConfig, errs: &mut Vec<Diagnostic>) 
             errs.push(cx.error(key, message));
         }
     };
-    let o = &c.optimizer;
-    check(
-        o.learning_rate.is_finite() && o.learning_rate > 0.0,
-        "optimizer.learning_rate",
-        format!("must be a finite number > 0, not {}", o.learning_rate),
-    );
-    for (key, v) in [
-        ("optimizer.momentum", o.momentum),
-        ("optimizer.beta1", o.beta1),
-        ("optimizer.beta2", o.beta2),
-        ("optimizer.rho", o.rho),
-    ] {
-        if let Some(v) = v {
-            check(
-                (0.0..1.0).contains(&v),
-                key,
-                format!("must be in [0, 1), not {v}"),
-            );
-        }
-    }
-    if let Some(v) = o.epsilon {
-        check(
-            v.is_finite() && v > 0.0,
-            "optimizer.epsilon",
-            format!("must be > 0, not {v}"),
-        );
-    }
-    for (key, v) in [
-        ("optimizer.weight_decay", o.weight_decay),
-        ("optimizer.decay", o.decay),
-    ] {
-        if let Some(v) = v {
-            check(
-                v.is_finite() && v >= 0.0,
-                key,
-                format!("must be ≥ 0, not {v}"),
-            );
-        }
-    }
-    if let Some(v) = o.gamma {
-        check(
-            v > 0.0 && v <= 1.0,
-            "optimizer.gamma",
-            format!("must be in (0, 1], not {v}"),
-        );
-    }
-    if let Some(v) = o.final_fraction {
-        check(
-            (0.0..=1.0).contains(&v),
-            "optimizer.final_fraction",
-            format!("must be in [0, 1], not {v}"),
-        );
-    }
-    if let Some(v) = o.step_size {
-        check(v >= 1, "optimizer.step_size", "must be at least 1".into());
+    if let Err(e) = c.optimizer.check() {
+        check(false, &format!("optimizer.{}", e.key), e.message);
     }
     let t = &c.training;
     check(
@@ -592,6 +534,7 @@ mod tests {
                 text: text.into(),
             },
             &[],
+            &Registry::with_builtins(),
         )
         .expect("a valid experiment");
         let env = DataEnv {
@@ -640,19 +583,21 @@ mod tests {
     }
 
     fn checked(text: &str) -> Result<Plan, ConfigError> {
+        let registry = Registry::with_builtins();
         let experiment = parse(
             SourceFile {
                 path: "work.toml".into(),
                 text: text.into(),
             },
             &[],
+            &registry,
         )
         .expect("a valid experiment");
         let env = DataEnv {
             root: None,
             base: ".".into(),
         };
-        plan(experiment, &Registry::with_builtins(), env)
+        plan(experiment, &registry, env)
     }
 
     /// The work estimate that orders a sweep grows with updates, parameters and epochs.
@@ -692,5 +637,18 @@ training = { batch_size = 1 }
         assert!((sgd / gd - 2.0).abs() < 0.02, "{sgd} vs {gd}");
         assert_eq!(longer, 3.0 * gd);
         assert!(mlp > 5.0 * sgd, "{mlp} vs {sgd}");
+    }
+
+    /// A key that only other kinds declare is a warning derived from the declared settings.
+    #[test]
+    fn keys_the_chosen_kinds_do_not_declare_are_warned_about() {
+        let plan = planned(
+            "[dataset]\nname = \"blobs\"\nsamples = 50\n[model]\nkind = \"logistic\"\n\
+             [optimizer]\nkind = \"adam\"\nbeta1 = 0.8\nmomentum = 0.5\n[training]\nepochs = 1\n",
+        );
+        assert_eq!(
+            plan.warnings,
+            ["`optimizer.momentum` is not used by optimizer `adam` or schedule `constant`"]
+        );
     }
 }

@@ -166,12 +166,14 @@ pub fn fit<T: Precision>(
         .optimizers()
         .get(&c.optimizer.kind)
         .ok_or_else(|| format!("unknown optimizer `{}`", c.optimizer.kind))?;
-    let mut rule = T::optimizer(optimizer.factory.as_ref(), &c.optimizer, net.params().len());
+    let mut rule = T::optimizer(optimizer.factory.as_ref(), &c.optimizer, net.params().len())
+        .map_err(|e| format!("`optimizer.{}`: {e}", e.key))?;
     let schedule = registry
         .schedules()
         .get(&c.optimizer.schedule)
         .ok_or_else(|| format!("unknown schedule `{}`", c.optimizer.schedule))?;
-    let schedule = (schedule.factory)(&c.optimizer.schedule_parameters());
+    let schedule = (schedule.factory)(&c.optimizer.settings)
+        .map_err(|e| format!("`optimizer.{}`: {e}", e.key))?;
     train_from(
         &mut net,
         rule.as_mut(),
