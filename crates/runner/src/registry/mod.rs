@@ -238,7 +238,26 @@ impl<D: DatasetKind> ErasedDataset for D {
     }
 }
 
-/// Every named part, grouped.
+/// Every named part, grouped: the built-ins ([`Registry::with_builtins`]) and what plugins
+/// add through the same calls ([`Registry::plugin`]). A name is taken once per group.
+///
+/// ```
+/// use descent_core::loss::Squared;
+/// use descent_runner::registry::Registry;
+///
+/// let mut registry = Registry::with_builtins();
+/// registry
+///     .plugin("my-plugin", |r| r.loss("half_squared", "½ Σ (a − y)², again", Squared))
+///     .expect("a free name");
+/// assert!(registry.losses().get("half_squared").is_some_and(|e| e.origin == "my-plugin"));
+///
+/// // A name registered twice is refused, naming both origins; the first stays.
+/// let taken = registry
+///     .plugin("other-plugin", |r| r.loss("squared", "not the built-in", Squared))
+///     .unwrap_err();
+/// assert!(taken.to_string().contains("built-in") && taken.to_string().contains("other-plugin"));
+/// assert_eq!(registry.losses().get("squared").map(|e| e.origin.as_str()), Some("built-in"));
+/// ```
 pub struct Registry {
     origin: String,
     activations: Group<ActivationFactory>,
