@@ -84,6 +84,18 @@ struct SaveAt<T> {
     epoch: usize,
 }
 
+impl<T> SaveAt<T> {
+    /// Keeps the state after epoch `at`, and stops there when `stop`.
+    fn new(at: usize, stop: bool) -> Self {
+        Self {
+            at,
+            stop,
+            saved: None,
+            epoch: 0,
+        }
+    }
+}
+
 impl<T: Clone> Supervisor<T> for SaveAt<T> {
     fn observe(&mut self, record: &EpochRecord) {
         self.epoch = record.epoch;
@@ -137,12 +149,7 @@ fn straight_and_resumed<T: Float>(kind: &str, batch: usize) -> [(Outcome, Vec<T>
 
     let mut net = network::<T>();
     let mut r = rule::<T>(kind, net.params().len());
-    let mut first = SaveAt {
-        at: 3,
-        stop: true,
-        saved: None,
-        epoch: 0,
-    };
+    let mut first = SaveAt::new(3, true);
     let cut = train_from(
         &mut net,
         r.as_mut(),
@@ -160,12 +167,7 @@ fn straight_and_resumed<T: Float>(kind: &str, batch: usize) -> [(Outcome, Vec<T>
     let mut net = network::<T>();
     net.params_mut().iter_mut().for_each(|p| *p = T::zero());
     let mut r = rule::<T>(kind, net.params().len());
-    let mut none = SaveAt {
-        at: usize::MAX,
-        stop: false,
-        saved: None,
-        epoch: 0,
-    };
+    let mut none = SaveAt::new(usize::MAX, false);
     let resumed = train_from(
         &mut net,
         r.as_mut(),
@@ -228,12 +230,7 @@ fn a_changed_state_gives_a_different_run() {
     let schedule = Cosine::new(&ScheduleParameters::default());
     let mut net = network::<f64>();
     let mut r = rule::<f64>("adam", net.params().len());
-    let mut saver = SaveAt {
-        at: 2,
-        stop: false,
-        saved: None,
-        epoch: 0,
-    };
+    let mut saver = SaveAt::new(2, false);
     let straight = train_from(
         &mut net,
         r.as_mut(),
@@ -248,12 +245,7 @@ fn a_changed_state_gives_a_different_run() {
     state.params[0] += 1e-9;
     let mut net = network::<f64>();
     let mut r = rule::<f64>("adam", net.params().len());
-    let mut none = SaveAt {
-        at: usize::MAX,
-        stop: false,
-        saved: None,
-        epoch: 0,
-    };
+    let mut none = SaveAt::new(usize::MAX, false);
     let resumed = train_from(
         &mut net,
         r.as_mut(),
