@@ -6,7 +6,7 @@ use descent_core::activation::{
     Activation, Identity, Pointwise, Relu, Sigmoid, Softmax, Step, Tanh,
 };
 use descent_core::data::{Dataset, Task};
-use descent_core::gradcheck::gradient_check;
+use descent_core::gradcheck::{LayerCheck, gradient_check};
 use descent_core::init::Init;
 use descent_core::loss::{CrossEntropy, LogLoss, Loss, Perceptron, Squared};
 use descent_core::random::{Stream, rng};
@@ -122,26 +122,29 @@ proptest! {
 }
 
 /// The check can fail: a network whose gradient is deliberately wrong is caught.
-#[test]
-fn a_wrong_gradient_is_caught() {
-    /// tanh with the derivative of the sigmoid: plausible-looking and wrong.
-    #[derive(Debug)]
-    struct BadTanh;
-    impl descent_core::activation::Elementwise<f64> for BadTanh {
-        fn name(&self) -> &str {
-            "bad_tanh"
-        }
-        fn value(&self, z: f64) -> f64 {
-            z.tanh()
-        }
-        fn derivative(&self, _z: f64, a: f64) -> f64 {
-            a * (1.0 - a)
-        }
+/// tanh whose derivative is replaced by `.0(z, a)`: a deliberately broken layer.
+#[derive(Debug)]
+struct BrokenTanh(fn(f64, f64) -> f64);
+
+impl descent_core::activation::Elementwise<f64> for BrokenTanh {
+    fn name(&self) -> &str {
+        "broken_tanh"
     }
+    fn value(&self, z: f64) -> f64 {
+        z.tanh()
+    }
+    fn derivative(&self, z: f64, a: f64) -> f64 {
+        (self.0)(z, a)
+    }
+}
+
+/// The per-layer checks of a 3-4-1 network whose hidden tanh has `derivative`, on 5
+/// samples, for every parameter (`None`) or `per_layer` of them.
+fn check_broken(derivative: fn(f64, f64) -> f64, per_layer: Option<usize>) -> Vec<LayerCheck> {
     let layers = vec![
         LayerSpec {
             units: 4,
-            activation: Arc::new(Pointwise(BadTanh)),
+            activation: Arc::new(Pointwise(BrokenTanh(derivative))) as Arc<dyn Activation<f64>>,
             init: Init::Normal,
         },
         LayerSpec {
@@ -152,10 +155,17 @@ fn a_wrong_gradient_is_caught() {
     ];
     let mut net = Network::new(3, layers, Arc::new(Squared), 1).unwrap();
     let data = random_data(Task::Regression, 3, 5, 2);
-    let checks = gradient_check(&mut net, &data.all(), None).unwrap();
+    gradient_check(&mut net, &data.all(), per_layer).unwrap()
+}
+
+#[test]
+fn a_wrong_gradient_is_caught() {
+    // The derivative of the sigmoid: plausible-looking and wrong.
+    let sigmoids = |_z: f64, a: f64| a * (1.0 - a);
+    let checks = check_broken(sigmoids, None);
     assert!(checks[0].max_relative_error > 1e-2, "{checks:?}");
     assert!(checks[1].max_relative_error < 1e-6, "{checks:?}");
-    let sampled = gradient_check(&mut net, &data.all(), Some(5)).unwrap();
+    let sampled = check_broken(sigmoids, Some(5));
     assert_eq!(sampled[0].parameters, 5);
     assert!(sampled[0].max_relative_error > 1e-2, "{sampled:?}");
 }
@@ -163,35 +173,7 @@ fn a_wrong_gradient_is_caught() {
 /// A NaN gradient fails the check on its layer (`f64::max` would drop it and report 0).
 #[test]
 fn a_nan_gradient_fails_its_layer() {
-    /// tanh whose derivative is lost to NaN.
-    #[derive(Debug)]
-    struct NanTanh;
-    impl descent_core::activation::Elementwise<f64> for NanTanh {
-        fn name(&self) -> &str {
-            "nan_tanh"
-        }
-        fn value(&self, z: f64) -> f64 {
-            z.tanh()
-        }
-        fn derivative(&self, _z: f64, _a: f64) -> f64 {
-            f64::NAN
-        }
-    }
-    let layers = vec![
-        LayerSpec {
-            units: 4,
-            activation: Arc::new(Pointwise(NanTanh)),
-            init: Init::Normal,
-        },
-        LayerSpec {
-            units: 1,
-            activation: Arc::new(Pointwise(Identity)),
-            init: Init::Normal,
-        },
-    ];
-    let mut net = Network::new(3, layers, Arc::new(Squared), 1).unwrap();
-    let data = random_data(Task::Regression, 3, 5, 2);
-    let checks = gradient_check(&mut net, &data.all(), None).unwrap();
+    let checks = check_broken(|_, _| f64::NAN, None);
     assert_eq!(checks[0].non_finite, 16, "{checks:?}");
     assert!(!checks[0].passes(1e-6), "{checks:?}");
     assert_eq!(checks[1].non_finite, 0, "{checks:?}");
