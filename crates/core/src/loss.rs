@@ -269,6 +269,12 @@ impl<T: Float> Loss<T> for CrossEntropy {
     }
 }
 
+/// A step unit's prediction from its score: 1 when `z > 0`, else 0 (a score of exactly 0
+/// is class 0).
+fn step_prediction<T: Float>(z: T) -> T {
+    if z > T::zero() { T::one() } else { T::zero() }
+}
+
 /// Rosenblatt's perceptron criterion on the scores, one-vs-rest for several outputs.
 ///
 /// Each unit predicts `ŷ = 1` when its score `z = w·x + b` is above 0 and `ŷ = 0`
@@ -300,7 +306,7 @@ impl<T: Float> Loss<T> for Perceptron {
         Some(
             z.iter()
                 .zip(y)
-                .filter(|&(&zi, &yi)| (zi > T::zero()) != (yi > T::of(0.5)))
+                .filter(|&(&zi, &yi)| step_prediction(zi) != yi)
                 .count(),
         )
     }
@@ -326,8 +332,7 @@ impl<T: Float> Loss<T> for Perceptron {
     ) -> Result<()> {
         let scale = inv_batch::<T>(z.len(), outputs);
         for ((d, &zi), &yi) in delta.iter_mut().zip(z).zip(y) {
-            let predicted = if zi > T::zero() { T::one() } else { T::zero() };
-            *d = (predicted - yi) * scale;
+            *d = (step_prediction(zi) - yi) * scale;
         }
         Ok(())
     }

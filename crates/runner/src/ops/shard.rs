@@ -6,7 +6,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::outdir::checkpoint;
-use crate::outdir::journal::Status;
 use crate::outdir::lock::{DirLock, LOCK, Mode};
 use crate::outdir::shard::Shard;
 use crate::outdir::{self, Manifest};
@@ -59,11 +58,7 @@ pub fn run(
     let summary = execute::execute(plan, registry, dir, Some(shard), options)?;
     outdir::write_manifest(&manifest_path, &manifest(&summary, Some(outdir::now())))?;
     let (journal, _) = outdir::journal_of(&plan.experiment, &[dir.join(shard.journal_name())])?;
-    let failed = journal
-        .runs()
-        .iter()
-        .filter(|r| r.status == Status::Failed)
-        .count();
+    let failed = journal.failed();
     if !options.quiet && summary.signal.is_none() {
         eprintln!(
             "shard {shard}: {} run(s) trained, {} resumed from {}, {failed} failed; when every \

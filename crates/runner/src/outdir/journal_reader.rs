@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::outdir::error::{OutputError, Result};
-use crate::outdir::journal::RunRecord;
 use crate::outdir::journal::order_metrics;
+use crate::outdir::journal::{RunRecord, Status};
 
 /// An indexed journal: every finished run's summary in memory, its curves left on disk until
 /// [`records`](Self::records) streams them.
@@ -119,6 +119,14 @@ impl Journal {
     /// [`records`](Self::records) for those).
     pub fn runs(&self) -> &[RunRecord] {
         &self.runs
+    }
+
+    /// How many of the runs failed.
+    pub fn failed(&self) -> usize {
+        self.runs
+            .iter()
+            .filter(|r| r.status == Status::Failed)
+            .count()
     }
 
     /// The names of every metric that appears in any run's curves, in table order (see

@@ -4,7 +4,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::outdir::journal::Status;
 use crate::outdir::journal_reader::Journal;
 use crate::outdir::{MANIFEST, Manifest, write_manifest};
 use crate::outputs::plots::PlotSpec;
@@ -23,11 +22,7 @@ pub mod text;
 pub fn write_all(dir: &Path, manifest: &Manifest, journal: &Journal) -> Result<usize> {
     write_manifest(&dir.join(MANIFEST), manifest)?;
     tables::write_tables(dir, journal)?;
-    let failed = journal
-        .runs()
-        .iter()
-        .filter(|r| r.status == Status::Failed)
-        .count();
+    let failed = journal.failed();
     report::write_report(dir, &plot_spec(manifest), &manifest.description)?;
     Ok(failed)
 }

@@ -161,8 +161,8 @@ pub fn execute(
         .context("cannot start the thread pool")?;
     // Runs train side by side, one thread each; when there are fewer runs than threads,
     // each run's large products share the spare threads (`descent_core::PARALLEL_PRODUCT`).
-    // The weights do not change: faer splits a product's output, never a sum (test
-    // `parallel_products_give_the_same_weights_as_sequential_ones`).
+    // The weights do not change: only products faer splits by output tiles go parallel
+    // (`Dense::parallelism`; tests in crates/core/tests/parallel.rs).
     let threads_per_run = options.jobs.max(1) / todo.len().max(1);
     let par = if threads_per_run > 1 {
         Par::rayon(threads_per_run)
@@ -191,12 +191,12 @@ pub fn execute(
             };
             counter.fetch_add(1, Ordering::Relaxed);
             let appended = journal.append(&record).and_then(|()| {
-                // A journaled run needs its checkpoint no more; an interrupted or failed one
+                // A done run needs its checkpoint no more; an interrupted or failed one
                 // continues from it when rerun.
-                if matches!(record.status, Status::Interrupted | Status::Failed) {
-                    Ok(())
-                } else {
+                if record.status.is_done() {
                     checkpoint::remove(&checkpoint::path(dir, &record.run_id)).map_err(Into::into)
+                } else {
+                    Ok(())
                 }
             });
             if let (Err(e), Ok(mut errs)) = (appended, errors.lock()) {
