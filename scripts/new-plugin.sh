@@ -35,6 +35,7 @@ workspace = true
 TOML
 
 kind="${name//-/_}_signum"
+metric="${name//-/_}_error_rate"
 cat > "$dir/src/lib.rs" <<RUST
 //! A descent plugin. \`register\` adds this crate's parts to the registry; the \`descent\`
 //! binary calls it at start-up, after the built-ins.
@@ -51,6 +52,11 @@ pub fn register(registry: &mut Registry) {
         "$kind",
         "example: signum, a step of the learning rate against the sign of a momentum average",
         SignumKind,
+    );
+    registry.metric(
+        "$metric",
+        "example: the fraction of samples classified wrongly (classification)",
+        ErrorRate,
     );
 }
 
@@ -107,9 +113,43 @@ impl OptimizerKind for SignumKind {
     }
 }
 
+/// The example metric, computed from a split's predictions and targets: reported as
+/// \`train_$metric\`, \`val_$metric\` and \`test_$metric\`, usable in \`[report] metrics\`.
+#[derive(Debug)]
+pub struct ErrorRate;
+
+impl Metric for ErrorRate {
+    fn applies_to(&self, task: Task) -> bool {
+        task.is_classification()
+    }
+
+    fn compute(&self, p: &Predictions<'_>) -> f64 {
+        let wrong = (0..p.len()).filter(|&i| p.predicted_class(i) != p.labels[i]).count();
+        wrong as f64 / p.len().max(1) as f64
+    }
+
+    fn higher_is_better(&self) -> bool {
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_the_wrong_classes() {
+        // Two classes decide on the score's sign: samples 1 and 2 are wrong.
+        let p = Predictions {
+            task: Task::Binary,
+            scores: &[2.0, -1.0, 0.5, -3.0],
+            outputs: &[0.0; 4],
+            targets: &[1.0, 1.0, 0.0, 0.0],
+            labels: &[1, 1, 0, 0],
+            loss: 0.0,
+        };
+        assert_eq!(ErrorRate.compute(&p), 0.5);
+    }
 
     #[test]
     fn steps_against_the_sign_of_the_momentum() {
@@ -123,6 +163,7 @@ mod tests {
     fn it_registers_with_its_own_key() {
         let mut r = Registry::with_builtins();
         r.plugin(NAME, register).expect("its names are free");
+        assert!(r.metrics().get("$metric").is_some());
         let entry = r.optimizers().get("$kind").expect("registered");
         assert_eq!(entry.settings.default_of("beta").map(ToString::to_string).as_deref(), Some("0.9"));
         assert_eq!(SignumSettings { beta: 1.0 }.check().map_err(|e| e.key), Err("beta".into()));

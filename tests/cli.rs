@@ -426,4 +426,24 @@ fn the_plugin_experiment_runs() {
             .collect::<Vec<_>>(),
         vec!["adam", "adamw", "lion"]
     );
+    // The plugin's metric is a column of each part, with a value wherever it applies,
+    // and the report picks its best configuration as the highest.
+    for part in ["train", "test"] {
+        let column = format!("{part}_balanced_accuracy");
+        let at = runs[0]
+            .iter()
+            .position(|c| *c == column)
+            .unwrap_or_else(|| panic!("no {column} in {:?}", runs[0]));
+        for row in &runs[1..] {
+            let v: f64 = row[at].parse().expect("a number");
+            assert!((0.0..=1.0).contains(&v), "{column} = {v}");
+        }
+    }
+    let curves = csv(&out.path().join("curves.csv"));
+    assert!(curves[0].iter().any(|c| c == "val_balanced_accuracy"));
+    let report = std::fs::read_to_string(out.path().join("report.md")).expect("report");
+    assert!(
+        report.contains("test_balanced_accuracy (highest)"),
+        "{report}"
+    );
 }

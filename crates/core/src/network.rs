@@ -12,7 +12,7 @@ use crate::float::Float;
 use crate::init::Init;
 use crate::layer::{Dense, Target};
 use crate::loss::Loss;
-use crate::metrics::{MetricSums, Metrics};
+use crate::metrics::{Metric, MetricSums, Metrics, Predictions};
 use crate::random::{Stream, rng};
 
 /// One layer of a network to build: its width, activation and initialisation.
@@ -48,6 +48,7 @@ pub struct Network<T: Float> {
     loss: Arc<dyn Loss<T>>,
     capacity: usize,
     par: Par,
+    extra_metrics: Vec<Arc<dyn Metric>>,
 }
 
 impl<T: Float> Network<T> {
@@ -123,6 +124,7 @@ impl<T: Float> Network<T> {
             loss,
             capacity: EVALUATION_CHUNK,
             par: Par::Seq,
+            extra_metrics: Vec::new(),
         })
     }
 
@@ -297,9 +299,22 @@ impl<T: Float> Network<T> {
             .total(last.activation(), z, a, batch.y, self.outputs())
     }
 
-    /// The loss and metrics over a whole dataset, scored in chunks.
+    /// Metrics to compute in [`evaluate`](Network::evaluate) beyond the built-in sums
+    /// (a plugin's), reported in [`Metrics::extra`] in this order. When one applies to the
+    /// data, evaluation keeps the split's scores to compute it from.
+    pub fn set_extra_metrics(&mut self, metrics: Vec<Arc<dyn Metric>>) {
+        self.extra_metrics = metrics;
+    }
+
+    /// The loss and metrics over a whole dataset, scored in chunks in one pass: the
+    /// built-in metrics are summed chunk by chunk; the scores and outputs are kept only
+    /// for extra metrics that apply.
     pub fn evaluate(&mut self, data: &Dataset<T>) -> Metrics {
-        let mut sums = MetricSums::new(data.task());
+        let task = data.task();
+        let keep = self.extra_metrics.iter().any(|m| m.applies_to(task));
+        let kept = if keep { data.len() * self.outputs() } else { 0 };
+        let (mut scores, mut outputs) = (Vec::with_capacity(kept), Vec::with_capacity(kept));
+        let mut sums = MetricSums::new(task);
         let chunk = self.capacity.max(1);
         let mut start = 0;
         while start < data.len() {
@@ -308,12 +323,33 @@ impl<T: Float> Network<T> {
             self.forward(batch.x, len);
             let total = self.output_loss(&batch);
             let last = self.layers.last().expect("a network has layers");
-            let z = last.pre_activation(len);
-            sums.add(&batch, z, last.output(len), total);
+            let (z, a) = (last.pre_activation(len), last.output(len));
+            sums.add(&batch, z, a, total);
             sums.add_mistakes(self.loss.mistakes(z, batch.y));
+            if keep {
+                scores.extend(z.iter().map(|v| v.f64()));
+                outputs.extend(a.iter().map(|v| v.f64()));
+            }
             start += len;
         }
-        sums.finish()
+        let mut metrics = sums.finish();
+        if keep {
+            let targets: Vec<f64> = data.y().iter().map(|v| v.f64()).collect();
+            let predictions = Predictions {
+                task,
+                scores: &scores,
+                outputs: &outputs,
+                targets: &targets,
+                labels: data.labels(),
+                loss: metrics.loss,
+            };
+            metrics.extra = self
+                .extra_metrics
+                .iter()
+                .map(|m| m.applies_to(task).then(|| m.compute(&predictions)))
+                .collect();
+        }
+        metrics
     }
 }
 

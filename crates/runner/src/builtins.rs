@@ -406,29 +406,30 @@ fn schedules(r: &mut Registry) {
 }
 
 fn metrics(r: &mut Registry) {
+    use descent_core::metrics::{Accuracy, CrossEntropy, MeanLoss, Mse, R2};
     r.metric(
         "loss",
         "the training loss function, averaged over samples",
-        |m| Some(m.loss),
+        MeanLoss,
     );
     r.metric(
         "accuracy",
         "fraction of samples classified correctly (classification)",
-        |m| m.accuracy,
+        Accuracy,
     );
     r.metric(
         "log_loss",
         "cross-entropy of the predicted class probabilities (classification)",
-        |m| m.log_loss,
+        CrossEntropy,
     );
     r.metric(
         "mse",
         "mean squared error, without the loss's ½ (regression)",
-        |m| m.mse,
+        Mse,
     );
     r.metric(
         "r2",
         "coefficient of determination 1 − SSE/SST (regression)",
-        |m| m.r2,
+        R2,
     );
 }

@@ -157,6 +157,7 @@ pub(crate) fn spec() -> PlotSpec {
             group_by: "training.batch_size".to_string(),
             metrics: vec!["train_loss".to_string(), "test_accuracy".to_string()],
             x: vec!["epoch".to_string(), "seconds".to_string()],
+            lower_is_better: crate::outdir::manifest::built_in_lower_is_better(),
         },
     }
 }

@@ -1,12 +1,14 @@
-//! A descent plugin: two optimizers that the built-ins lack, Lion and AdamW, and the
-//! checkerboard dataset. It registers them through the same registry calls as the
+//! A descent plugin: two optimizers that the built-ins lack, Lion and AdamW, the
+//! checkerboard dataset and the balanced-accuracy metric. It registers them through the same registry calls as the
 //! built-ins; the `descent` binary calls [`register`] at start-up.
 
 mod adamw;
+mod balanced_accuracy;
 mod checkerboard;
 mod lion;
 
 pub use adamw::{AdamW, AdamWSettings};
+pub use balanced_accuracy::BalancedAccuracy;
 pub use checkerboard::Checkerboard;
 pub use lion::{Lion, LionSettings};
 
@@ -32,6 +34,11 @@ pub fn register(registry: &mut Registry) {
         "a 4×4 checkerboard in the unit square: 2 classes, no straight boundary (1000 × 2)",
         &["samples", "noise", "seed"],
         checkerboard::CheckerboardKind,
+    );
+    registry.metric(
+        "balanced_accuracy",
+        "mean over classes of the fraction of each class classified correctly (classification)",
+        BalancedAccuracy,
     );
 }
 

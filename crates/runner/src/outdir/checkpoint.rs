@@ -7,7 +7,8 @@
 //!
 //! The format is safetensors: the parameters (`params`) and the optimizer's buffers
 //! (`rule.<name>`) in the run's precision; the shuffle order (`order`, U64); the records so
-//! far (`records`, U64, one row of [`RECORD_COLUMNS`] per epoch, floats as their bits), and
+//! far (`records`, U64, one row per epoch: [`RECORD_COLUMNS`] words, then two per extra
+//! metric and part — a presence flag and the f64 bits — floats as their bits), and
 //! string metadata: `format`, `run_id`, `precision`, the optimizer's buffer names and
 //! counters, the samples seen, the convergence tracker (`best` as the hex bits of an f64, empty before a trained epoch,
 //! `stalled`) and the shuffle stream's position.
@@ -33,8 +34,8 @@ const FORMAT: &str = "descent-train-state/1";
 /// loss, accuracy, log loss, mse and r2 as f64 bits and the mistakes.
 const PART_WORDS: usize = 7;
 
-/// Columns of a record row: epoch, updates, seconds, then the three parts (see
-/// `PART_WORDS`).
+/// Columns of a record row before the extra metrics: epoch, updates, seconds, then the
+/// three parts (see `PART_WORDS`).
 pub const RECORD_COLUMNS: usize = 3 + 3 * PART_WORDS;
 
 /// What can go wrong with a checkpoint.
@@ -188,11 +189,27 @@ fn words(values: impl IntoIterator<Item = u64>) -> Vec<u8> {
     values.into_iter().flat_map(u64::to_le_bytes).collect()
 }
 
-/// One record as a row of [`RECORD_COLUMNS`] words.
-fn record_row(r: &EpochRecord) -> Vec<u64> {
+/// The parts of a record: train, validation, test.
+fn parts(r: &EpochRecord) -> [Option<&Metrics>; 3] {
+    [Some(&r.train), r.validation.as_ref(), r.test.as_ref()]
+}
+
+/// The most extra metrics any part of any record has: the width of the extra columns.
+fn extra_count(records: &[EpochRecord]) -> usize {
+    records
+        .iter()
+        .flat_map(parts)
+        .flatten()
+        .map(|m| m.extra.len())
+        .max()
+        .unwrap_or(0)
+}
+
+/// One record as a row of [`RECORD_COLUMNS`] words and `extras` pairs per part.
+fn record_row(r: &EpochRecord, extras: usize) -> Vec<u64> {
     let mut row = vec![r.epoch as u64, r.updates, r.seconds.to_bits()];
-    for part in [Some(&r.train), r.validation.as_ref(), r.test.as_ref()] {
-        let m = part.copied().unwrap_or_default();
+    for part in parts(r) {
+        let m = part.cloned().unwrap_or_default();
         let options = [m.accuracy, m.log_loss, m.mse, m.r2];
         let mask = options
             .iter()
@@ -206,15 +223,27 @@ fn record_row(r: &EpochRecord) -> Vec<u64> {
         row.extend(options.iter().map(|o| o.unwrap_or(0.0).to_bits()));
         row.push(m.mistakes.unwrap_or(0));
     }
+    for part in parts(r) {
+        let extra = part.map_or(&[][..], |m| &m.extra[..]);
+        for i in 0..extras {
+            let v = extra.get(i).copied().flatten();
+            row.extend([u64::from(v.is_some()), v.unwrap_or(0.0).to_bits()]);
+        }
+    }
     row
 }
 
-/// A record back from its row.
-fn record_of(row: &[u64]) -> Result<EpochRecord, String> {
+/// A record back from its row, with `extras` extra metrics per part.
+fn record_of(row: &[u64], extras: usize) -> Result<EpochRecord, String> {
     let part = |k: usize| {
         let block = &row[3 + PART_WORDS * k..3 + PART_WORDS * (k + 1)];
         let mask = block[0];
         let option = |i: usize| ((mask >> (i + 1)) & 1 == 1).then(|| f64::from_bits(block[2 + i]));
+        let pairs = &row[RECORD_COLUMNS + 2 * extras * k..RECORD_COLUMNS + 2 * extras * (k + 1)];
+        let extra: Vec<Option<f64>> = pairs
+            .chunks_exact(2)
+            .map(|p| (p[0] == 1).then(|| f64::from_bits(p[1])))
+            .collect();
         (mask & 1 == 1).then(|| Metrics {
             loss: f64::from_bits(block[1]),
             accuracy: option(0),
@@ -222,6 +251,11 @@ fn record_of(row: &[u64]) -> Result<EpochRecord, String> {
             mse: option(2),
             r2: option(3),
             mistakes: ((mask >> 5) & 1 == 1).then_some(block[6]),
+            extra: if extra.iter().all(Option::is_none) {
+                Vec::new()
+            } else {
+                extra
+            },
         })
     };
     Ok(EpochRecord {
@@ -236,6 +270,7 @@ fn record_of(row: &[u64]) -> Result<EpochRecord, String> {
 
 fn encode<T: Stored>(run_id: &str, state: &TrainState<T>) -> Result<Vec<u8>, String> {
     let n = state.params.len();
+    let extras = extra_count(&state.records);
     let mut data: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> =
         vec![("params".into(), T::DTYPE, vec![n], floats(&state.params))];
     for (name, buffer) in &state.rule.buffers {
@@ -255,8 +290,8 @@ fn encode<T: Stored>(run_id: &str, state: &TrainState<T>) -> Result<Vec<u8>, Str
     data.push((
         "records".into(),
         Dtype::U64,
-        vec![state.records.len(), RECORD_COLUMNS],
-        words(state.records.iter().flat_map(record_row)),
+        vec![state.records.len(), RECORD_COLUMNS + 6 * extras],
+        words(state.records.iter().flat_map(|r| record_row(r, extras))),
     ));
     let mut metadata = HashMap::from([
         ("format".to_owned(), FORMAT.to_owned()),
@@ -365,9 +400,16 @@ fn decode<T: Stored>(bytes: &[u8], run_id: &str) -> Result<TrainState<T>, String
         }
     }
     rule.counters.sort();
+    let columns = tensor("records", Dtype::U64)?
+        .shape()
+        .get(1)
+        .copied()
+        .filter(|&c| c >= RECORD_COLUMNS && (c - RECORD_COLUMNS) % 6 == 0)
+        .ok_or("its records have the wrong number of columns")?;
+    let extras = (columns - RECORD_COLUMNS) / 6;
     let records = words("records")?
-        .chunks_exact(RECORD_COLUMNS)
-        .map(record_of)
+        .chunks_exact(columns)
+        .map(|row| record_of(row, extras))
         .collect::<Result<Vec<_>, _>>()?;
     let order = words("order")?
         .into_iter()
@@ -406,6 +448,7 @@ mod tests {
             mse: None,
             r2: Some(f64::NAN),
             mistakes: Some(3),
+            extra: vec![None, Some(loss / 2.0)],
         };
         TrainState {
             params: vec![1.5, -0.0, f32::MIN_POSITIVE, 3.0e-39],

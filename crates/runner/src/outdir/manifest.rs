@@ -74,6 +74,27 @@ pub struct ReportSpec {
     pub metrics: Vec<String>,
     /// The x axes: any of [`X_AXES`].
     pub x: Vec<String>,
+    /// The metrics (as registered, without the part prefix) for which a lower value is
+    /// better: how the report picks the best configuration. Directories written before
+    /// it was recorded get the built-in ones.
+    #[serde(default = "built_in_lower_is_better")]
+    pub lower_is_better: Vec<String>,
+}
+
+impl ReportSpec {
+    /// Whether a lower value of the column (`test_mse`, `train_loss`) is better.
+    pub fn lower_is_better(&self, column: &str) -> bool {
+        let metric = ["train_", "val_", "test_"]
+            .iter()
+            .find_map(|part| column.strip_prefix(part))
+            .unwrap_or(column);
+        self.lower_is_better.iter().any(|m| m == metric)
+    }
+}
+
+/// The built-in metrics for which lower is better.
+pub(crate) fn built_in_lower_is_better() -> Vec<String> {
+    ["log_loss", "loss", "mse"].map(String::from).to_vec()
 }
 
 /// The x axes a curve can be drawn against, as written in `[report] x`.
@@ -138,5 +159,28 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_408_956), "2026-11-23T04:42:36Z");
+    }
+
+    #[test]
+    fn the_best_of_a_column_follows_its_metric() {
+        // Written before the directions were recorded: the built-in ones apply.
+        let old: ReportSpec = serde_json::from_str(
+            r#"{"group_by": "variant", "metrics": ["test_mse"], "x": ["epoch"]}"#,
+        )
+        .expect("an old report spec");
+        for (column, lower) in [
+            ("train_loss", true),
+            ("test_mse", true),
+            ("val_log_loss", true),
+            ("test_r2", false),
+            ("test_accuracy", false),
+        ] {
+            assert_eq!(old.lower_is_better(column), lower, "{column}");
+        }
+        let plugin = ReportSpec {
+            lower_is_better: vec!["error_rate".into()],
+            ..old
+        };
+        assert!(plugin.lower_is_better("test_error_rate") && !plugin.lower_is_better("test_mse"));
     }
 }

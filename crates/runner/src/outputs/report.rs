@@ -7,7 +7,7 @@ use polars::prelude::DataFrame;
 
 use crate::outdir::atomic::write_atomically;
 use crate::outdir::error::{OutputError, Result};
-use crate::outdir::{EXPERIMENT, MANIFEST, Manifest, REPORT_MD};
+use crate::outdir::{EXPERIMENT, MANIFEST, Manifest, REPORT_MD, ReportSpec};
 use crate::outputs::plots::{PlotSpec, Plots, write_plots};
 use crate::outputs::tables::{
     NULL_LABEL, config_columns, display_names, distinct, float_values, labels, quality_columns,
@@ -63,7 +63,7 @@ pub fn render_report(dir: &Path, input: &ReportInput<'_>) -> Result<String> {
         heading(input),
         what_was_run(input.runs, input.summary, manifest.as_deref())?,
         summary_section(input.summary, input.runs)?,
-        best_section(input.summary, input.runs)?,
+        best_section(&input.spec.report, input.summary, input.runs)?,
         plots_section(input.plots),
         problems_section(input.runs)?,
         experiment_section(experiment.as_deref()),
@@ -204,14 +204,15 @@ fn summary_section(summary: &DataFrame, runs: &DataFrame) -> Result<String> {
     ))
 }
 
-/// The best configuration for each loss (lowest mean) and metric (highest mean).
-fn best_section(summary: &DataFrame, runs: &DataFrame) -> Result<String> {
+/// The best configuration for each loss and metric: the lowest mean or the highest, as
+/// the metric says.
+fn best_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> Result<String> {
     let configs = configuration_texts(summary, runs)?;
     let counts = run_counts(summary)?;
     let mut rows = Vec::new();
     for name in quality_columns(runs)? {
         let means = float_values(summary, &format!("{name}_mean"))?;
-        let lower_is_better = name.ends_with("loss");
+        let lower_is_better = spec.lower_is_better(&name);
         let best = means
             .iter()
             .enumerate()

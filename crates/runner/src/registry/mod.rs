@@ -13,7 +13,7 @@ use descent_core::Float;
 use descent_core::activation::Activation;
 use descent_core::data::{Dataset, Task};
 use descent_core::loss::Loss;
-use descent_core::metrics::Metrics;
+use descent_core::metrics::{Metric, Metrics};
 use descent_core::model::ModelPlan;
 use descent_optim::rules::UpdateRule;
 use descent_optim::schedule::Schedule;
@@ -162,10 +162,6 @@ pub struct Source<T> {
     pub notes: Vec<String>,
 }
 
-/// Extracts a metric from the metrics of one part of the data; `None` where it does not
-/// apply to the task.
-pub type MetricFn = fn(&Metrics) -> Option<f64>;
-
 /// Builds a learning-rate schedule from the written keys of `[optimizer]` (its own settings
 /// are read from them, with defaults).
 pub type ScheduleFn = Arc<
@@ -266,7 +262,7 @@ pub struct Registry {
     optimizers: Group<Arc<dyn ErasedOptimizer>>,
     schedules: Group<ScheduleFn>,
     datasets: Group<Arc<dyn ErasedDataset>>,
-    metrics: Group<MetricFn>,
+    metrics: Group<Arc<dyn Metric>>,
     pub(crate) conflicts: Vec<DuplicateName>,
 }
 
@@ -424,7 +420,8 @@ impl Registry {
 
     /// Registers a metric, reported for training, validation and test data as
     /// `train_<name>`, `val_<name>`, `test_<name>` wherever it applies.
-    pub fn metric(&mut self, name: &str, help: &str, metric: MetricFn) {
+    pub fn metric(&mut self, name: &str, help: &str, metric: impl Metric + 'static) {
+        let metric: Arc<dyn Metric> = Arc::new(metric);
         let e = self.entry(name, help, &[], Declared::of::<NoSettings>(), metric);
         self.metrics.insert("metric", e, &mut self.conflicts);
     }
@@ -460,8 +457,35 @@ impl Registry {
     }
 
     /// The metrics.
-    pub fn metrics(&self) -> &Group<MetricFn> {
+    pub fn metrics(&self) -> &Group<Arc<dyn Metric>> {
         &self.metrics
+    }
+
+    /// The metrics the evaluation pass does not sum itself (a plugin's), by name: the
+    /// extra metrics a network computes from its kept predictions.
+    pub fn extra_metrics(&self) -> Vec<Arc<dyn Metric>> {
+        self.metrics
+            .iter()
+            .filter(|m| m.factory.fused().is_none())
+            .map(|m| Arc::clone(&m.factory))
+            .collect()
+    }
+
+    /// Each metric's name with its value in `m` (from the built-in sums, or from
+    /// [`Metrics::extra`] for the [`extra_metrics`](Registry::extra_metrics)); `None`
+    /// where it does not apply.
+    pub fn metric_values<'a>(
+        &'a self,
+        m: &'a Metrics,
+    ) -> impl Iterator<Item = (&'a str, Option<f64>)> + 'a {
+        let mut extra = m.extra.iter();
+        self.metrics.iter().map(move |e| {
+            let value = match e.factory.fused() {
+                Some(read) => read(m),
+                None => extra.next().copied().flatten(),
+            };
+            (e.name.as_str(), value)
+        })
     }
 
     /// Everything, grouped, for `descent list`.

@@ -79,6 +79,10 @@ pub fn build_network<T: Precision>(
             };
             (key, e.to_string())
         })
+        .map(|mut net| {
+            net.set_extra_metrics(registry.extra_metrics());
+            net
+        })
 }
 
 /// The training loop's settings for a run.

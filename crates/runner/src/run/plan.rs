@@ -95,6 +95,7 @@ pub fn plan(
                 group_by: String::new(),
                 metrics: Vec::new(),
                 x: Vec::new(),
+                lower_is_better: Vec::new(),
             }
         }
     };
@@ -459,56 +460,33 @@ fn report_spec(
         }
         None => vec!["epoch".into(), "seconds".into()],
     };
+    let lower_is_better = registry
+        .metrics()
+        .iter()
+        .filter(|m| !m.factory.higher_is_better())
+        .map(|m| m.name.clone())
+        .collect();
     Ok(ReportSpec {
         group_by,
         metrics,
         x,
+        lower_is_better,
     })
 }
 
 /// The per-epoch metric columns available for these tasks: `train_loss`, `val_loss`,
 /// `test_loss`, and `<part>_<metric>` for each registered metric that applies.
 pub fn metric_columns(tasks: impl Iterator<Item = Task>, registry: &Registry) -> Vec<String> {
-    let tasks: BTreeSet<bool> = tasks.map(Task::is_classification).collect();
+    let tasks: Vec<Task> = tasks.collect();
     let mut columns = Vec::new();
     for part in ["train", "val", "test"] {
         for m in registry.metrics().iter() {
-            let applies = match m.name.as_str() {
-                "loss" => true,
-                _ => tasks
-                    .iter()
-                    .any(|&classification| (m.factory)(&probe(classification)).is_some()),
-            };
-            if applies {
+            if tasks.iter().any(|&task| m.factory.applies_to(task)) {
                 columns.push(format!("{part}_{}", m.name));
             }
         }
     }
     columns
-}
-
-/// Metrics with every field a task can have, to ask a metric whether it applies.
-fn probe(classification: bool) -> descent_core::metrics::Metrics {
-    let v = Some(0.5);
-    if classification {
-        descent_core::metrics::Metrics {
-            loss: 0.5,
-            accuracy: v,
-            log_loss: v,
-            mse: None,
-            r2: None,
-            mistakes: None,
-        }
-    } else {
-        descent_core::metrics::Metrics {
-            loss: 0.5,
-            accuracy: None,
-            log_loss: None,
-            mse: v,
-            r2: v,
-            mistakes: None,
-        }
-    }
 }
 
 /// `train_loss` and the test metric that says most: accuracy, else r2.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use descent_core::Par;
 use descent_core::data::{Split, Task};
-use descent_core::metrics::Metrics;
 use descent_optim::trainer::{
     EpochRecord, Outcome, Stop, Supervisor, TrainConfig, TrainState, train_from,
 };
@@ -192,23 +191,27 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 /// The registered metrics (other than the loss, which has its own columns) of the three
-/// parts of the data, as `<part>_<metric>`.
+/// parts of the data, as `<part>_<metric>`, for those that apply to the task.
 fn metrics_of(r: &EpochRecord, registry: &Registry) -> BTreeMap<String, Option<f64>> {
     let mut out = BTreeMap::new();
-    let parts: [(&str, Option<&Metrics>); 3] = [
+    let parts = [
         ("train", Some(&r.train)),
         ("val", r.validation.as_ref()),
         ("test", r.test.as_ref()),
     ];
-    for m in registry.metrics().iter().filter(|m| m.name != "loss") {
-        if (m.factory)(&r.train).is_none() {
-            continue;
-        }
-        for (part, metrics) in parts {
-            out.insert(
-                format!("{part}_{}", m.name),
-                metrics.and_then(m.factory).and_then(finite),
-            );
+    let applies: Vec<(&str, bool)> = registry
+        .metric_values(&r.train)
+        .map(|(name, v)| (name, v.is_some() && name != "loss"))
+        .collect();
+    for (part, metrics) in parts {
+        let values: Vec<Option<f64>> = metrics.map_or_else(
+            || vec![None; applies.len()],
+            |m| registry.metric_values(m).map(|(_, v)| v).collect(),
+        );
+        for (&(name, applies), value) in applies.iter().zip(values) {
+            if applies {
+                out.insert(format!("{part}_{name}"), value.and_then(finite));
+            }
         }
     }
     out
@@ -227,10 +230,10 @@ pub fn record(run: &PlannedRun, outcome: &Outcome, registry: &Registry) -> RunRe
         curves.train_loss.push(finite(r.train.loss));
         curves
             .val_loss
-            .push(r.validation.map(|m| m.loss).and_then(finite));
+            .push(r.validation.as_ref().map(|m| m.loss).and_then(finite));
         curves
             .test_loss
-            .push(r.test.map(|m| m.loss).and_then(finite));
+            .push(r.test.as_ref().map(|m| m.loss).and_then(finite));
         for (k, v) in metrics_of(r, registry) {
             curves.metrics.entry(k).or_default().push(v);
         }
@@ -245,8 +248,8 @@ pub fn record(run: &PlannedRun, outcome: &Outcome, registry: &Registry) -> RunRe
         epochs: u32::try_from(last.epoch).unwrap_or(u32::MAX),
         updates: last.updates,
         train_loss: finite(last.train.loss),
-        val_loss: last.validation.map(|m| m.loss).and_then(finite),
-        test_loss: last.test.map(|m| m.loss).and_then(finite),
+        val_loss: last.validation.as_ref().map(|m| m.loss).and_then(finite),
+        test_loss: last.test.as_ref().map(|m| m.loss).and_then(finite),
         metrics: metrics_of(last, registry),
         train_seconds: last.seconds,
         samples_per_second: if last.seconds > 0.0 {

@@ -1,16 +1,13 @@
-//! How well a model's predictions match the targets.
-//!
-//! Classification decisions come from the scores `z` of the output layer: the argmax for
-//! several classes, `z > 0` for two (the same decision as `σ(z) > ½` or a step unit).
-//! `log_loss` is the cross-entropy of `softmax(z)` (or `σ(z)`), whatever loss trained the
-//! model, so models trained with different losses can be compared on it.
+//! The built-in metrics summed batch by batch in one evaluation pass.
 
 use crate::data::{Batch, Task};
 use crate::float::Float;
 use crate::loss::{log_sum_exp, softplus};
 
+use super::metric::argmax;
+
 /// The metrics of a model on a set of samples.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Metrics {
     /// The training loss (the model's own loss function), averaged over the samples.
     pub loss: f64,
@@ -25,6 +22,11 @@ pub struct Metrics {
     /// Outputs that a mistake-driven loss (the perceptron rule) would update on, over all
     /// samples and units; `None` for other losses (see [`Loss::mistakes`](crate::loss::Loss::mistakes)).
     pub mistakes: Option<u64>,
+    /// The values of the network's extra metrics ([`Network::set_extra_metrics`]), in
+    /// their order; `None` where one does not apply to the task. Empty when there are none.
+    ///
+    /// [`Network::set_extra_metrics`]: crate::Network::set_extra_metrics
+    pub extra: Vec<Option<f64>>,
 }
 
 /// Running sums over batches from which [`Metrics`] are finished.
@@ -39,16 +41,6 @@ pub struct MetricSums {
     sum_y: f64,
     sum_y2: f64,
     mistakes: Option<u64>,
-}
-
-fn argmax<T: Float>(v: &[T]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 impl MetricSums {
