@@ -116,7 +116,13 @@ impl<T: Clone> Supervisor<T> for SaveAt<T> {
 
 /// Everything but the timing of a record.
 fn numbers(r: &EpochRecord) -> impl PartialEq + std::fmt::Debug {
-    (r.epoch, r.updates, r.train.clone(), r.validation.clone(), r.test.clone())
+    (
+        r.epoch,
+        r.updates,
+        r.train.clone(),
+        r.validation.clone(),
+        r.test.clone(),
+    )
 }
 
 fn same(a: &Outcome, b: &Outcome) -> bool {

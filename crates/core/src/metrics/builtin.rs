@@ -129,7 +129,11 @@ impl Metric for R2 {
         let n = p.targets.len() as f64;
         let mean = p.targets.iter().sum::<f64>() / n;
         let sst: f64 = p.targets.iter().map(|y| (y - mean).powi(2)).sum();
-        if sst > 0.0 { 1.0 - sse(p) / sst } else { f64::NAN }
+        if sst > 0.0 {
+            1.0 - sse(p) / sst
+        } else {
+            f64::NAN
+        }
     }
 
     fn higher_is_better(&self) -> bool {
@@ -168,7 +172,9 @@ mod tests {
         let outputs: Vec<f64> = scores.iter().map(|z| z * 0.5 + 0.1).collect();
         let labels: Vec<u32> = match task {
             Task::Regression => Vec::new(),
-            _ => (0..n).map(|_| rng.random_range(0..task.outputs().max(2)) as u32).collect(),
+            _ => (0..n)
+                .map(|_| rng.random_range(0..task.outputs().max(2)) as u32)
+                .collect(),
         };
         let targets: Vec<f64> = match task {
             Task::Regression => (0..n).map(|_| rng.random_range(-2.0..2.0)).collect(),
@@ -183,7 +189,11 @@ mod tests {
             let batch = Batch {
                 x: &[],
                 y: &targets[start * k..end * k],
-                labels: if labels.is_empty() { &[] } else { &labels[start..end] },
+                labels: if labels.is_empty() {
+                    &[]
+                } else {
+                    &labels[start..end]
+                },
                 len: end - start,
             };
             let (z, a) = (&scores[start * k..end * k], &outputs[start * k..end * k]);
@@ -205,15 +215,22 @@ mod tests {
                 continue;
             }
             let (a, b) = (from_sums.expect("applies"), metric.compute(&p));
-            assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{metric:?} on {task}: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                "{metric:?} on {task}: {a} vs {b}"
+            );
         }
     }
 
     #[test]
     fn fused_sums_equal_the_definitions() {
-        for (seed, task) in [Task::Regression, Task::Binary, Task::Multiclass { classes: 4 }]
-            .into_iter()
-            .enumerate()
+        for (seed, task) in [
+            Task::Regression,
+            Task::Binary,
+            Task::Multiclass { classes: 4 },
+        ]
+        .into_iter()
+        .enumerate()
         {
             fused_equals_definition(task, seed as u64);
         }
