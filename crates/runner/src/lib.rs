@@ -21,6 +21,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod datasets;
+pub mod error;
 pub mod ops;
 pub mod outdir;
 pub mod outputs;

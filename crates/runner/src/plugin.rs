@@ -14,7 +14,7 @@ pub use descent_optim::schedule::Schedule;
 pub use crate::config::schema::{DatasetConfig, ModelConfig, OptimizerConfig};
 pub use crate::config::settings::{Invalid, Key, Keys, NoSettings, Settings};
 pub use crate::datasets::DataEnv;
-pub use crate::registry::{DatasetKind, ModelKind, OptimizerKind, Registry, Source};
+pub use crate::registry::{DatasetKind, ModelKind, OptimizerKind, PluginError, Registry, Source};
 pub use crate::settings;
 
 pub use crate::config::settings::serde;

@@ -50,7 +50,7 @@ impl Checkerboard {
 pub(crate) struct CheckerboardKind;
 
 impl DatasetKind for CheckerboardKind {
-    fn load<T: Float>(&self, c: &DatasetConfig, _env: &DataEnv) -> Result<Source<T>, String> {
+    fn load<T: Float>(&self, c: &DatasetConfig, _env: &DataEnv) -> Result<Source<T>, PluginError> {
         let board = Checkerboard {
             samples: c.samples.unwrap_or(1000),
             noise: c.noise.unwrap_or(0.0),

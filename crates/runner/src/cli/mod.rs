@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::cluster::shard::ShardArg;
 use crate::cluster::slurm::{self, SlurmArgs};
 use crate::config::{self, ConfigError, RunSpec};
 use crate::datasets::DataEnv;
+use crate::error::{INVALID, OK, OpError, Result, SOME_FAILED};
 use crate::ops::bench::{WORKLOADS, Workload};
 use crate::ops::merge;
 use crate::ops::shard;
@@ -126,13 +127,6 @@ pub enum Command {
     },
 }
 
-/// Exit code: every run finished (diverged runs included).
-const OK: u8 = 0;
-/// Exit code: some runs failed, or a gradient check failed.
-const SOME_FAILED: u8 = 1;
-/// Exit code: the input was invalid; nothing was trained or written.
-const INVALID: u8 = 2;
-
 /// Runs the command line with the built-ins and `plugins` registered.
 pub fn main(plugins: &[Plugin]) -> ExitCode {
     let cli = Cli::parse();
@@ -172,7 +166,9 @@ pub fn execute_command(cli: Cli, plugins: &[Plugin]) -> u8 {
             print!("{}", listing(&registry));
             Ok(OK)
         }
-        Command::Report { dir } => crate::outputs::rebuild_report(&dir).map(|()| OK),
+        Command::Report { dir } => crate::outputs::rebuild_report(&dir)
+            .map(|()| OK)
+            .map_err(OpError::from),
         Command::Bench {
             workload,
             threads,
@@ -211,18 +207,17 @@ pub fn execute_command(cli: Cli, plugins: &[Plugin]) -> u8 {
     };
     match result {
         Ok(code) => code,
-        Err(e) => match e.downcast_ref::<ConfigError>() {
-            Some(config) => {
-                for d in &config.diagnostics {
-                    eprintln!("error: {d}");
+        Err(e) => {
+            match &e {
+                OpError::Invalid(config) => {
+                    for d in &config.diagnostics {
+                        eprintln!("error: {d}");
+                    }
                 }
-                INVALID
+                OpError::Failed(_) => eprintln!("error: {e}"),
             }
-            None => {
-                eprintln!("error: {e:#}");
-                SOME_FAILED
-            }
-        },
+            e.code()
+        }
     }
 }
 
@@ -439,7 +434,10 @@ fn bench(
     };
     for w in workloads {
         let m = w.measure(threads.max(1), registry, peer)?;
-        println!("{}", serde_json::to_string(&m)?);
+        println!(
+            "{}",
+            serde_json::to_string(&m).context("cannot write the measurement as JSON")?
+        );
     }
     Ok(OK)
 }

@@ -8,6 +8,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::config::{ConfigError, Diagnostic};
+use crate::error::OpError;
 use crate::outdir::atomic::write_atomically;
 use crate::run::plan::Plan;
 
@@ -45,7 +46,7 @@ pub struct SlurmArgs {
 /// runs with the same ids as `descent run` here would.
 ///
 /// # Errors
-/// A [`ConfigError`] (invalid input) for a bad option; an error when the scripts cannot be
+/// [`OpError::Invalid`] for a bad option; an error when the scripts cannot be
 /// written or `sbatch` fails.
 pub fn slurm(
     plan: &Plan,
@@ -53,7 +54,7 @@ pub fn slurm(
     sets: &[String],
     out: &Path,
     args: &SlurmArgs,
-) -> Result<()> {
+) -> Result<(), OpError> {
     let tasks = check(args, plan.runs.len())?;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let exe = quote_path(&std::env::current_exe().context("cannot find the descent executable")?)?;

@@ -6,12 +6,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use descent_core::data::Split;
 
+use super::PrepareError;
 use super::{DataEnv, dataset_kind};
 use crate::config::schema::DatasetConfig;
+use crate::registry::PluginError;
 use crate::registry::{Precision, Registry};
 
 /// The prepared split of one dataset configuration, or why it could not be prepared.
-type Prepared<T> = OnceLock<Result<Arc<Split<T>>, String>>;
+type Prepared<T> = OnceLock<Result<Arc<Split<T>>, PrepareError>>;
 
 /// The slots of every precision, by precision and canonical configuration; each holds a
 /// [`Prepared`] of its precision's type.
@@ -46,19 +48,19 @@ impl DataCache {
         &self,
         config: &DatasetConfig,
         registry: &Registry,
-    ) -> Result<Arc<Split<T>>, String> {
-        let key = serde_json::to_string(config).map_err(|e| e.to_string())?;
+    ) -> Result<Arc<Split<T>>, PrepareError> {
+        let key = serde_json::to_string(config).map_err(|e| PluginError::from(e.to_string()))?;
         let slot = {
             let mut slots = self
                 .slots
                 .lock()
-                .map_err(|_| "the dataset cache is poisoned".to_owned())?;
+                .map_err(|_| PluginError::from("the dataset cache is poisoned"))?;
             let any = slots
                 .entry((T::NAME, key))
                 .or_insert_with(|| Arc::new(Prepared::<T>::new()));
             Arc::clone(any)
                 .downcast::<Prepared<T>>()
-                .map_err(|_| "the dataset cache mixed up precisions".to_owned())?
+                .map_err(|_| PluginError::from("the dataset cache mixed up precisions"))?
         };
         slot.get_or_init(|| self.prepare::<T>(config, registry).map(Arc::new))
             .clone()
@@ -68,13 +70,13 @@ impl DataCache {
         &self,
         config: &DatasetConfig,
         registry: &Registry,
-    ) -> Result<Split<T>, String> {
-        let kind = dataset_kind(config)?;
+    ) -> Result<Split<T>, PrepareError> {
+        let kind = dataset_kind(config).map_err(PluginError::from)?;
         tracing::info!(dataset = kind, precision = T::NAME, "loading");
         let entry = registry
             .datasets()
             .get(kind)
-            .ok_or_else(|| format!("unknown dataset `{kind}`"))?;
+            .ok_or_else(|| PluginError::from(format!("unknown dataset `{kind}`")))?;
         let source = T::dataset(entry.factory.as_ref(), config, &self.env)?;
         let mut notes = source.notes;
         let mut split = match source.test {
@@ -84,21 +86,18 @@ impl DataCache {
                         "dataset `{kind}` has an official test split; `test_fraction` is ignored"
                     ));
                 }
-                let mut s = source
-                    .data
-                    .split(0.0, config.validation_fraction, config.split_seed)
-                    .map_err(|e| e.to_string())?;
+                let mut s =
+                    source
+                        .data
+                        .split(0.0, config.validation_fraction, config.split_seed)?;
                 s.test = Some(test);
                 s
             }
-            None => source
-                .data
-                .split(
-                    config.test_fraction.unwrap_or(0.2),
-                    config.validation_fraction,
-                    config.split_seed,
-                )
-                .map_err(|e| e.to_string())?,
+            None => source.data.split(
+                config.test_fraction.unwrap_or(0.2),
+                config.validation_fraction,
+                config.split_seed,
+            )?,
         };
         if config.standardize {
             split.standardize();

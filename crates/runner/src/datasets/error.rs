@@ -2,10 +2,13 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use descent_core::CoreError;
 use polars::prelude::PolarsError;
 use thiserror::Error;
+
+use crate::registry::PluginError;
 
 /// Why a dataset could not be loaded.
 ///
@@ -226,4 +229,22 @@ fn list_paths(paths: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Why a dataset configuration could not be prepared (loaded by its kind, then split): the
+/// loader's own error, shared by every run that asks for the same configuration.
+#[derive(Debug, Clone, Error)]
+#[error(transparent)]
+pub struct PrepareError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl From<PluginError> for PrepareError {
+    fn from(e: PluginError) -> Self {
+        Self(Arc::from(e))
+    }
+}
+
+impl From<CoreError> for PrepareError {
+    fn from(e: CoreError) -> Self {
+        Self(Arc::new(e))
+    }
 }

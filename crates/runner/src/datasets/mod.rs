@@ -20,7 +20,7 @@ use descent_core::data::Dataset;
 
 pub use self::cache::DataCache;
 pub use self::csv::{MAX_INFERRED_CLASSES, load_csv};
-pub use self::error::{DatasetError, Result};
+pub use self::error::{DatasetError, PrepareError, Result};
 pub use self::idx::{OfficialSplit, load_idx, load_idx_split};
 pub use self::shipped::{Shipped, Storage, search_roots};
 

@@ -6,17 +6,14 @@ use descent_core::Float;
 
 use super::{DataEnv, Loaded, Shipped, TaskHint, TaskOrigin, load_csv};
 use crate::config::schema::DatasetConfig;
-use crate::registry::{DatasetKind, Registry, Source};
+use crate::registry::{DatasetKind, PluginError, Registry, Source};
 
 /// A dataset shipped in `datasets/`.
 struct ShippedKind(Shipped);
 
 impl DatasetKind for ShippedKind {
-    fn load<T: Float>(&self, c: &DatasetConfig, env: &DataEnv) -> Result<Source<T>, String> {
-        let loaded = self
-            .0
-            .load::<T>(env.root.as_deref(), task(c)?, c.samples)
-            .map_err(|e| e.to_string())?;
+    fn load<T: Float>(&self, c: &DatasetConfig, env: &DataEnv) -> Result<Source<T>, PluginError> {
+        let loaded = self.0.load::<T>(env.root.as_deref(), task(c)?, c.samples)?;
         // A shipped dataset's task is documented; inferring it is not news.
         Ok(source(
             self.0.name(),
@@ -32,14 +29,13 @@ impl DatasetKind for ShippedKind {
 struct CsvKind;
 
 impl DatasetKind for CsvKind {
-    fn load<T: Float>(&self, c: &DatasetConfig, env: &DataEnv) -> Result<Source<T>, String> {
+    fn load<T: Float>(&self, c: &DatasetConfig, env: &DataEnv) -> Result<Source<T>, PluginError> {
         let path = c
             .path
             .as_deref()
             .ok_or("the `csv` dataset reads the file named by `dataset.path`")?;
         let path = resolve(Path::new(path), &env.base)?;
-        let loaded = load_csv::<T>(&path, c.target.as_deref().unwrap_or("target"), task(c)?)
-            .map_err(|e| e.to_string())?;
+        let loaded = load_csv::<T>(&path, c.target.as_deref().unwrap_or("target"), task(c)?)?;
         Ok(source(&path.display().to_string(), loaded))
     }
 }

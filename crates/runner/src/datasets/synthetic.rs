@@ -7,7 +7,7 @@ use descent_core::data::{Dataset, Task};
 use super::named::task;
 use super::{DataEnv, TaskHint};
 use crate::config::schema::DatasetConfig;
-use crate::registry::{DatasetKind, Registry, Source};
+use crate::registry::{DatasetKind, PluginError, Registry, Source};
 
 /// The generator settings of `c`, with `defaults` where a key is unset.
 fn settings(defaults: &Synthetic, c: &DatasetConfig) -> Synthetic {
@@ -27,8 +27,12 @@ struct Generated {
 }
 
 impl DatasetKind for Generated {
-    fn load<T: Float>(&self, config: &DatasetConfig, _env: &DataEnv) -> Result<Source<T>, String> {
-        let data = (self.generate)(&settings(&self.defaults, config)).map_err(|e| e.to_string())?;
+    fn load<T: Float>(
+        &self,
+        config: &DatasetConfig,
+        _env: &DataEnv,
+    ) -> Result<Source<T>, PluginError> {
+        let data = (self.generate)(&settings(&self.defaults, config))?;
         Ok(Source {
             data: data.convert(),
             test: None,
@@ -41,14 +45,18 @@ impl DatasetKind for Generated {
 struct Teacher(Synthetic);
 
 impl DatasetKind for Teacher {
-    fn load<T: Float>(&self, config: &DatasetConfig, _env: &DataEnv) -> Result<Source<T>, String> {
+    fn load<T: Float>(
+        &self,
+        config: &DatasetConfig,
+        _env: &DataEnv,
+    ) -> Result<Source<T>, PluginError> {
         let s = settings(&self.0, config);
         let task = match task(config)? {
             None | Some(TaskHint::Classification) => Task::classification(s.classes),
             Some(TaskHint::Regression) => Task::Regression,
         };
         let hidden = config.hidden.clone().unwrap_or_else(|| vec![16]);
-        let data = s.teacher(&hidden, false, task).map_err(|e| e.to_string())?;
+        let data = s.teacher(&hidden, false, task)?;
         Ok(Source {
             data: data.convert(),
             test: None,

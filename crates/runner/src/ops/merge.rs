@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::config::{self, Experiment, RunSpec};
+use crate::error::OpError;
 use crate::outdir::journal_reader::JournalFile;
 use crate::outdir::lock::{DirLock, LOCK, Mode};
 use crate::outdir::shard::Shard;
@@ -44,10 +45,10 @@ impl Merged {
 /// journal holds any run.
 ///
 /// # Errors
-/// A [`ConfigError`](crate::config::ConfigError) (invalid input) when `dir` has no valid
+/// [`OpError::Invalid`](crate::error::OpError) when `dir` has no valid
 /// `experiment.toml`; an error when no run has finished at all, when no manifest says what to
 /// plot, or when a file cannot be read or written.
-pub fn merge(dir: &Path, registry: &Registry) -> Result<Merged> {
+pub fn merge(dir: &Path, registry: &Registry) -> Result<Merged, OpError> {
     let experiment = config::load(&dir.join(EXPERIMENT), &[], registry)?;
     let _lock = DirLock::acquire(dir, LOCK, Mode::Shared, "descent merge")?;
     let journals = shard_files(dir, Shard::of_journal)?;
@@ -98,11 +99,12 @@ pub fn merge(dir: &Path, registry: &Registry) -> Result<Merged> {
         eprintln!("  run their shards again (each resumes from its journal), then merge again");
     }
     if journal.runs().is_empty() {
-        anyhow::bail!(
+        return Err(anyhow::anyhow!(
             "no run has finished: {} holds no journal with a run of this experiment; nothing \
              to merge",
             dir.display()
-        );
+        )
+        .into());
     }
     let manifest = Manifest {
         merged_from: journal.files().iter().map(file_name).collect(),

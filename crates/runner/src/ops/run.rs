@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Context;
 
+use crate::error::Result;
 use crate::outdir::lock::{DirLock, LOCK, Mode};
 use crate::outdir::{self, JOURNAL, MANIFEST, journal_of, now, write_manifest};
 use crate::outputs::write_all;
@@ -17,7 +18,7 @@ use crate::run::plan::Plan;
 /// tables, plots and report. Returns what was trained and how many runs failed.
 ///
 /// # Errors
-/// A [`ConfigError`](crate::config::ConfigError) when another process holds `dir`; an
+/// [`OpError::Invalid`](crate::error::OpError) when another process holds `dir`; an
 /// error when the directory, the journal or an output file cannot be written.
 pub fn run_plan(
     plan: &Plan,
@@ -57,5 +58,5 @@ pub fn write_run(
         write_manifest(&dir.join(MANIFEST), &manifest)?;
         return Ok(0);
     }
-    write_all(dir, &manifest, &journal)
+    Ok(write_all(dir, &manifest, &journal)?)
 }

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Context;
 
+use crate::error::Result;
 use crate::outdir::checkpoint;
 use crate::outdir::lock::{DirLock, LOCK, Mode};
 use crate::outdir::shard::Shard;
@@ -19,7 +20,7 @@ use crate::run::plan::Plan;
 /// shard's runs failed.
 ///
 /// # Errors
-/// A [`ConfigError`](crate::config::ConfigError) when a plain run holds `dir` or another
+/// [`OpError::Invalid`](crate::error::OpError) when a plain run holds `dir` or another
 /// process runs the same shard; an error when the output directory or the journal cannot be
 /// written.
 pub fn run(

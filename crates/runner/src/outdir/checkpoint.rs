@@ -404,7 +404,7 @@ fn decode<T: Stored>(bytes: &[u8], run_id: &str) -> Result<TrainState<T>, String
         .shape()
         .get(1)
         .copied()
-        .filter(|&c| c >= RECORD_COLUMNS && (c - RECORD_COLUMNS) % 6 == 0)
+        .filter(|&c| c >= RECORD_COLUMNS && (c - RECORD_COLUMNS).is_multiple_of(6))
         .ok_or("its records have the wrong number of columns")?;
     let extras = (columns - RECORD_COLUMNS) / 6;
     let records = words("records")?

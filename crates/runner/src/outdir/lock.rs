@@ -12,12 +12,23 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Context;
 
-use crate::config::{ConfigError, Diagnostic};
+use crate::config::Diagnostic;
 
 /// The lock file's name in an output directory.
 pub const LOCK: &str = "descent.lock";
+
+/// Why a lock was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process holds it: the diagnostic names the directory and the holder.
+    #[error("{0}")]
+    Held(Box<Diagnostic>),
+    /// The lock file could not be opened, locked or written.
+    #[error("{0:#}")]
+    Io(#[from] anyhow::Error),
+}
 
 /// How a lock is shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,9 +52,9 @@ impl DirLock {
     /// file for the message a later contender prints.
     ///
     /// # Errors
-    /// A [`ConfigError`] (exit 2) naming the directory and the process that holds the lock
-    /// when another process holds it; an I/O error when the file cannot be opened or locked.
-    pub fn acquire(dir: &Path, name: &str, mode: Mode, what: &str) -> Result<Self> {
+    /// [`LockError::Held`] naming the directory and the process that holds the lock when
+    /// another process holds it; [`LockError::Io`] when the file cannot be opened or locked.
+    pub fn acquire(dir: &Path, name: &str, mode: Mode, what: &str) -> Result<Self, LockError> {
         let path = dir.join(name);
         let mut file = OpenOptions::new()
             .read(true)
@@ -59,10 +70,12 @@ impl DirLock {
         match attempt {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                return Err(ConfigError::single(held(dir, &holder(&mut file))).into());
+                return Err(LockError::Held(Box::new(held(dir, &holder(&mut file)))));
             }
             Err(TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot lock {}", path.display()))
+                    .into());
             }
         }
         let me = format!(
@@ -128,12 +141,11 @@ fn host() -> Option<String> {
 mod tests {
     use super::*;
 
-    fn refused(result: Result<DirLock>) -> String {
-        let error = result.expect_err("the lock is held");
-        let config = error
-            .downcast_ref::<ConfigError>()
-            .expect("a held lock is invalid input");
-        config.to_string()
+    fn refused(result: Result<DirLock, LockError>) -> String {
+        match result.expect_err("the lock is held") {
+            LockError::Held(d) => d.to_string(),
+            LockError::Io(e) => panic!("a held lock is not an I/O error: {e:#}"),
+        }
     }
 
     #[test]

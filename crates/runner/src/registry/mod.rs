@@ -142,13 +142,22 @@ pub trait OptimizerKind: Send + Sync + 'static {
     ) -> Box<dyn UpdateRule<T>>;
 }
 
+/// What a plugin's part returns when it cannot do its job: any error type, boxed, so that
+/// its message and source chain reach the user.
+pub type PluginError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Loads a dataset in either precision.
 pub trait DatasetKind: Send + Sync + 'static {
     /// The data `config` describes; a separate official test part if the dataset has one.
     ///
     /// # Errors
-    /// A message naming the culprit (missing file, bad cell, out-of-range setting).
-    fn load<T: Float>(&self, config: &DatasetConfig, env: &DataEnv) -> Result<Source<T>, String>;
+    /// An error naming the culprit (missing file, bad cell, out-of-range setting); a
+    /// `String` converts with `?` or `.into()`.
+    fn load<T: Float>(
+        &self,
+        config: &DatasetConfig,
+        env: &DataEnv,
+    ) -> Result<Source<T>, PluginError>;
 }
 
 /// A loaded dataset before splitting.
@@ -217,19 +226,19 @@ pub trait ErasedDataset: Send + Sync {
     ///
     /// # Errors
     /// What the loader reports.
-    fn load_f32(&self, config: &DatasetConfig, env: &DataEnv) -> Result<Source<f32>, String>;
+    fn load_f32(&self, config: &DatasetConfig, env: &DataEnv) -> Result<Source<f32>, PluginError>;
     /// `load::<f64>`.
     ///
     /// # Errors
     /// What the loader reports.
-    fn load_f64(&self, config: &DatasetConfig, env: &DataEnv) -> Result<Source<f64>, String>;
+    fn load_f64(&self, config: &DatasetConfig, env: &DataEnv) -> Result<Source<f64>, PluginError>;
 }
 
 impl<D: DatasetKind> ErasedDataset for D {
-    fn load_f32(&self, config: &DatasetConfig, env: &DataEnv) -> Result<Source<f32>, String> {
+    fn load_f32(&self, config: &DatasetConfig, env: &DataEnv) -> Result<Source<f32>, PluginError> {
         self.load(config, env)
     }
-    fn load_f64(&self, config: &DatasetConfig, env: &DataEnv) -> Result<Source<f64>, String> {
+    fn load_f64(&self, config: &DatasetConfig, env: &DataEnv) -> Result<Source<f64>, PluginError> {
         self.load(config, env)
     }
 }

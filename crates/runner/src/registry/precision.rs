@@ -7,7 +7,9 @@ use descent_core::activation::Activation;
 use descent_core::loss::Loss;
 
 use super::DataEnv;
-use super::{ActivationFactory, BuiltRule, ErasedDataset, ErasedOptimizer, LossFactory, Source};
+use super::{
+    ActivationFactory, BuiltRule, ErasedDataset, ErasedOptimizer, LossFactory, PluginError, Source,
+};
 use crate::config::schema::{DatasetConfig, OptimizerConfig};
 
 /// A float type descent trains in, with access to its side of each registered part.
@@ -29,7 +31,7 @@ pub trait Precision: Float {
         f: &dyn ErasedDataset,
         config: &DatasetConfig,
         env: &DataEnv,
-    ) -> Result<Source<Self>, String>;
+    ) -> Result<Source<Self>, PluginError>;
 }
 
 impl Precision for f32 {
@@ -46,7 +48,7 @@ impl Precision for f32 {
         f: &dyn ErasedDataset,
         config: &DatasetConfig,
         env: &DataEnv,
-    ) -> Result<Source<f32>, String> {
+    ) -> Result<Source<f32>, PluginError> {
         f.load_f32(config, env)
     }
 }
@@ -65,7 +67,7 @@ impl Precision for f64 {
         f: &dyn ErasedDataset,
         config: &DatasetConfig,
         env: &DataEnv,
-    ) -> Result<Source<f64>, String> {
+    ) -> Result<Source<f64>, PluginError> {
         f.load_f64(config, env)
     }
 }

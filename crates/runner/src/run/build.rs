@@ -10,20 +10,26 @@ use descent_optim::trainer::TrainConfig;
 
 use crate::config::schema::{BatchSetting, RunConfig};
 use crate::registry::{Precision, Registry};
+use crate::run::error::SettingRefused;
 
 /// The model plan of a run's configuration for `task`.
 ///
 /// # Errors
-/// The model kind's message.
-pub fn build_plan(c: &RunConfig, registry: &Registry, task: Task) -> Result<ModelPlan, String> {
-    let kind = registry
-        .models()
-        .get(&c.model.kind)
-        .ok_or_else(|| format!("unknown model `{}`", c.model.kind))?;
-    kind.factory.plan(&c.model, task).map_err(|e| e.to_string())
+/// The model kind's refusal, at `model.kind`.
+pub fn build_plan(
+    c: &RunConfig,
+    registry: &Registry,
+    task: Task,
+) -> Result<ModelPlan, SettingRefused> {
+    let kind = registry.models().get(&c.model.kind).ok_or_else(|| {
+        SettingRefused::new("model.kind", format!("unknown model `{}`", c.model.kind))
+    })?;
+    kind.factory
+        .plan(&c.model, task)
+        .map_err(|e| SettingRefused::new("model.kind", e))
 }
 
-/// Builds the network of a run; on failure, the key at fault and the message.
+/// Builds the network of a run.
 ///
 /// # Errors
 /// Unknown names, and the combinations the core refuses (a step activation that
@@ -34,12 +40,11 @@ pub fn build_network<T: Precision>(
     plan: &ModelPlan,
     inputs: usize,
     seed: u64,
-) -> Result<Network<T>, (&'static str, String)> {
+) -> Result<Network<T>, SettingRefused> {
     let loss_name = c.training.loss.as_deref().unwrap_or(&plan.default_loss);
-    let loss = registry
-        .losses()
-        .get(loss_name)
-        .ok_or(("training.loss", format!("unknown loss `{loss_name}`")))?;
+    let loss = registry.losses().get(loss_name).ok_or_else(|| {
+        SettingRefused::new("training.loss", format!("unknown loss `{loss_name}`"))
+    })?;
     let init = c.model.init.as_deref().and_then(Init::from_name);
     let activation = |name: &str| {
         registry
@@ -60,7 +65,7 @@ pub fn build_network<T: Precision>(
                     .filter(|entry| T::loss(&entry.factory).fits(plan.task))
                     .map(|entry| format!("`{}`", entry.name))
                     .collect();
-                return (
+                return SettingRefused::new(
                     "training.loss",
                     format!(
                         "{e}; losses that fit a {} task: {}",
@@ -77,7 +82,7 @@ pub fn build_network<T: Precision>(
                 descent_core::CoreError::TooLarge { .. } => "model.hidden",
                 _ => "model.activation",
             };
-            (key, e.to_string())
+            SettingRefused::new(key, e)
         })
         .map(|mut net| {
             net.set_extra_metrics(registry.extra_metrics());

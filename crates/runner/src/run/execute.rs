@@ -22,6 +22,7 @@ use crate::outdir::shard::Shard;
 use crate::outdir::{JOURNAL, Manifest, ReportSpec};
 use crate::outputs::tables::swept_label;
 use crate::registry::Registry;
+use crate::run::error::RunError;
 use crate::run::interrupt;
 use crate::run::plan::{Plan, PlannedRun};
 use crate::run::train::{failed, train_run};
@@ -179,8 +180,8 @@ pub fn execute(
             let started = Instant::now();
             tracing::debug!(run_id = %run.spec.run_id, variant = %run.spec.variant, seed = run.spec.seed, "training");
             let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry, par, dir)))
-                .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&panic))))
-                .unwrap_or_else(|message| failed(run, message));
+                .unwrap_or_else(|panic| Err(RunError::Panicked(panic_message(&panic))))
+                .unwrap_or_else(|e| failed(run, e.to_string()));
             tracing::info!(run_id = %record.run_id, status = record.status.as_str(), seconds = started.elapsed().as_secs_f64(), "finished");
             let retry = retried.contains(&record.run_id);
             progress.finished(&record, started.elapsed().as_secs_f64(), retry);

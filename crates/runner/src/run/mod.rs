@@ -2,6 +2,7 @@
 //! journal each as it finishes.
 
 pub mod build;
+pub mod error;
 pub mod execute;
 pub mod interrupt;
 pub mod plan;

@@ -17,6 +17,7 @@ use crate::datasets::{DataCache, DataEnv, dataset_kind};
 use crate::outdir::{ReportSpec, X_AXES};
 use crate::registry::{Precision, Registry};
 use crate::run::build::{build_network, build_plan, train_config};
+use crate::run::error::SettingRefused;
 
 /// A run that passed validation.
 #[derive(Debug, Clone)]
@@ -324,13 +325,13 @@ fn dry_build<T: Precision>(
             } else {
                 "dataset.name"
             },
-            m,
+            m.to_string(),
         )
     })?;
     let task = split.train.task();
-    let plan = build_plan(c, registry, task).map_err(|m| cx.error("model.kind", m))?;
-    let net = build_network::<T>(c, registry, &plan, split.train.features(), 0)
-        .map_err(|(key, m)| cx.error(key, m))?;
+    let refused = |e: SettingRefused| cx.error(&e.key, e.message);
+    let plan = build_plan(c, registry, task).map_err(refused)?;
+    let net = build_network::<T>(c, registry, &plan, split.train.features(), 0).map_err(refused)?;
     let samples = split.train.len();
     let batch = train_config(c, 0).batch_size.resolve(samples);
     let passes = samples + samples.div_ceil(batch.max(1));

@@ -11,10 +11,12 @@ use descent_optim::trainer::{
 };
 
 use crate::config::schema::{FloatPrecision, RunConfig};
+use crate::config::settings::SettingError;
 use crate::outdir::checkpoint::{self, Stored};
 use crate::outdir::journal::{Curves, RunRecord, Status};
 use crate::registry::{Precision, Registry};
 use crate::run::build::{build_network, build_plan, train_config};
+use crate::run::error::{RunError, SettingRefused};
 use crate::run::interrupt;
 use crate::run::plan::{Plan, PlannedRun};
 
@@ -32,7 +34,7 @@ pub fn train_run(
     registry: &Registry,
     par: Par,
     dir: &Path,
-) -> Result<RunRecord, String> {
+) -> Result<RunRecord, RunError> {
     match run.spec.config.training.precision {
         FloatPrecision::F64 => train_in::<f64>(run, plan, registry, par, dir),
         FloatPrecision::F32 => train_in::<f32>(run, plan, registry, par, dir),
@@ -45,7 +47,7 @@ fn train_in<T: Precision + Stored>(
     registry: &Registry,
     par: Par,
     dir: &Path,
-) -> Result<RunRecord, String> {
+) -> Result<RunRecord, RunError> {
     let c = &run.spec.config;
     let data = plan.data.get::<T>(&c.dataset, registry)?;
     let id = &run.spec.run_id;
@@ -142,18 +144,16 @@ pub fn fit<T: Precision>(
     registry: &Registry,
     start: Start<'_, T>,
     supervisor: &mut dyn Supervisor<T>,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, RunError> {
     let model = build_plan(c, registry, task)?;
-    let mut net =
-        build_network::<T>(c, registry, &model, data.train.features(), seed).map_err(|(_, m)| m)?;
+    let mut net = build_network::<T>(c, registry, &model, data.train.features(), seed)?;
     net.set_parallelism(par);
     if let Some(params) = start.params {
         if params.len() != net.params().len() {
-            return Err(format!(
-                "{} initial parameters for a network of {}",
-                params.len(),
-                net.params().len()
-            ));
+            return Err(RunError::Parameters {
+                given: params.len(),
+                expected: net.params().len(),
+            });
         }
         net.params_mut().copy_from_slice(params);
     }
@@ -164,15 +164,25 @@ pub fn fit<T: Precision>(
     let optimizer = registry
         .optimizers()
         .get(&c.optimizer.kind)
-        .ok_or_else(|| format!("unknown optimizer `{}`", c.optimizer.kind))?;
+        .ok_or_else(|| {
+            SettingRefused::new(
+                "optimizer.kind",
+                format!("unknown optimizer `{}`", c.optimizer.kind),
+            )
+        })?;
+    let refused = |e: SettingError| SettingRefused::new(format!("optimizer.{}", e.key), e);
     let mut rule = T::optimizer(optimizer.factory.as_ref(), &c.optimizer, net.params().len())
-        .map_err(|e| format!("`optimizer.{}`: {e}", e.key))?;
+        .map_err(refused)?;
     let schedule = registry
         .schedules()
         .get(&c.optimizer.schedule)
-        .ok_or_else(|| format!("unknown schedule `{}`", c.optimizer.schedule))?;
-    let schedule = (schedule.factory)(&c.optimizer.settings)
-        .map_err(|e| format!("`optimizer.{}`: {e}", e.key))?;
+        .ok_or_else(|| {
+            SettingRefused::new(
+                "optimizer.schedule",
+                format!("unknown schedule `{}`", c.optimizer.schedule),
+            )
+        })?;
+    let schedule = (schedule.factory)(&c.optimizer.settings).map_err(refused)?;
     train_from(
         &mut net,
         rule.as_mut(),
@@ -182,7 +192,7 @@ pub fn fit<T: Precision>(
         start.state,
         supervisor,
     )
-    .map_err(|e| e.to_string())
+    .map_err(RunError::from)
 }
 
 /// `None` for a number JSON cannot hold (NaN, ±∞).
@@ -313,13 +323,9 @@ pub fn gradient_check(
     per_layer: usize,
 ) -> anyhow::Result<Vec<descent_core::gradcheck::LayerCheck>> {
     let c = &run.spec.config;
-    let data = plan
-        .data
-        .get::<f64>(&c.dataset, registry)
-        .map_err(anyhow::Error::msg)?;
-    let model = build_plan(c, registry, run.task).map_err(anyhow::Error::msg)?;
-    let mut net = build_network::<f64>(c, registry, &model, data.train.features(), run.spec.seed)
-        .map_err(|(_, m)| anyhow::Error::msg(m))?;
+    let data = plan.data.get::<f64>(&c.dataset, registry)?;
+    let model = build_plan(c, registry, run.task)?;
+    let mut net = build_network::<f64>(c, registry, &model, data.train.features(), run.spec.seed)?;
     let batch = train_config(c, run.spec.seed)
         .batch_size
         .resolve(data.train.len())

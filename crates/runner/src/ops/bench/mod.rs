@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::schema::RunConfig;
 use crate::config::{ConfigError, Diagnostic};
+use crate::error::OpError;
 
 use crate::registry::Registry;
 
@@ -323,7 +324,7 @@ impl Workload {
         threads: usize,
         registry: &Registry,
         peer: Option<&Path>,
-    ) -> anyhow::Result<Measurement> {
+    ) -> Result<Measurement, OpError> {
         let par = if threads > 1 {
             Par::rayon(threads)
         } else {
