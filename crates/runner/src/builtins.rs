@@ -13,12 +13,8 @@ use descent_optim::schedule::{
 use crate::config::schema::{ModelConfig, OptimizerConfig};
 use crate::config::settings::{Invalid, NoSettings, Settings};
 use crate::datasets;
-use crate::registry::{OptimizerKind, Registry};
-
-/// The hidden layers of an MLP when `model.hidden` is not set.
-pub const DEFAULT_HIDDEN: [usize; 1] = [32];
-/// The hidden activation of an MLP when `model.activation` is not set.
-pub const DEFAULT_ACTIVATION: &str = "relu";
+use crate::registry::{ModelKind, OptimizerKind, Registry};
+use crate::settings;
 
 impl Registry {
     /// The registry of the built-in parts.
@@ -41,32 +37,76 @@ fn register(r: &mut Registry) {
     metrics(r);
 }
 
+settings! {
+    /// The MLP's keys of `[model]`.
+    pub struct MlpSettings {
+        /// Hidden layer widths, each ≥ 1.
+        hidden: Vec<usize> = vec![32],
+        /// The hidden layers' activation (a registered activation with a derivative).
+        activation: String = "relu".into(),
+    }
+}
+
+impl Settings for MlpSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::unless(!self.hidden.contains(&0), "hidden", || {
+            "every hidden layer needs at least one unit".into()
+        })
+    }
+}
+
+/// The multi-layer perceptron.
+struct Mlp;
+
+impl ModelKind for Mlp {
+    type Settings = MlpSettings;
+
+    fn plan(
+        &self,
+        _config: &ModelConfig,
+        s: &MlpSettings,
+        task: Task,
+    ) -> descent_core::Result<ModelPlan> {
+        ModelPlan::mlp(task, &s.hidden, &s.activation)
+    }
+}
+
+/// A model whose shape follows from the task alone.
+struct Fixed(fn(Task) -> descent_core::Result<ModelPlan>);
+
+impl ModelKind for Fixed {
+    type Settings = NoSettings;
+
+    fn plan(
+        &self,
+        _config: &ModelConfig,
+        _settings: &NoSettings,
+        task: Task,
+    ) -> descent_core::Result<ModelPlan> {
+        (self.0)(task)
+    }
+}
+
 fn models(r: &mut Registry) {
     r.model(
         "perceptron",
         "Rosenblatt's perceptron: step units trained by the perceptron rule, one-vs-rest for several classes",
-        &[],
-        |_: &ModelConfig, task: Task| ModelPlan::perceptron(task),
+        Fixed(ModelPlan::perceptron),
     );
     r.model(
         "linear",
         "linear regression: one identity unit and the squared loss",
-        &[],
-        |_: &ModelConfig, task: Task| ModelPlan::linear(task),
+        Fixed(ModelPlan::linear),
     );
     r.model(
         "logistic",
         "logistic regression (sigmoid, log loss); softmax regression for several classes",
-        &[],
-        |_: &ModelConfig, task: Task| ModelPlan::logistic(task),
+        Fixed(ModelPlan::logistic),
     );
     r.model(
         "mlp",
-        "multi-layer perceptron: `hidden` layers (default [32]) of `activation` (default relu), output fitted to the task",
-        &["hidden", "activation"],
-        |c: &ModelConfig, task: Task| {
-            ModelPlan::mlp(task, c.hidden.as_deref().unwrap_or(&DEFAULT_HIDDEN), c.activation.as_deref().unwrap_or(DEFAULT_ACTIVATION))
-        },
+        "multi-layer perceptron: `hidden` layers of `activation`, output fitted to the task",
+        Mlp,
     );
 }
 

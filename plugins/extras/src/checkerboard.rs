@@ -8,16 +8,25 @@ use rand::RngExt;
 /// Squares per side of the board.
 pub const SQUARES: usize = 4;
 
-/// Points uniform in the unit square, labelled by the colour of their square on a
-/// [`SQUARES`] × [`SQUARES`] board; `noise` jitters the points after labelling.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Checkerboard {
-    /// Number of points.
-    pub samples: usize,
-    /// Standard deviation of the jitter.
-    pub noise: f64,
-    /// The seed of the data.
-    pub seed: u64,
+settings! {
+    /// Points uniform in the unit square, labelled by the colour of their square on a
+    /// [`SQUARES`] × [`SQUARES`] board; `noise` jitters the points after labelling. Its
+    /// fields are the dataset's keys of `[dataset]`.
+    pub struct Checkerboard {
+        /// Number of points, ≥ 1.
+        samples: usize = 1000,
+        /// Standard deviation of the jitter, ≥ 0.
+        noise: f64 = 0.0,
+        /// The seed of the data.
+        seed: u64 = 0,
+    }
+}
+
+impl Settings for Checkerboard {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::unless(self.samples >= 1, "samples", || "must be at least 1".into())?;
+        Invalid::non_negative("noise", self.noise)
+    }
 }
 
 impl Checkerboard {
@@ -25,13 +34,8 @@ impl Checkerboard {
     ///
     /// # Errors
     /// With no samples or a negative noise.
-    pub fn generate(&self) -> Result<Dataset<f64>, String> {
-        if self.samples == 0 || self.noise.is_nan() || self.noise < 0.0 {
-            return Err(format!(
-                "checkerboard needs samples ≥ 1 and noise ≥ 0, got {} and {}",
-                self.samples, self.noise
-            ));
-        }
+    pub fn generate(&self) -> Result<Dataset<f64>, PluginError> {
+        self.check()?;
         let mut r = rng(self.seed, Stream::Data);
         let mut x = Vec::with_capacity(2 * self.samples);
         let mut labels = Vec::with_capacity(self.samples);
@@ -42,7 +46,7 @@ impl Checkerboard {
             x.push(a + self.noise * (r.random_range(-1.0..1.0)));
             x.push(b + self.noise * (r.random_range(-1.0..1.0)));
         }
-        Dataset::classification(2, x, labels, 2).map_err(|e| e.to_string())
+        Ok(Dataset::classification(2, x, labels, 2)?)
     }
 }
 
@@ -50,12 +54,14 @@ impl Checkerboard {
 pub(crate) struct CheckerboardKind;
 
 impl DatasetKind for CheckerboardKind {
-    fn load<T: Float>(&self, c: &DatasetConfig, _env: &DataEnv) -> Result<Source<T>, PluginError> {
-        let board = Checkerboard {
-            samples: c.samples.unwrap_or(1000),
-            noise: c.noise.unwrap_or(0.0),
-            seed: c.seed.unwrap_or(0),
-        };
+    type Settings = Checkerboard;
+
+    fn load<T: Float>(
+        &self,
+        _config: &DatasetConfig,
+        board: &Checkerboard,
+        _env: &DataEnv,
+    ) -> Result<Source<T>, PluginError> {
         Ok(Source {
             data: board.generate()?.convert(),
             test: None,

@@ -32,7 +32,6 @@ pub fn register(registry: &mut Registry) {
     registry.dataset(
         "checkerboard",
         "a 4×4 checkerboard in the unit square: 2 classes, no straight boundary (1000 × 2)",
-        &["samples", "noise", "seed"],
         checkerboard::CheckerboardKind,
     );
     registry.metric(

@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde_json::{Map, Value as JsonValue};
 use toml::{Table, Value};
 
 use super::diagnostic::{ConfigError, Diagnostic, Origin, SourceFile, file_diagnostic, suggestion};
 use super::overrides::Override;
 use super::run_id::run_id;
-use super::schema::{OPTIMIZER_COMMON, RunConfig};
+use super::schema::{DATASET_COMMON, MODEL_COMMON, OPTIMIZER_COMMON, RunConfig};
 use super::settings::{Catalog, Group, SettingError, settle};
 use super::spans::{Spans, join};
 
@@ -156,6 +157,50 @@ fn comment_text(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Checks and normalises the keys each section's chosen kinds declare: the dataset's
+/// (`csv` when a `path` is given), the model's, the update rule's and the schedule's.
+///
+/// # Errors
+/// Every key with a wrong type or value, and every key no kind of its section declares.
+fn settle_kinds(config: &mut RunConfig, catalog: &dyn Catalog) -> Result<(), Vec<SettingError>> {
+    let mut problems = Vec::new();
+    let dataset = config.dataset.kind().unwrap_or_default().to_owned();
+    let o = &mut config.optimizer;
+    let sections: [(&str, &mut Map<String, JsonValue>, &[&str], Vec<(Group, &str)>); 3] = [
+        (
+            "dataset",
+            &mut config.dataset.settings,
+            DATASET_COMMON,
+            vec![(Group::Dataset, dataset.as_str())],
+        ),
+        (
+            "model",
+            &mut config.model.settings,
+            MODEL_COMMON,
+            vec![(Group::Model, config.model.kind.as_str())],
+        ),
+        (
+            "optimizer",
+            &mut o.settings,
+            OPTIMIZER_COMMON,
+            vec![
+                (Group::Optimizer, o.kind.as_str()),
+                (Group::Schedule, o.schedule.as_str()),
+            ],
+        ),
+    ];
+    for (section, keys, common, chosen) in sections {
+        if let Err(mut p) = settle(section, keys, common, &chosen, catalog) {
+            problems.append(&mut p);
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
 /// Reads and expands `path` with the `--set` overrides in `sets`; `catalog` (the registry)
@@ -335,18 +380,7 @@ pub fn parse(
                     continue;
                 }
             };
-            let o = &mut config.optimizer;
-            let chosen = [
-                (Group::Optimizer, o.kind.as_str()),
-                (Group::Schedule, o.schedule.as_str()),
-            ];
-            if let Err(problems) = settle(
-                "optimizer",
-                &mut o.settings,
-                OPTIMIZER_COMMON,
-                &chosen,
-                catalog,
-            ) {
+            if let Err(problems) = settle_kinds(&mut config, catalog) {
                 for p in problems {
                     errors.push(cx.setting_error(p, &origins));
                 }

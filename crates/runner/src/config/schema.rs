@@ -27,9 +27,9 @@ pub struct RunConfig {
     pub training: TrainingConfig,
 }
 
-/// `[dataset]`: which data, and how it is split and scaled.
+/// `[dataset]`: which data, how it is split and scaled, and the keys of the chosen kind's own
+/// settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct DatasetConfig {
     /// A shipped or synthetic dataset (`iris`, `moons`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,12 +37,6 @@ pub struct DatasetConfig {
     /// A CSV file with a header row, instead of `name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// CSV: the label column (default `target`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    /// CSV and teacher: `regression` or `classification` (CSV default: inferred).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task: Option<String>,
     /// Fraction held out for testing (default 0.2; datasets with an official test split use it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_fraction: Option<f64>,
@@ -55,45 +49,51 @@ pub struct DatasetConfig {
     /// Z-score features with training-set statistics.
     #[serde(default = "yes")]
     pub standardize: bool,
-    /// Synthetic: number of samples (MNIST-style datasets: keep the first this many training images).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub samples: Option<usize>,
-    /// Synthetic: number of features.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub features: Option<usize>,
-    /// Synthetic: number of classes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub classes: Option<usize>,
-    /// Synthetic: noise level.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise: Option<f64>,
-    /// Synthetic: the seed of the data (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-    /// Teacher: hidden layer widths of the network that labels the data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hidden: Option<Vec<usize>>,
+    /// The keys of the dataset kind's settings that were written (`samples`, `noise`,
+    /// `target`, ...), checked and normalised like the optimizer's, read by the kind as its
+    /// typed settings.
+    #[serde(flatten)]
+    pub settings: Map<String, Value>,
+}
+
+impl DatasetConfig {
+    /// The registry name of the dataset a configuration asks for: its `name`, or `csv` for a
+    /// `path`.
+    ///
+    /// # Errors
+    /// When both or neither of `name` and `path` are set.
+    pub fn kind(&self) -> Result<&str, String> {
+        match (&self.name, &self.path) {
+            (Some(name), None) => Ok(name),
+            (None, Some(_)) => Ok("csv"),
+            (Some(_), Some(_)) => Err(
+                "set either `name` (a shipped or synthetic dataset) or `path` (a CSV file), not both"
+                    .into(),
+            ),
+            (None, None) => Err(
+                "no dataset: set `dataset.name` (see `descent list`) or `dataset.path` (a CSV file)"
+                    .into(),
+            ),
+        }
+    }
 }
 
 fn yes() -> bool {
     true
 }
 
-/// `[model]`: the kind of model and its shape.
+/// `[model]`: the kind of model, its initialisation, and the keys of the kind's own settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     /// `perceptron`, `linear`, `logistic`, `mlp`, or a plugin's model.
     pub kind: String,
-    /// MLP: hidden layer widths (default `[32]`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hidden: Option<Vec<usize>>,
-    /// MLP: hidden activation (default `relu`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub activation: Option<String>,
     /// Weight initialisation (default: the one that fits each layer's activation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<String>,
+    /// The keys of the model kind's settings that were written (the MLP's `hidden` and
+    /// `activation`), read by the kind as its typed settings.
+    #[serde(flatten)]
+    pub settings: Map<String, Value>,
 }
 
 /// `[optimizer]`: the update rule, learning rate and schedule, and the keys of the chosen
@@ -281,17 +281,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_fill_in_and_unknown_keys_are_refused() {
+    fn defaults_fill_in_and_kind_keys_are_kept_for_the_kinds() {
         let c: RunConfig =
             toml::from_str("[dataset]\nname = \"iris\"\n[model]\nkind = \"logistic\"\n").unwrap();
         assert_eq!(c.training.batch_size, BatchSetting::Samples(32));
         assert_eq!(c.optimizer.kind, "sgd");
         assert!(c.dataset.standardize);
-        let e = toml::from_str::<RunConfig>(
+        // A key beyond the common ones waits in `settings` for the chosen kind to check
+        // (`config::settings::settle`); a section without kind keys still refuses one.
+        let c: RunConfig = toml::from_str(
             "[dataset]\nname = \"iris\"\n[model]\nkind = \"mlp\"\nhiden = [3]\n",
         )
+        .unwrap();
+        assert_eq!(c.model.settings.get("hiden"), Some(&serde_json::json!([3])));
+        let e = toml::from_str::<RunConfig>(
+            "[dataset]\nname = \"iris\"\n[model]\nkind = \"mlp\"\n[training]\nepoch = 3\n",
+        )
         .unwrap_err();
-        assert!(e.to_string().contains("unknown field `hiden`"), "{e}");
+        assert!(e.to_string().contains("unknown field `epoch`"), "{e}");
     }
 
     #[test]

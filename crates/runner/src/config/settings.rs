@@ -196,15 +196,18 @@ pub struct Declared {
 }
 
 impl Declared {
-    /// The declaration of settings type `S`.
+    /// The declaration of settings type `S`, with its type's defaults.
     pub fn of<S: Settings>() -> Self {
-        let defaults = match serde_json::to_value(S::default()) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        };
+        Self::with_defaults(&S::default())
+    }
+
+    /// The declaration of settings type `S` with the defaults of one kind (kinds that share
+    /// a settings type may differ in their defaults: 500 samples for `moons`, 600 for
+    /// `spirals`).
+    pub fn with_defaults<S: Settings>(defaults: &S) -> Self {
         Self {
             keys: S::KEYS,
-            defaults,
+            defaults: table(defaults),
             normalize: normalize::<S>,
         }
     }
@@ -256,17 +259,35 @@ fn normalize<S: Settings>(written: Map<String, Value>) -> Result<Map<String, Val
         .collect())
 }
 
+/// A settings value as a JSON table.
+pub fn table<S: Serialize>(settings: &S) -> Map<String, Value> {
+    match serde_json::to_value(settings) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
 /// The typed settings `S` from a section's kind-specific keys (those `S` does not declare are
-/// left out, the others take their defaults).
+/// left out, the others take their type's defaults).
 ///
 /// # Errors
 /// A wrong type, at its key.
 pub fn read<S: Settings>(keys: &Map<String, Value>) -> Result<S, SettingError> {
-    let mine: Map<String, Value> = keys
-        .iter()
-        .filter(|(k, _)| S::KEYS.iter().any(|key| key.name == k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    read_onto(&S::default(), keys)
+}
+
+/// The typed settings `S` from a section's kind-specific keys, the unwritten ones taken from
+/// `base` (a kind's own defaults).
+///
+/// # Errors
+/// A wrong type, at its key.
+pub fn read_onto<S: Settings>(base: &S, keys: &Map<String, Value>) -> Result<S, SettingError> {
+    let mut mine = table(base);
+    mine.extend(
+        keys.iter()
+            .filter(|(k, _)| S::KEYS.iter().any(|key| key.name == k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     serde_path_to_error::deserialize(Value::Object(mine)).map_err(|e| SettingError {
         key: e.path().to_string(),
         message: e.inner().to_string(),
@@ -281,6 +302,10 @@ pub enum Group {
     Optimizer,
     /// Learning-rate schedules: keys of `[optimizer]` too.
     Schedule,
+    /// Datasets: keys of `[dataset]`.
+    Dataset,
+    /// Model kinds: keys of `[model]`.
+    Model,
 }
 
 /// What the experiment schema needs of the registry: the settings each kind declares.

@@ -86,8 +86,8 @@ fn variants_merge_key_by_key_then_grid_then_set() {
     assert_eq!(e.variants, vec!["a", "b"]);
     let a = &e.runs[0].config;
     assert_eq!(
-        (a.model.hidden.clone(), a.model.activation.as_deref()),
-        (Some(vec![8]), Some("tanh")),
+        (a.model.settings.get("hidden"), a.model.settings.get("activation")),
+        (Some(&serde_json::json!([8])), Some(&serde_json::json!("tanh"))),
         "variant keys merge over the base"
     );
     assert_eq!(a.training.epochs, 3);
@@ -118,7 +118,10 @@ fn grid_values_that_are_arrays_are_one_value() {
     let text = "[dataset]\nname = \"iris\"\n[model]\nkind = \"mlp\"\n[grid]\nmodel.hidden = [[16], [32, 32]]\n";
     let e = parse_text(text, &[]).unwrap();
     assert_eq!(e.runs.len(), 2);
-    assert_eq!(e.runs[1].config.model.hidden, Some(vec![32, 32]));
+    assert_eq!(
+        e.runs[1].config.model.settings.get("hidden"),
+        Some(&serde_json::json!([32, 32]))
+    );
 }
 
 fn first_error(text: &str, sets: &[&str]) -> Diagnostic {
@@ -395,4 +398,48 @@ fn built_in_settings_are_checked_at_their_key_and_stored_in_their_type() {
     assert_eq!(settings["gamma"].to_string(), "1.0");
     let d = first_error(&format!("{base}momentum = -1\n"), &[]);
     assert_eq!(d.key.as_deref(), Some("optimizer.momentum"));
+}
+
+#[test]
+fn dataset_and_model_keys_are_checked_by_their_kinds() {
+    let one = |text: &str, sets: &[&str]| {
+        parse_text(text, sets)
+            .unwrap_err()
+            .diagnostics
+            .remove(0)
+    };
+    // A misspelt MLP key: located, with the kind's key suggested.
+    let d = one(
+        "[dataset]\nname = \"moons\"\n[model]\nkind = \"mlp\"\nhiden = [3]\n",
+        &[],
+    );
+    assert_eq!(
+        (d.location.as_str(), d.key.as_deref(), d.message.as_str()),
+        ("exp.toml:5:1", Some("model.hiden"), "unknown key `hiden`")
+    );
+    assert!(d.help.as_deref().unwrap().starts_with("did you mean `hidden`?"), "{d}");
+    // The generator's range check, at its key, from a `--set` too.
+    let d = one(
+        "[dataset]\nname = \"moons\"\n[model]\nkind = \"logistic\"\n",
+        &["dataset.noise=-1"],
+    );
+    assert_eq!(
+        (d.key.as_deref(), d.message.as_str()),
+        (Some("dataset.noise"), "must be ≥ 0, not -1")
+    );
+    let d = one(
+        "[dataset]\nname = \"teacher\"\nhidden = [4, 0]\n[model]\nkind = \"mlp\"\nhidden = [0]\n",
+        &[],
+    );
+    assert_eq!(d.key.as_deref(), Some("dataset.hidden"), "{d}");
+    // Written keys keep the form their type gives them; unwritten ones stay out of the id.
+    let e = parse_text(
+        "[dataset]\nname = \"moons\"\nsamples = 200\nnoise = 0\n[model]\nkind = \"mlp\"\n",
+        &[],
+    )
+    .unwrap();
+    let settings = &e.runs[0].config.dataset.settings;
+    assert_eq!(settings.get("noise"), Some(&serde_json::json!(0.0)));
+    assert_eq!(settings.len(), 2);
+    assert!(e.runs[0].config.model.settings.is_empty());
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use descent_core::data::Split;
 
 use super::PrepareError;
-use super::{DataEnv, dataset_kind};
+use super::DataEnv;
 use crate::config::schema::DatasetConfig;
 use crate::registry::PluginError;
 use crate::registry::{Precision, Registry};
@@ -71,7 +71,7 @@ impl DataCache {
         config: &DatasetConfig,
         registry: &Registry,
     ) -> Result<Split<T>, PrepareError> {
-        let kind = dataset_kind(config).map_err(PluginError::from)?;
+        let kind = config.kind().map_err(PluginError::from)?;
         tracing::info!(dataset = kind, precision = T::NAME, "loading");
         let entry = registry
             .datasets()

@@ -24,30 +24,9 @@ pub use self::error::{DatasetError, PrepareError, Result};
 pub use self::idx::{OfficialSplit, load_idx, load_idx_split};
 pub use self::shipped::{Shipped, Storage, search_roots};
 
-use crate::config::schema::DatasetConfig;
 use crate::registry::Registry;
 
 pub use crate::registry::DataEnv;
-
-/// The registry name of the dataset a configuration asks for: its `name`, or `csv` for a
-/// `path`.
-///
-/// # Errors
-/// When both or neither of `name` and `path` are set.
-pub fn dataset_kind(config: &DatasetConfig) -> std::result::Result<&str, String> {
-    match (&config.name, &config.path) {
-        (Some(name), None) => Ok(name),
-        (None, Some(_)) => Ok("csv"),
-        (Some(_), Some(_)) => Err(
-            "set either `name` (a shipped or synthetic dataset) or `path` (a CSV file), not both"
-                .into(),
-        ),
-        (None, None) => Err(
-            "no dataset: set `dataset.name` (see `descent list`) or `dataset.path` (a CSV file)"
-                .into(),
-        ),
-    }
-}
 
 /// Registers the built-in datasets.
 pub fn register(r: &mut Registry) {

@@ -4,49 +4,144 @@ use std::path::{Path, PathBuf};
 
 use descent_core::Float;
 
-use super::{DataEnv, Loaded, Shipped, TaskHint, TaskOrigin, load_csv};
+use super::{DataEnv, DatasetError, Loaded, Shipped, TaskHint, TaskOrigin, load_csv};
 use crate::config::schema::DatasetConfig;
+use crate::config::settings::{Invalid, Settings};
 use crate::registry::{DatasetKind, PluginError, Registry, Source};
+use crate::settings;
 
-/// A dataset shipped in `datasets/`.
-struct ShippedKind(Shipped);
-
-impl DatasetKind for ShippedKind {
-    fn load<T: Float>(&self, c: &DatasetConfig, env: &DataEnv) -> Result<Source<T>, PluginError> {
-        let loaded = self.0.load::<T>(env.root.as_deref(), task(c)?, c.samples)?;
-        // A shipped dataset's task is documented; inferring it is not news.
-        Ok(source(
-            self.0.name(),
-            Loaded {
-                task_origin: TaskOrigin::Given,
-                ..loaded
-            },
-        ))
+settings! {
+    /// The keys of a shipped table of labelled rows.
+    pub struct TableSettings {
+        /// `regression` or `classification` (default: inferred from the labels).
+        task: Option<String> = None,
     }
+}
+
+impl Settings for TableSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        check_task(self.task.as_deref())
+    }
+}
+
+settings! {
+    /// The keys of a shipped image dataset with an official test split.
+    pub struct ImageSettings {
+        /// Keep only the first this many training images (default: all of them).
+        samples: Option<usize> = None,
+    }
+}
+
+impl Settings for ImageSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::unless(self.samples != Some(0), "samples", || {
+            "must be at least 1".into()
+        })
+    }
+}
+
+settings! {
+    /// The keys of a CSV file given by `path`.
+    pub struct CsvSettings {
+        /// The label column.
+        target: String = "target".into(),
+        /// `regression` or `classification` (default: inferred from the labels).
+        task: Option<String> = None,
+    }
+}
+
+impl Settings for CsvSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        check_task(self.task.as_deref())
+    }
+}
+
+/// `task`, when set, names a task.
+pub(super) fn check_task(task: Option<&str>) -> Result<(), Invalid> {
+    match task.map(str::parse::<TaskHint>) {
+        Some(Err(e)) => Err(Invalid {
+            key: "task".into(),
+            message: e.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A table shipped in `datasets/`.
+struct TableKind(Shipped);
+
+impl DatasetKind for TableKind {
+    type Settings = TableSettings;
+
+    fn load<T: Float>(
+        &self,
+        _c: &DatasetConfig,
+        s: &TableSettings,
+        env: &DataEnv,
+    ) -> Result<Source<T>, PluginError> {
+        shipped(self.0, env, task(s.task.as_deref())?, None)
+    }
+}
+
+/// An image dataset shipped in `datasets/`, with its official test split.
+struct ImageKind(Shipped);
+
+impl DatasetKind for ImageKind {
+    type Settings = ImageSettings;
+
+    fn load<T: Float>(
+        &self,
+        _c: &DatasetConfig,
+        s: &ImageSettings,
+        env: &DataEnv,
+    ) -> Result<Source<T>, PluginError> {
+        shipped(self.0, env, None, s.samples)
+    }
+}
+
+/// A shipped dataset, `train_limit` training rows of it at most.
+fn shipped<T: Float>(
+    which: Shipped,
+    env: &DataEnv,
+    task: Option<TaskHint>,
+    train_limit: Option<usize>,
+) -> Result<Source<T>, PluginError> {
+    let loaded = which.load::<T>(env.root.as_deref(), task, train_limit)?;
+    // A shipped dataset's task is documented; inferring it is not news.
+    Ok(source(
+        which.name(),
+        Loaded {
+            task_origin: TaskOrigin::Given,
+            ..loaded
+        },
+    ))
 }
 
 /// Any CSV file with a header row, by `path`.
 struct CsvKind;
 
 impl DatasetKind for CsvKind {
-    fn load<T: Float>(&self, c: &DatasetConfig, env: &DataEnv) -> Result<Source<T>, PluginError> {
+    type Settings = CsvSettings;
+
+    fn load<T: Float>(
+        &self,
+        c: &DatasetConfig,
+        s: &CsvSettings,
+        env: &DataEnv,
+    ) -> Result<Source<T>, PluginError> {
         let path = c
             .path
             .as_deref()
             .ok_or("the `csv` dataset reads the file named by `dataset.path`")?;
         let path = resolve(Path::new(path), &env.base)?;
-        let loaded = load_csv::<T>(&path, c.target.as_deref().unwrap_or("target"), task(c)?)?;
+        let loaded = load_csv::<T>(&path, &s.target, task(s.task.as_deref())?)?;
         Ok(source(&path.display().to_string(), loaded))
     }
 }
 
 /// `dataset.task`, parsed.
-pub(super) fn task(c: &DatasetConfig) -> Result<Option<TaskHint>, String> {
-    c.task
-        .as_deref()
-        .map(str::parse::<TaskHint>)
-        .transpose()
-        .map_err(|e| e.to_string())
+pub(super) fn task(task: Option<&str>) -> Result<Option<TaskHint>, DatasetError> {
+    task.map(str::parse::<TaskHint>).transpose()
 }
 
 /// A relative CSV path is read from the current directory, else from the experiment
@@ -94,11 +189,12 @@ fn source<T: Float>(name: &str, loaded: Loaded<T>) -> Source<T> {
 /// Registers the shipped datasets and `csv`.
 pub fn register(r: &mut Registry) {
     for shipped in Shipped::ALL {
-        let uses: &[&str] = match shipped {
-            Shipped::Mnist | Shipped::FashionMnist => &["samples"],
-            _ => &["task"],
-        };
-        r.dataset(shipped.name(), shipped.help(), uses, ShippedKind(shipped));
+        match shipped {
+            Shipped::Mnist | Shipped::FashionMnist => {
+                r.dataset(shipped.name(), shipped.help(), ImageKind(shipped));
+            }
+            _ => r.dataset(shipped.name(), shipped.help(), TableKind(shipped)),
+        }
     }
-    r.dataset("csv", "any CSV file with a header row: `path`, `target` (default \"target\"), `task` (default inferred)", &["target", "task"], CsvKind);
+    r.dataset("csv", "any CSV file with a header row, by `path`", CsvKind);
 }

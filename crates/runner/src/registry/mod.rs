@@ -43,9 +43,6 @@ pub struct Entry<F> {
     pub help: String,
     /// `built-in`, or the plugin crate that registered it.
     pub origin: String,
-    /// Model and dataset keys this part reads beyond the ones every part of its group
-    /// reads; a key set but unused is a warning.
-    pub uses: Vec<String>,
     /// Its own settings: keys with defaults and help, checked by the schema.
     pub settings: Declared,
     /// What builds it.
@@ -100,17 +97,36 @@ impl<F> Group<F> {
 }
 
 /// Builds the model plan for a task: layers named by activation, and a default loss.
-pub trait ModelKind: Send + Sync {
-    /// The plan of a model configured by `config` for data of `task`.
+pub trait ModelKind: Send + Sync + 'static {
+    /// Its own keys of `[model]` (beyond `kind` and `init`); [`NoSettings`] if none.
+    type Settings: Settings;
+
+    /// The plan of a model configured by `config` and its `settings` for data of `task`.
     ///
     /// # Errors
     /// When the model cannot learn `task` or the configuration is out of range.
-    fn plan(&self, config: &ModelConfig, task: Task) -> descent_core::Result<ModelPlan>;
+    fn plan(
+        &self,
+        config: &ModelConfig,
+        settings: &Self::Settings,
+        task: Task,
+    ) -> descent_core::Result<ModelPlan>;
 }
 
-impl<F: Fn(&ModelConfig, Task) -> descent_core::Result<ModelPlan> + Send + Sync> ModelKind for F {
-    fn plan(&self, config: &ModelConfig, task: Task) -> descent_core::Result<ModelPlan> {
-        self(config, task)
+/// A [`ModelKind`] behind a vtable: its settings read from the configuration, then its
+/// `plan`. Implemented for every `ModelKind`.
+pub trait ErasedModel: Send + Sync {
+    /// The plan of the model `config` describes for data of `task`.
+    ///
+    /// # Errors
+    /// Settings that do not deserialise (the plan has checked them), or the kind's refusal.
+    fn plan(&self, config: &ModelConfig, task: Task) -> Result<ModelPlan, PluginError>;
+}
+
+impl<M: ModelKind> ErasedModel for M {
+    fn plan(&self, config: &ModelConfig, task: Task) -> Result<ModelPlan, PluginError> {
+        let s = settings::read::<M::Settings>(&config.settings)?;
+        Ok(ModelKind::plan(self, config, &s, task)?)
     }
 }
 
@@ -148,7 +164,17 @@ pub type PluginError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Loads a dataset in either precision.
 pub trait DatasetKind: Send + Sync + 'static {
-    /// The data `config` describes; a separate official test part if the dataset has one.
+    /// Its own keys of `[dataset]` (beyond the name, path, split and standardisation keys);
+    /// [`NoSettings`] if none.
+    type Settings: Settings;
+
+    /// Its defaults: those of the settings type unless kinds that share the type differ.
+    fn defaults(&self) -> Self::Settings {
+        Self::Settings::default()
+    }
+
+    /// The data `config` and its `settings` describe; a separate official test part if the
+    /// dataset has one.
     ///
     /// # Errors
     /// An error naming the culprit (missing file, bad cell, out-of-range setting); a
@@ -156,6 +182,7 @@ pub trait DatasetKind: Send + Sync + 'static {
     fn load<T: Float>(
         &self,
         config: &DatasetConfig,
+        settings: &Self::Settings,
         env: &DataEnv,
     ) -> Result<Source<T>, PluginError>;
 }
@@ -236,10 +263,12 @@ pub trait ErasedDataset: Send + Sync {
 
 impl<D: DatasetKind> ErasedDataset for D {
     fn load_f32(&self, config: &DatasetConfig, env: &DataEnv) -> Result<Source<f32>, PluginError> {
-        self.load(config, env)
+        let s = settings::read_onto(&self.defaults(), &config.settings)?;
+        self.load(config, &s, env)
     }
     fn load_f64(&self, config: &DatasetConfig, env: &DataEnv) -> Result<Source<f64>, PluginError> {
-        self.load(config, env)
+        let s = settings::read_onto(&self.defaults(), &config.settings)?;
+        self.load(config, &s, env)
     }
 }
 
@@ -267,7 +296,7 @@ pub struct Registry {
     origin: String,
     activations: Group<ActivationFactory>,
     losses: Group<LossFactory>,
-    models: Group<Arc<dyn ModelKind>>,
+    models: Group<Arc<dyn ErasedModel>>,
     optimizers: Group<Arc<dyn ErasedOptimizer>>,
     schedules: Group<ScheduleFn>,
     datasets: Group<Arc<dyn ErasedDataset>>,
@@ -289,7 +318,6 @@ impl Registry {
         &self,
         name: &str,
         help: &str,
-        uses: &[&str],
         settings: Declared,
         factory: F,
     ) -> Entry<F> {
@@ -297,7 +325,6 @@ impl Registry {
             name: name.into(),
             help: help.into(),
             origin: self.origin.clone(),
-            uses: uses.iter().map(|&u| u.into()).collect(),
             settings,
             factory,
         }
@@ -375,7 +402,7 @@ impl Registry {
             f32: a.clone() as Arc<dyn Activation<f32>>,
             f64: a as Arc<dyn Activation<f64>>,
         };
-        let e = self.entry(name, help, &[], Declared::of::<NoSettings>(), both);
+        let e = self.entry(name, help, Declared::of::<NoSettings>(), both);
         self.activations
             .insert("activation", e, &mut self.conflicts);
     }
@@ -387,14 +414,15 @@ impl Registry {
             f32: l.clone() as Arc<dyn Loss<f32>>,
             f64: l as Arc<dyn Loss<f64>>,
         };
-        let e = self.entry(name, help, &[], Declared::of::<NoSettings>(), both);
+        let e = self.entry(name, help, Declared::of::<NoSettings>(), both);
         self.losses.insert("loss", e, &mut self.conflicts);
     }
 
-    /// Registers a model kind; `uses` lists the `[model]` keys it reads beyond `kind` and `init`.
-    pub fn model(&mut self, name: &str, help: &str, uses: &[&str], kind: impl ModelKind + 'static) {
-        let kind: Arc<dyn ModelKind> = Arc::new(kind);
-        let e = self.entry(name, help, uses, Declared::of::<NoSettings>(), kind);
+    /// Registers a model kind; its settings type declares the `[model]` keys it reads
+    /// beyond `kind` and `init`.
+    pub fn model<M: ModelKind>(&mut self, name: &str, help: &str, kind: M) {
+        let kind: Arc<dyn ErasedModel> = Arc::new(kind);
+        let e = self.entry(name, help, Declared::of::<M::Settings>(), kind);
         self.models.insert("model", e, &mut self.conflicts);
     }
 
@@ -402,7 +430,7 @@ impl Registry {
     /// beyond `kind`, `learning_rate`, `schedule` and `weight_decay`.
     pub fn optimizer<K: OptimizerKind>(&mut self, name: &str, help: &str, kind: K) {
         let kind: Arc<dyn ErasedOptimizer> = Arc::new(kind);
-        let e = self.entry(name, help, &[], Declared::of::<K::Settings>(), kind);
+        let e = self.entry(name, help, Declared::of::<K::Settings>(), kind);
         self.optimizers.insert("optimizer", e, &mut self.conflicts);
     }
 
@@ -415,15 +443,16 @@ impl Registry {
         build: impl Fn(&S) -> Box<dyn Schedule> + Send + Sync + 'static,
     ) {
         let factory: ScheduleFn = Arc::new(move |keys| Ok(build(&settings::read::<S>(keys)?)));
-        let e = self.entry(name, help, &[], Declared::of::<S>(), factory);
+        let e = self.entry(name, help, Declared::of::<S>(), factory);
         self.schedules.insert("schedule", e, &mut self.conflicts);
     }
 
-    /// Registers a dataset; `uses` lists the `[dataset]` keys it reads beyond the split
-    /// and standardisation keys.
-    pub fn dataset(&mut self, name: &str, help: &str, uses: &[&str], kind: impl DatasetKind) {
+    /// Registers a dataset; its settings type declares the `[dataset]` keys it reads
+    /// beyond the name, path, split and standardisation keys (with its own defaults).
+    pub fn dataset<D: DatasetKind>(&mut self, name: &str, help: &str, kind: D) {
+        let settings = Declared::with_defaults(&kind.defaults());
         let kind: Arc<dyn ErasedDataset> = Arc::new(kind);
-        let e = self.entry(name, help, uses, Declared::of::<NoSettings>(), kind);
+        let e = self.entry(name, help, settings, kind);
         self.datasets.insert("dataset", e, &mut self.conflicts);
     }
 
@@ -431,7 +460,7 @@ impl Registry {
     /// `train_<name>`, `val_<name>`, `test_<name>` wherever it applies.
     pub fn metric(&mut self, name: &str, help: &str, metric: impl Metric + 'static) {
         let metric: Arc<dyn Metric> = Arc::new(metric);
-        let e = self.entry(name, help, &[], Declared::of::<NoSettings>(), metric);
+        let e = self.entry(name, help, Declared::of::<NoSettings>(), metric);
         self.metrics.insert("metric", e, &mut self.conflicts);
     }
 
@@ -446,7 +475,7 @@ impl Registry {
     }
 
     /// The model kinds.
-    pub fn models(&self) -> &Group<Arc<dyn ModelKind>> {
+    pub fn models(&self) -> &Group<Arc<dyn ErasedModel>> {
         &self.models
     }
 
@@ -541,6 +570,8 @@ impl Catalog for Registry {
         match group {
             settings::Group::Optimizer => self.optimizers.get(name).map(|e| &e.settings),
             settings::Group::Schedule => self.schedules.get(name).map(|e| &e.settings),
+            settings::Group::Dataset => self.datasets.get(name).map(|e| &e.settings),
+            settings::Group::Model => self.models.get(name).map(|e| &e.settings),
         }
     }
 
@@ -548,6 +579,8 @@ impl Catalog for Registry {
         match group {
             settings::Group::Optimizer => self.optimizers.iter().map(|e| &e.settings).collect(),
             settings::Group::Schedule => self.schedules.iter().map(|e| &e.settings).collect(),
+            settings::Group::Dataset => self.datasets.iter().map(|e| &e.settings).collect(),
+            settings::Group::Model => self.models.iter().map(|e| &e.settings).collect(),
         }
     }
 }

@@ -9,11 +9,12 @@ use descent_core::data::Task;
 use descent_core::init::Init;
 
 use crate::config::diagnostic::suggestion;
+use crate::config::settings::Declared;
 use crate::config::schema::{
     DATASET_COMMON, FloatPrecision, MODEL_COMMON, OPTIMIZER_COMMON, RunConfig,
 };
 use crate::config::{ConfigError, Diagnostic, Experiment, Origin, RunSpec};
-use crate::datasets::{DataCache, DataEnv, dataset_kind};
+use crate::datasets::{DataCache, DataEnv};
 use crate::outdir::{ReportSpec, X_AXES};
 use crate::registry::{Precision, Registry};
 use crate::run::build::{build_network, build_plan, train_config};
@@ -198,7 +199,7 @@ fn check_run(
         registry.models().names(),
         &mut errs,
     );
-    if let Some(a) = &c.model.activation {
+    if let Some(a) = c.model.settings.get("activation").and_then(|a| a.as_str()) {
         known(
             cx,
             "model.activation",
@@ -247,7 +248,7 @@ fn check_run(
             &mut errs,
         );
     }
-    let dataset = match dataset_kind(&c.dataset) {
+    let dataset = match c.dataset.kind() {
         Ok(kind) => known(
             cx,
             "dataset.name",
@@ -265,41 +266,45 @@ fn check_run(
     if !errs.is_empty() {
         return Err(errs);
     }
-    // Unused keys are warnings.
-    let mut unused = |section: &str, common: &[&str], uses: &[String], kind: &str, what: &str| {
+    // Unused keys are warnings: those no chosen kind of their section declares.
+    let mut unused = |section: &str, common: &[&str], declared: &[&Declared], what: &str| {
         for key in cx
             .spec
             .written
             .iter()
             .filter_map(|k| k.strip_prefix(section).and_then(|k| k.strip_prefix('.')))
         {
-            let used = common.contains(&key) || uses.iter().any(|u| u == key);
+            let used = common.contains(&key) || declared.iter().any(|d| d.declares(key));
             if !used {
-                warnings.insert(format!("`{section}.{key}` is not used by {what} `{kind}`"));
+                warnings.insert(format!("`{section}.{key}` is not used by {what}"));
             }
         }
     };
     let kind = dataset.unwrap_or_default();
     if let Some(e) = registry.datasets().get(kind) {
-        unused("dataset", DATASET_COMMON, &e.uses, kind, "dataset");
+        unused(
+            "dataset",
+            DATASET_COMMON,
+            &[&e.settings],
+            &format!("dataset `{kind}`"),
+        );
     }
     if let Some(e) = registry.models().get(&c.model.kind).filter(|_| model_ok) {
-        unused("model", MODEL_COMMON, &e.uses, &c.model.kind, "model");
+        let what = format!("model `{}`", c.model.kind);
+        unused("model", MODEL_COMMON, &[&e.settings], &what);
     }
     if let (Some(rule), Some(schedule)) = (
         registry.optimizers().get(&c.optimizer.kind),
         registry.schedules().get(&c.optimizer.schedule),
     ) {
-        let uses: Vec<String> = [&rule.settings, &schedule.settings]
-            .iter()
-            .flat_map(|s| s.keys().iter().map(|k| k.name.to_owned()))
-            .collect();
-        let what = format!("optimizer `{}` or schedule", c.optimizer.kind);
+        let what = format!(
+            "optimizer `{}` or schedule `{}`",
+            c.optimizer.kind, c.optimizer.schedule
+        );
         unused(
             "optimizer",
             OPTIMIZER_COMMON,
-            &uses,
-            &c.optimizer.schedule,
+            &[&rule.settings, &schedule.settings],
             &what,
         );
     }
@@ -392,13 +397,6 @@ fn check_ranges(cx: &RunContext<'_>, c: &RunConfig, errs: &mut Vec<Diagnostic>) 
             false,
             "dataset.validation_fraction",
             "test_fraction + validation_fraction leaves nothing to train on".into(),
-        );
-    }
-    if let Some(h) = &c.model.hidden {
-        check(
-            !h.contains(&0),
-            "model.hidden",
-            "every hidden layer needs at least one unit".into(),
         );
     }
 }
