@@ -168,7 +168,12 @@ fn settle_kinds(config: &mut RunConfig, catalog: &dyn Catalog) -> Result<(), Vec
     let mut problems = Vec::new();
     let dataset = config.dataset.kind().unwrap_or_default().to_owned();
     let o = &mut config.optimizer;
-    let sections: [(&str, &mut Map<String, JsonValue>, &[&str], Vec<(Group, &str)>); 3] = [
+    let sections: [(
+        &str,
+        &mut Map<String, JsonValue>,
+        &[&str],
+        Vec<(Group, &str)>,
+    ); 3] = [
         (
             "dataset",
             &mut config.dataset.settings,

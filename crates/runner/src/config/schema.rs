@@ -289,10 +289,9 @@ mod tests {
         assert!(c.dataset.standardize);
         // A key beyond the common ones waits in `settings` for the chosen kind to check
         // (`config::settings::settle`); a section without kind keys still refuses one.
-        let c: RunConfig = toml::from_str(
-            "[dataset]\nname = \"iris\"\n[model]\nkind = \"mlp\"\nhiden = [3]\n",
-        )
-        .unwrap();
+        let c: RunConfig =
+            toml::from_str("[dataset]\nname = \"iris\"\n[model]\nkind = \"mlp\"\nhiden = [3]\n")
+                .unwrap();
         assert_eq!(c.model.settings.get("hiden"), Some(&serde_json::json!([3])));
         let e = toml::from_str::<RunConfig>(
             "[dataset]\nname = \"iris\"\n[model]\nkind = \"mlp\"\n[training]\nepoch = 3\n",

@@ -86,8 +86,14 @@ fn variants_merge_key_by_key_then_grid_then_set() {
     assert_eq!(e.variants, vec!["a", "b"]);
     let a = &e.runs[0].config;
     assert_eq!(
-        (a.model.settings.get("hidden"), a.model.settings.get("activation")),
-        (Some(&serde_json::json!([8])), Some(&serde_json::json!("tanh"))),
+        (
+            a.model.settings.get("hidden"),
+            a.model.settings.get("activation")
+        ),
+        (
+            Some(&serde_json::json!([8])),
+            Some(&serde_json::json!("tanh"))
+        ),
         "variant keys merge over the base"
     );
     assert_eq!(a.training.epochs, 3);
@@ -402,12 +408,7 @@ fn built_in_settings_are_checked_at_their_key_and_stored_in_their_type() {
 
 #[test]
 fn dataset_and_model_keys_are_checked_by_their_kinds() {
-    let one = |text: &str, sets: &[&str]| {
-        parse_text(text, sets)
-            .unwrap_err()
-            .diagnostics
-            .remove(0)
-    };
+    let one = |text: &str, sets: &[&str]| parse_text(text, sets).unwrap_err().diagnostics.remove(0);
     // A misspelt MLP key: located, with the kind's key suggested.
     let d = one(
         "[dataset]\nname = \"moons\"\n[model]\nkind = \"mlp\"\nhiden = [3]\n",
@@ -417,7 +418,13 @@ fn dataset_and_model_keys_are_checked_by_their_kinds() {
         (d.location.as_str(), d.key.as_deref(), d.message.as_str()),
         ("exp.toml:5:1", Some("model.hiden"), "unknown key `hiden`")
     );
-    assert!(d.help.as_deref().unwrap().starts_with("did you mean `hidden`?"), "{d}");
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean `hidden`?"),
+        "{d}"
+    );
     // The generator's range check, at its key, from a `--set` too.
     let d = one(
         "[dataset]\nname = \"moons\"\n[model]\nkind = \"logistic\"\n",

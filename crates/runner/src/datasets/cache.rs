@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use descent_core::data::Split;
 
-use super::PrepareError;
 use super::DataEnv;
+use super::PrepareError;
 use crate::config::schema::DatasetConfig;
 use crate::registry::PluginError;
 use crate::registry::{Precision, Registry};

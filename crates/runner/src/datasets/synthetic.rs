@@ -35,7 +35,9 @@ crate::settings! {
 impl Settings for GeneratorSettings {
     fn check(&self) -> Result<(), Invalid> {
         Invalid::unless(self.samples >= 1, "samples", || "must be at least 1".into())?;
-        Invalid::unless(self.features >= 1, "features", || "must be at least 1".into())?;
+        Invalid::unless(self.features >= 1, "features", || {
+            "must be at least 1".into()
+        })?;
         Invalid::unless(self.classes >= 2, "classes", || {
             format!("must be at least 2, not {}", self.classes)
         })?;

@@ -314,13 +314,7 @@ impl Debug for Registry {
 
 impl Registry {
     /// An entry registered now, by the current origin.
-    fn entry<F>(
-        &self,
-        name: &str,
-        help: &str,
-        settings: Declared,
-        factory: F,
-    ) -> Entry<F> {
+    fn entry<F>(&self, name: &str, help: &str, settings: Declared, factory: F) -> Entry<F> {
         Entry {
             name: name.into(),
             help: help.into(),
@@ -542,10 +536,10 @@ impl Registry {
                             .keys()
                             .iter()
                             .map(|k| {
-                                let default = e
-                                    .settings
-                                    .default_of(k.name)
-                                    .map_or_else(String::new, ToString::to_string);
+                                let default = match e.settings.default_of(k.name) {
+                                    None | Some(serde_json::Value::Null) => "(unset)".to_owned(),
+                                    Some(v) => v.to_string(),
+                                };
                                 (k.name.to_owned(), default, k.help.trim().to_owned())
                             })
                             .collect(),

@@ -9,10 +9,10 @@ use descent_core::data::Task;
 use descent_core::init::Init;
 
 use crate::config::diagnostic::suggestion;
-use crate::config::settings::Declared;
 use crate::config::schema::{
     DATASET_COMMON, FloatPrecision, MODEL_COMMON, OPTIMIZER_COMMON, RunConfig,
 };
+use crate::config::settings::Declared;
 use crate::config::{ConfigError, Diagnostic, Experiment, Origin, RunSpec};
 use crate::datasets::{DataCache, DataEnv};
 use crate::outdir::{ReportSpec, X_AXES};
