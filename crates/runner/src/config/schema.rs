@@ -78,6 +78,29 @@ impl DatasetConfig {
     }
 }
 
+impl DatasetConfig {
+    /// Checks the split fractions.
+    ///
+    /// # Errors
+    /// The first key out of range (relative to `[dataset]`).
+    pub fn check(&self) -> Result<(), Invalid> {
+        if let Some(v) = self.test_fraction {
+            Invalid::unless((0.0..1.0).contains(&v), "test_fraction", || {
+                format!("must be in [0, 1), not {v}")
+            })?;
+        }
+        let v = self.validation_fraction;
+        Invalid::unless((0.0..1.0).contains(&v), "validation_fraction", || {
+            format!("must be in [0, 1), not {v}")
+        })?;
+        Invalid::unless(
+            self.test_fraction.unwrap_or(0.0) + v < 1.0,
+            "validation_fraction",
+            || "test_fraction + validation_fraction leaves nothing to train on".into(),
+        )
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -245,6 +268,19 @@ pub enum FloatPrecision {
     F32,
     /// Double precision: for checks against closed forms and gradient checks.
     F64,
+}
+
+impl TrainingConfig {
+    /// Checks what the training loop does not: the checkpoint interval. The loop's own
+    /// settings are checked by `TrainConfig::validate`.
+    ///
+    /// # Errors
+    /// The key out of range (relative to `[training]`).
+    pub fn check(&self) -> Result<(), Invalid> {
+        Invalid::unless(self.checkpoint_every != Some(0), "checkpoint_every", || {
+            "must be at least 1 (epochs between saved states)".into()
+        })
+    }
 }
 
 impl Default for TrainingConfig {

@@ -7,12 +7,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use descent_core::data::Task;
 use descent_core::init::Init;
+use descent_optim::OptimError;
 
 use crate::config::diagnostic::suggestion;
 use crate::config::schema::{
     DATASET_COMMON, FloatPrecision, MODEL_COMMON, OPTIMIZER_COMMON, RunConfig,
 };
-use crate::config::settings::Declared;
+use crate::config::settings::{Declared, Invalid};
 use crate::config::{ConfigError, Diagnostic, Experiment, Origin, RunSpec};
 use crate::datasets::{DataCache, DataEnv};
 use crate::outdir::{ReportSpec, X_AXES};
@@ -344,59 +345,36 @@ fn dry_build<T: Precision>(
     Ok((task, work))
 }
 
-/// Checks values against their ranges.
+/// Checks values against their ranges, each with the check beside its type; the first
+/// problem per key is reported at its dotted key.
 fn check_ranges(cx: &RunContext<'_>, c: &RunConfig, errs: &mut Vec<Diagnostic>) {
-    let mut check = |ok: bool, key: &str, message: String| {
-        if !ok {
-            errs.push(cx.error(key, message));
+    let mut refused = |section: &str, e: Invalid| {
+        let key = format!("{section}.{}", e.key);
+        if !errs.iter().any(|d| d.key.as_deref() == Some(key.as_str())) {
+            errs.push(cx.error(&key, e.message));
         }
     };
-    if let Err(e) = c.optimizer.check() {
-        check(false, &format!("optimizer.{}", e.key), e.message);
+    for (section, checked) in [
+        ("optimizer", c.optimizer.check()),
+        ("training", c.training.check()),
+        ("dataset", c.dataset.check()),
+    ] {
+        if let Err(e) = checked {
+            refused(section, e);
+        }
     }
-    let t = &c.training;
-    check(
-        t.epochs >= 1,
-        "training.epochs",
-        "must be at least 1".into(),
-    );
-    if let Some(v) = t.checkpoint_every {
-        check(
-            v >= 1,
-            "training.checkpoint_every",
-            "must be at least 1 (epochs between saved states)".into(),
-        );
-    }
-    if let Some(v) = t.tolerance {
-        check(
-            v.is_finite() && v >= 0.0,
-            "training.tolerance",
-            format!("must be ≥ 0, not {v}"),
-        );
-        check(
-            t.patience >= 1,
-            "training.patience",
-            "must be at least 1 when a tolerance is set".into(),
-        );
-    }
-    let d = &c.dataset;
-    if let Some(v) = d.test_fraction {
-        check(
-            (0.0..1.0).contains(&v),
-            "dataset.test_fraction",
-            format!("must be in [0, 1), not {v}"),
-        );
-    }
-    check(
-        (0.0..1.0).contains(&d.validation_fraction),
-        "dataset.validation_fraction",
-        format!("must be in [0, 1), not {}", d.validation_fraction),
-    );
-    if d.test_fraction.unwrap_or(0.0) + d.validation_fraction >= 1.0 {
-        check(
-            false,
-            "dataset.validation_fraction",
-            "test_fraction + validation_fraction leaves nothing to train on".into(),
+    if let Err(OptimError::InvalidParameter { name, reason }) = train_config(c, 0).validate() {
+        let section = if name == "learning_rate" {
+            "optimizer"
+        } else {
+            "training"
+        };
+        refused(
+            section,
+            Invalid {
+                key: name.to_owned(),
+                message: reason,
+            },
         );
     }
 }
@@ -627,5 +605,52 @@ training = { batch_size = 1 }
             plan.warnings,
             ["`optimizer.momentum` is not used by optimizer `adam` or schedule `constant`"]
         );
+    }
+
+    #[test]
+    fn each_range_is_checked_beside_its_type_and_reported_at_its_key() {
+        let base = "[dataset]\nname = \"moons\"\n[model]\nkind = \"logistic\"\n";
+        for (extra, key, words) in [
+            ("[training]\nepochs = 0\n", "training.epochs", "at least 1"),
+            (
+                "[training]\ntolerance = -1.0\n",
+                "training.tolerance",
+                "≥ 0",
+            ),
+            (
+                "[training]\ntolerance = 0.1\npatience = 0\n",
+                "training.patience",
+                "at least 1",
+            ),
+            (
+                "[training]\ncheckpoint_every = 0\n",
+                "training.checkpoint_every",
+                "at least 1",
+            ),
+            (
+                "[optimizer]\nlearning_rate = -0.5\n",
+                "optimizer.learning_rate",
+                "> 0",
+            ),
+            (
+                "test_fraction = 0.6\nvalidation_fraction = 0.5\n",
+                "dataset.validation_fraction",
+                "nothing to train on",
+            ),
+        ] {
+            let text = if extra.starts_with('[') {
+                format!("{base}{extra}")
+            } else {
+                base.replacen("\n[model]", &format!("\n{extra}[model]"), 1)
+            };
+            let e = checked(&text).expect_err(key);
+            let keys: Vec<_> = e.diagnostics.iter().map(|d| d.key.clone()).collect();
+            assert_eq!(keys, [Some(key.to_owned())], "{text}");
+            assert!(
+                e.diagnostics[0].message.contains(words),
+                "{}",
+                e.diagnostics[0]
+            );
+        }
     }
 }
