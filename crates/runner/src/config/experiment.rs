@@ -159,6 +159,15 @@ fn comment_text(text: &str) -> String {
         .collect()
 }
 
+/// A section of a run's configuration for [`settle`]: its name, its kind keys, the keys
+/// every kind of it reads, and the chosen kinds.
+type Section<'a> = (
+    &'static str,
+    &'a mut Map<String, JsonValue>,
+    &'static [&'static str],
+    Vec<(Group, &'a str)>,
+);
+
 /// Checks and normalises the keys each section's chosen kinds declare: the dataset's
 /// (`csv` when a `path` is given), the model's, the update rule's and the schedule's.
 ///
@@ -168,12 +177,7 @@ fn settle_kinds(config: &mut RunConfig, catalog: &dyn Catalog) -> Result<(), Vec
     let mut problems = Vec::new();
     let dataset = config.dataset.kind().unwrap_or_default().to_owned();
     let o = &mut config.optimizer;
-    let sections: [(
-        &str,
-        &mut Map<String, JsonValue>,
-        &[&str],
-        Vec<(Group, &str)>,
-    ); 3] = [
+    let sections: [Section<'_>; 3] = [
         (
             "dataset",
             &mut config.dataset.settings,
@@ -284,41 +288,8 @@ pub fn parse(
             errors.push(d);
         }
     }
-    let experiment: ExperimentSection = cx.section(&doc, "experiment").unwrap_or_else(|d| {
-        errors.push(d);
-        ExperimentSection::default()
-    });
-    let report: ReportSection = cx.section(&doc, "report").unwrap_or_else(|d| {
-        errors.push(d);
-        ReportSection::default()
-    });
-    let name = experiment.name.clone().unwrap_or_else(|| {
-        source
-            .path
-            .file_stem()
-            .map_or("experiment".into(), |s| s.to_string_lossy().into_owned())
-    });
-    if let Err(message) = check_name(&name) {
-        errors.push(cx.at(&cx.origin("experiment.name"), "experiment.name", message));
-    }
-    if experiment.seeds.is_empty() {
-        errors.push(cx.at(
-            &cx.origin("experiment.seeds"),
-            "experiment.seeds",
-            "needs at least one seed".into(),
-        ));
-    }
-
-    let mut base = Table::new();
-    for s in RUN_SECTIONS {
-        match doc.get(s) {
-            Some(Value::Table(t)) => {
-                base.insert(s.into(), Value::Table(t.clone()));
-            }
-            Some(_) => errors.push(cx.at(&cx.origin(s), s, "must be a table".into())),
-            None => {}
-        }
-    }
+    let (experiment, report, name) = cx.header(&doc, &mut errors);
+    let base = cx.run_tables(&doc, &mut errors);
     let mut axes = cx.grid(&doc).unwrap_or_else(|e| {
         e.diagnostics.into_iter().for_each(|d| errors.push(d));
         Vec::new()
@@ -350,58 +321,22 @@ pub fn parse(
     };
     for variant in variant_list {
         for point in grid_points(&axes) {
-            let mut merged = Table::new();
-            let mut origins = HashMap::new();
-            merge(&mut merged, &base, "", &mut origins, &|p| cx.origin(p));
-            let prefix = variant
-                .index
-                .map(|i| format!("variant.{i}"))
-                .unwrap_or_default();
-            merge(&mut merged, &variant.table, "", &mut origins, &|p| {
-                cx.origin(&join(&prefix, p))
-            });
-            let mut swept = BTreeMap::new();
-            for (axis, (value, origin)) in axes.iter().zip(&point) {
-                set_path(&mut merged, &axis.key, value.clone()).ok();
-                origins.insert(axis.key.clone(), origin.clone());
-                swept.insert(axis.key.clone(), to_json(value));
-            }
-            for o in &run_overrides {
-                if let Err(message) = set_path(&mut merged, &o.key, o.value.clone()) {
-                    errors.push(cx.at(&Origin::Set(o.number, o.text.clone()), &o.key, message));
+            match cx.run_config(&base, variant, &axes, &point, &run_overrides, catalog) {
+                Ok(run) => {
+                    for &seed in &experiment.seeds {
+                        runs.push(RunSpec {
+                            index: runs.len(),
+                            run_id: run_id(&run.config, &variant.name, seed),
+                            variant: variant.name.clone(),
+                            seed,
+                            swept: run.swept.clone(),
+                            config: run.config.clone(),
+                            origins: run.origins.clone(),
+                            written: run.written.clone(),
+                        });
+                    }
                 }
-                origins.insert(o.key.clone(), Origin::Set(o.number, o.text.clone()));
-            }
-            let written: Vec<String> = origins.keys().cloned().collect();
-            let mut config: RunConfig = match serde_path_to_error::deserialize(Value::Table(merged))
-            {
-                Ok(c) => c,
-                Err(e) => {
-                    errors.push(cx.serde_error(
-                        &e.path().to_string(),
-                        e.inner().message(),
-                        &origins,
-                    ));
-                    continue;
-                }
-            };
-            if let Err(problems) = settle_kinds(&mut config, catalog) {
-                for p in problems {
-                    errors.push(cx.setting_error(p, &origins));
-                }
-                continue;
-            }
-            for &seed in &experiment.seeds {
-                runs.push(RunSpec {
-                    index: runs.len(),
-                    run_id: run_id(&config, &variant.name, seed),
-                    variant: variant.name.clone(),
-                    seed,
-                    swept: swept.clone(),
-                    config: config.clone(),
-                    origins: origins.clone(),
-                    written: written.clone(),
-                });
+                Err(problems) => problems.into_iter().for_each(|d| errors.push(d)),
             }
         }
     }
@@ -509,6 +444,14 @@ fn check_name(name: &str) -> Result<(), String> {
             "\"{name}\" is not a plain file name (letters, digits, `-`, `_`, `.`; not `.` or `..`)"
         ))
     }
+}
+
+/// One run's configuration as [`Context::run_config`] expands it, before its seeds.
+struct ExpandedRun {
+    config: RunConfig,
+    origins: HashMap<String, Origin>,
+    swept: BTreeMap<String, serde_json::Value>,
+    written: Vec<String>,
 }
 
 /// One swept key and its values, each with where it was written.
@@ -667,6 +610,122 @@ impl Context<'_> {
     }
 
     /// A problem with a kind's own key, located like a serde error.
+    /// The `[experiment]` and `[report]` sections, and the experiment's name (its file's
+    /// stem unless given); their problems go to `errors`.
+    fn header(
+        &self,
+        doc: &Table,
+        errors: &mut ConfigError,
+    ) -> (ExperimentSection, ReportSection, String) {
+        let experiment: ExperimentSection = self.section(doc, "experiment").unwrap_or_else(|d| {
+            errors.push(d);
+            ExperimentSection::default()
+        });
+        let report: ReportSection = self.section(doc, "report").unwrap_or_else(|d| {
+            errors.push(d);
+            ReportSection::default()
+        });
+        let name = experiment.name.clone().unwrap_or_else(|| {
+            self.source
+                .path
+                .file_stem()
+                .map_or("experiment".into(), |s| s.to_string_lossy().into_owned())
+        });
+        if let Err(message) = check_name(&name) {
+            errors.push(self.at(&self.origin("experiment.name"), "experiment.name", message));
+        }
+        if experiment.seeds.is_empty() {
+            errors.push(self.at(
+                &self.origin("experiment.seeds"),
+                "experiment.seeds",
+                "needs at least one seed".into(),
+            ));
+        }
+        (experiment, report, name)
+    }
+
+    /// The sections every run reads (`[dataset]`, `[model]`, ...), as written; a section
+    /// that is not a table goes to `errors`.
+    fn run_tables(&self, doc: &Table, errors: &mut ConfigError) -> Table {
+        let mut base = Table::new();
+        for s in RUN_SECTIONS {
+            match doc.get(s) {
+                Some(Value::Table(t)) => {
+                    base.insert(s.into(), Value::Table(t.clone()));
+                }
+                Some(_) => errors.push(self.at(&self.origin(s), s, "must be a table".into())),
+                None => {}
+            }
+        }
+        base
+    }
+
+    /// The configuration of one run: the base tables, then the variant's, then the grid
+    /// point, then the `--set`s of run keys, merged key by key, deserialised, and with each
+    /// section's kind keys checked by the chosen kinds.
+    ///
+    /// # Errors
+    /// Every problem of this run's configuration, located where its key was written.
+    fn run_config(
+        &self,
+        base: &Table,
+        variant: &Variant,
+        axes: &[Axis],
+        point: &[(Value, Origin)],
+        run_overrides: &[&Override],
+        catalog: &dyn Catalog,
+    ) -> Result<ExpandedRun, Vec<Diagnostic>> {
+        let mut merged = Table::new();
+        let mut origins = HashMap::new();
+        merge(&mut merged, base, "", &mut origins, &|p| self.origin(p));
+        let prefix = variant
+            .index
+            .map(|i| format!("variant.{i}"))
+            .unwrap_or_default();
+        merge(&mut merged, &variant.table, "", &mut origins, &|p| {
+            self.origin(&join(&prefix, p))
+        });
+        let mut swept = BTreeMap::new();
+        for (axis, (value, origin)) in axes.iter().zip(point) {
+            set_path(&mut merged, &axis.key, value.clone()).ok();
+            origins.insert(axis.key.clone(), origin.clone());
+            swept.insert(axis.key.clone(), to_json(value));
+        }
+        let mut errors = Vec::new();
+        for o in run_overrides {
+            let origin = Origin::Set(o.number, o.text.clone());
+            if let Err(message) = set_path(&mut merged, &o.key, o.value.clone()) {
+                errors.push(self.at(&origin, &o.key, message));
+            }
+            origins.insert(o.key.clone(), origin);
+        }
+        let written: Vec<String> = origins.keys().cloned().collect();
+        let mut config: RunConfig = match serde_path_to_error::deserialize(Value::Table(merged)) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(self.serde_error(&e.path().to_string(), e.inner().message(), &origins));
+                return Err(errors);
+            }
+        };
+        if let Err(problems) = settle_kinds(&mut config, catalog) {
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|p| self.setting_error(p, &origins)),
+            );
+        }
+        if errors.is_empty() {
+            Ok(ExpandedRun {
+                config,
+                origins,
+                swept,
+                written,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
     fn setting_error(&self, e: SettingError, origins: &HashMap<String, Origin>) -> Diagnostic {
         Diagnostic {
             help: e.help,

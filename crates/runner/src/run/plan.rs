@@ -192,13 +192,34 @@ fn check_run(
     let c = &cx.spec.config;
     let mut errs = Vec::new();
     check_ranges(cx, c, &mut errs);
+    let (model_ok, dataset) = check_names(cx, registry, &mut errs);
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    warn_unused(cx, registry, dataset, model_ok, warnings);
+    let task = match c.training.precision {
+        FloatPrecision::F64 => dry_build::<f64>(cx, registry, data),
+        FloatPrecision::F32 => dry_build::<f32>(cx, registry, data),
+    };
+    task.map_err(|d| vec![d])
+}
+
+/// Checks every name a run gives (model, activation, initialisation, optimizer, schedule,
+/// loss, dataset) against the registry; returns whether the model is known and the dataset
+/// kind, when known.
+fn check_names<'c>(
+    cx: &RunContext<'c>,
+    registry: &Registry,
+    errs: &mut Vec<Diagnostic>,
+) -> (bool, Option<&'c str>) {
+    let c = &cx.spec.config;
     let model_ok = known(
         cx,
         "model.kind",
         "model",
         &c.model.kind,
         registry.models().names(),
-        &mut errs,
+        errs,
     );
     if let Some(a) = c.model.settings.get("activation").and_then(|a| a.as_str()) {
         known(
@@ -207,7 +228,7 @@ fn check_run(
             "activation",
             a,
             registry.activations().names(),
-            &mut errs,
+            errs,
         );
     }
     if let Some(init) = c
@@ -229,7 +250,7 @@ fn check_run(
         "optimizer",
         &c.optimizer.kind,
         registry.optimizers().names(),
-        &mut errs,
+        errs,
     );
     known(
         cx,
@@ -237,7 +258,7 @@ fn check_run(
         "schedule",
         &c.optimizer.schedule,
         registry.schedules().names(),
-        &mut errs,
+        errs,
     );
     if let Some(loss) = &c.training.loss {
         known(
@@ -246,7 +267,7 @@ fn check_run(
             "loss",
             loss,
             registry.losses().names(),
-            &mut errs,
+            errs,
         );
     }
     let dataset = match c.dataset.kind() {
@@ -256,7 +277,7 @@ fn check_run(
             "dataset",
             kind,
             registry.datasets().names(),
-            &mut errs,
+            errs,
         )
         .then_some(kind),
         Err(message) => {
@@ -264,9 +285,18 @@ fn check_run(
             None
         }
     };
-    if !errs.is_empty() {
-        return Err(errs);
-    }
+    (model_ok, dataset)
+}
+
+/// Warns about each written key that no chosen kind of its section declares.
+fn warn_unused(
+    cx: &RunContext<'_>,
+    registry: &Registry,
+    dataset: Option<&str>,
+    model_ok: bool,
+    warnings: &mut BTreeSet<String>,
+) {
+    let c = &cx.spec.config;
     // Unused keys are warnings: those no chosen kind of their section declares.
     let mut unused = |section: &str, common: &[&str], declared: &[&Declared], what: &str| {
         for key in cx
@@ -309,11 +339,6 @@ fn check_run(
             &what,
         );
     }
-    let task = match c.training.precision {
-        FloatPrecision::F64 => dry_build::<f64>(cx, registry, data),
-        FloatPrecision::F32 => dry_build::<f32>(cx, registry, data),
-    };
-    task.map_err(|d| vec![d])
 }
 
 /// Loads the run's data and builds its model once, in the run's precision; returns the
