@@ -39,7 +39,7 @@ fn register(r: &mut Registry) {
 
 settings! {
     /// The MLP's keys of `[model]`.
-    pub struct MlpSettings {
+    pub(crate) struct MlpSettings {
         /// Hidden layer widths, each ≥ 1.
         hidden: Vec<usize> = vec![32],
         /// The hidden layers' activation (a registered activation with a derivative).
@@ -168,7 +168,7 @@ fn losses(r: &mut Registry) {
 
 crate::settings! {
     /// `momentum` and `nesterov`.
-    pub struct MomentumSettings {
+    pub(crate) struct MomentumSettings {
         /// Momentum coefficient μ, in [0, 1).
         momentum: f64 = 0.9,
     }
@@ -182,7 +182,7 @@ impl Settings for MomentumSettings {
 
 crate::settings! {
     /// `adam`.
-    pub struct AdamSettings {
+    pub(crate) struct AdamSettings {
         /// Decay of the first-moment average β₁, in [0, 1).
         beta1: f64 = 0.9,
         /// Decay of the second-moment average β₂, in [0, 1).
@@ -202,7 +202,7 @@ impl Settings for AdamSettings {
 
 crate::settings! {
     /// `rmsprop`.
-    pub struct RmspropSettings {
+    pub(crate) struct RmspropSettings {
         /// Decay of the squared-gradient average (PyTorch's `alpha`), in [0, 1).
         rho: f64 = 0.99,
         /// Added to the denominator, > 0.
@@ -219,7 +219,7 @@ impl Settings for RmspropSettings {
 
 crate::settings! {
     /// `adagrad`.
-    pub struct AdagradSettings {
+    pub(crate) struct AdagradSettings {
         /// Added to the denominator, > 0.
         epsilon: f64 = 1e-10,
     }
@@ -326,7 +326,7 @@ fn optimizers(r: &mut Registry) {
 
 crate::settings! {
     /// `step`.
-    pub struct StepSettings {
+    pub(crate) struct StepSettings {
         /// Epochs between decays, at least 1.
         step_size: usize = 10,
         /// Factor of each decay, in (0, 1].
@@ -345,7 +345,7 @@ impl Settings for StepSettings {
 
 crate::settings! {
     /// `exponential`.
-    pub struct ExponentialSettings {
+    pub(crate) struct ExponentialSettings {
         /// Factor applied every epoch, in (0, 1].
         gamma: f64 = 0.95,
     }
@@ -366,7 +366,7 @@ fn check_gamma(gamma: f64) -> Result<(), Invalid> {
 
 crate::settings! {
     /// `inverse_time`.
-    pub struct InverseTimeSettings {
+    pub(crate) struct InverseTimeSettings {
         /// The rate k in η / (1 + k·epoch), ≥ 0.
         decay: f64 = 0.1,
     }
@@ -380,7 +380,7 @@ impl Settings for InverseTimeSettings {
 
 crate::settings! {
     /// `cosine`.
-    pub struct CosineSettings {
+    pub(crate) struct CosineSettings {
         /// Fraction of the learning rate left at the last epoch, in [0, 1].
         final_fraction: f64 = 0.0,
     }

@@ -16,9 +16,9 @@
 // `settings!` names this crate by its path, from plugins and from inside alike.
 extern crate self as descent_runner;
 
-pub mod builtins;
+mod builtins;
 pub mod cli;
-pub mod cluster;
+mod cluster;
 pub mod config;
 pub mod datasets;
 pub mod error;
@@ -28,6 +28,6 @@ pub mod outputs;
 pub mod plugin;
 pub mod registry;
 pub mod run;
-pub mod suggest;
+mod suggest;
 #[cfg(test)]
 mod test_fixtures;

@@ -9,7 +9,7 @@ mod lion;
 
 pub use adamw::{AdamW, AdamWSettings};
 pub use balanced_accuracy::BalancedAccuracy;
-pub use checkerboard::Checkerboard;
+pub use checkerboard::{Checkerboard, SQUARES};
 pub use lion::{Lion, LionSettings};
 
 use descent_runner::plugin::Registry;

@@ -144,7 +144,7 @@ macro_rules! settings {
         )]
         #[serde(crate = "descent_runner::config::settings::serde", default, deny_unknown_fields)]
         $vis struct $name {
-            $( $(#[doc = $field_doc])+ pub $field: $ty, )*
+            $( $(#[doc = $field_doc])+ $vis $field: $ty, )*
         }
 
         impl ::core::default::Default for $name {

@@ -12,7 +12,7 @@ use crate::settings;
 
 settings! {
     /// The keys of a shipped table of labelled rows.
-    pub struct TableSettings {
+    pub(crate) struct TableSettings {
         /// `regression` or `classification` (default: inferred from the labels).
         task: Option<String> = None,
     }
@@ -26,7 +26,7 @@ impl Settings for TableSettings {
 
 settings! {
     /// The keys of a shipped image dataset with an official test split.
-    pub struct ImageSettings {
+    pub(crate) struct ImageSettings {
         /// Keep only the first this many training images (default: all of them).
         samples: Option<usize> = None,
     }
@@ -42,7 +42,7 @@ impl Settings for ImageSettings {
 
 settings! {
     /// The keys of a CSV file given by `path`.
-    pub struct CsvSettings {
+    pub(crate) struct CsvSettings {
         /// The label column.
         target: String = "target".into(),
         /// `regression` or `classification` (default: inferred from the labels).

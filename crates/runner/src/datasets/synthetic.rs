@@ -18,7 +18,7 @@ use crate::registry::{DataEnv, DatasetKind, PluginError, Registry, Source};
 
 crate::settings! {
     /// Every key of a generator: the union of what the generators read.
-    pub struct GeneratorSettings {
+    pub(crate) struct GeneratorSettings {
         /// Number of samples, ≥ 1.
         samples: usize = 500,
         /// Number of features, ≥ 1.
@@ -71,7 +71,7 @@ impl From<GeneratorSettings> for Synthetic {
 
 crate::settings! {
     /// The keys of a regression generator.
-    pub struct RegressionSettings {
+    pub(crate) struct RegressionSettings {
         /// Number of samples, ≥ 1.
         samples: usize = 500,
         /// Number of features, ≥ 1.
@@ -85,7 +85,7 @@ crate::settings! {
 
 crate::settings! {
     /// The keys of a two-class problem in the plane.
-    pub struct PlaneSettings {
+    pub(crate) struct PlaneSettings {
         /// Number of samples, ≥ 1.
         samples: usize = 500,
         /// Standard deviation of the Gaussian noise on the points, ≥ 0.
@@ -97,7 +97,7 @@ crate::settings! {
 
 crate::settings! {
     /// The keys of a problem in the plane with a chosen number of classes.
-    pub struct PlaneClassesSettings {
+    pub(crate) struct PlaneClassesSettings {
         /// Number of samples, ≥ 1.
         samples: usize = 600,
         /// Number of classes, ≥ 2.
@@ -166,7 +166,7 @@ impl<S: Settings> DatasetKind for Generated<S> {
 
 crate::settings! {
     /// The keys of the teacher: the generators' keys, the teacher network's widths and the task.
-    pub struct TeacherSettings {
+    pub(crate) struct TeacherSettings {
         /// Number of samples, ≥ 1.
         samples: usize = 1000,
         /// Number of features, ≥ 1.
