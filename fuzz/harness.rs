@@ -20,7 +20,7 @@ use descent_runner::registry::Registry;
 use descent_runner::run::plan::plan;
 
 /// Separates the experiment file from each `--set` override in an `experiment` input.
-pub const SET: &str = "\n--set ";
+pub(crate) const SET: &str = "\n--set ";
 
 /// `experiment`: the input is an experiment file, then `--set` overrides, each on a line of
 /// its own starting `--set ` (UTF-8, as `descent check FILE --set ...` reads them).
@@ -32,7 +32,7 @@ pub const SET: &str = "\n--set ";
 /// them. Shipped datasets are read from `fuzz_dir/data`, tiny copies of the shipped files, so
 /// an iteration stays fast; a relative CSV `path` is tried from the current directory, then
 /// from there.
-pub fn experiment(data: &[u8], fuzz_dir: &Path) {
+pub(crate) fn experiment(data: &[u8], fuzz_dir: &Path) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -77,7 +77,7 @@ fn run_ids(e: &Experiment) -> Vec<&str> {
 
 /// `csv`: the input is a CSV file, read with [`load_csv`] (target column `target`) with the
 /// task inferred, and as regression and as classification.
-pub fn csv(data: &[u8]) {
+pub(crate) fn csv(data: &[u8]) {
     let file = temp_file(data);
     for task in [
         None,
@@ -93,7 +93,7 @@ pub fn csv(data: &[u8]) {
 /// harness gzips first (to reach the IDX header checks); clear, they are the files as stored
 /// (to reach the gzip stream's errors). With bit 1 set the load is limited to `flags >> 2`
 /// samples.
-pub fn idx(data: &[u8]) {
+pub(crate) fn idx(data: &[u8]) {
     let [flags, lo, hi, rest @ ..] = data else {
         return;
     };
@@ -116,7 +116,7 @@ pub fn idx(data: &[u8]) {
 /// `journal`: the input is a journal (`runs.jsonl`), read with [`Journal::open`]; when it
 /// reads, its records are streamed back and the runs, summary and curves tables built from
 /// them in memory, as `descent run` does at its end.
-pub fn journal(data: &[u8]) {
+pub(crate) fn journal(data: &[u8]) {
     let file = temp_file(data);
     let Ok(journal) = Journal::open(file.path()) else {
         return;

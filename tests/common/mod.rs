@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the `descent` binary built for these tests in `cwd`.
-pub fn descent(args: &[&str], cwd: &Path) -> Output {
+pub(crate) fn descent(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_descent"))
         .args(args)
         .current_dir(cwd)
@@ -17,12 +17,12 @@ pub fn descent(args: &[&str], cwd: &Path) -> Output {
 }
 
 /// Bytes as text, for messages.
-pub fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A temporary directory holding `exp.toml` with `body`.
-pub fn experiment(body: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn experiment(body: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let file = dir.path().join("exp.toml");
     fs::write(&file, body).expect("write the experiment");
@@ -30,7 +30,7 @@ pub fn experiment(body: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// `descent run exp.toml --out OUT --quiet` plus `extra`, which must succeed.
-pub fn run_ok(dir: &Path, out: &str, extra: &[&str]) -> Output {
+pub(crate) fn run_ok(dir: &Path, out: &str, extra: &[&str]) -> Output {
     let mut args = vec!["run", "exp.toml", "--out", out, "--quiet"];
     args.extend_from_slice(extra);
     let o = descent(&args, dir);
@@ -43,7 +43,7 @@ pub fn run_ok(dir: &Path, out: &str, extra: &[&str]) -> Output {
 }
 
 /// The lines of a journal (or any text file).
-pub fn file_lines(path: &Path) -> Vec<String> {
+pub(crate) fn file_lines(path: &Path) -> Vec<String> {
     fs::read_to_string(path)
         .expect("a journal")
         .lines()
@@ -52,7 +52,7 @@ pub fn file_lines(path: &Path) -> Vec<String> {
 }
 
 /// A CSV table as rows of cells (header first).
-pub fn csv(path: &Path) -> Vec<Vec<String>> {
+pub(crate) fn csv(path: &Path) -> Vec<Vec<String>> {
     fs::read_to_string(path)
         .expect("a table")
         .lines()
@@ -61,7 +61,7 @@ pub fn csv(path: &Path) -> Vec<Vec<String>> {
 }
 
 /// The table without the named columns (timing varies between runs).
-pub fn without(table: &[Vec<String>], drop: &[&str]) -> Vec<Vec<String>> {
+pub(crate) fn without(table: &[Vec<String>], drop: &[&str]) -> Vec<Vec<String>> {
     let keep: Vec<usize> = (0..table[0].len())
         .filter(|&i| !drop.contains(&table[0][i].as_str()))
         .collect();

@@ -6,11 +6,12 @@
 //!
 //! The layers, each depending only on those below it:
 //! - [`cli`]: the `descent` command line;
-//! - [`ops`]: the operations behind some commands (benchmarks, merging shards);
-//! - [`run`], [`outputs`], [`cluster`]: the run pipeline, what an output directory shows,
+//! - [`ops`]: the operations behind some commands (benchmarks, merging shards), failing
+//!   with an [`error::OpError`] whose kind is the exit code;
+//! - [`run`], [`outputs`], `cluster`: the run pipeline, what an output directory shows,
 //!   and scale-out on a cluster (shards and SLURM scripts);
 //! - [`outdir`]: the output directory's files, the journal among them;
-//! - [`builtins`], [`datasets`]: the built-in parts and the data on disk, registered in
+//! - `builtins`, [`datasets`]: the built-in parts and the data on disk, registered in
 //! - [`registry`] (the named parts) over [`config`] (experiment files).
 
 // `settings!` names this crate by its path, from plugins and from inside alike.

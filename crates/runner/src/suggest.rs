@@ -5,7 +5,10 @@
 /// deletions, substitutions and swaps of neighbours; case ignored), if it is close enough
 /// to be a plausible typo: at most a third of the longer name's length in edits, and at
 /// least one. Ties go to the earlier candidate.
-pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let wanted = wanted.to_lowercase();
     candidates
         .into_iter()

@@ -280,7 +280,7 @@ fn run(
     let dir = execute::output_dir(out, &plan);
     interrupt::install().context("cannot install the handlers of SIGINT and SIGTERM")?;
     if let Some(shard) = shard {
-        let (summary, failed) = shard::run(&plan, registry, &dir, shard.from_env()?, options)?;
+        let (summary, failed) = shard::run(&plan, registry, &dir, shard.resolve_here()?, options)?;
         if let Some(code) = interrupted(&summary, &dir, "descent merge writes the tables") {
             return Ok(code);
         }

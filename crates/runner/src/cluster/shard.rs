@@ -15,13 +15,13 @@ use crate::config::{ConfigError, Diagnostic};
 use crate::outdir::shard::Shard;
 
 /// The SLURM array task's index (`--array=0-3` gives 0 to 3).
-pub const SLURM_TASK_ID: &str = "SLURM_ARRAY_TASK_ID";
+pub(crate) const SLURM_TASK_ID: &str = "SLURM_ARRAY_TASK_ID";
 /// The number of tasks in the SLURM array.
-pub const SLURM_TASK_COUNT: &str = "SLURM_ARRAY_TASK_COUNT";
+pub(crate) const SLURM_TASK_COUNT: &str = "SLURM_ARRAY_TASK_COUNT";
 /// The smallest index of the SLURM array (subtracted, so `--array=1-4` works too).
-pub const SLURM_TASK_MIN: &str = "SLURM_ARRAY_TASK_MIN";
+pub(crate) const SLURM_TASK_MIN: &str = "SLURM_ARRAY_TASK_MIN";
 /// The completion index of a pod of a Kubernetes indexed Job.
-pub const K8S_INDEX: &str = "JOB_COMPLETION_INDEX";
+pub(crate) const K8S_INDEX: &str = "JOB_COMPLETION_INDEX";
 
 /// The value of `--shard`: a fixed shard, or one taken from the environment of a job array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl FromStr for ShardArg {
 
 impl ShardArg {
     /// The shard this process runs, reading the job array's variables through `var` (use
-    /// [`ShardArg::from_env`] for the real environment).
+    /// [`ShardArg::resolve_here`] for the real environment).
     ///
     /// # Errors
     /// When a variable `auto` needs is missing or malformed, or the index it gives is out of
@@ -129,7 +129,7 @@ impl ShardArg {
     ///
     /// # Errors
     /// See [`resolve`](Self::resolve).
-    pub fn from_env(self) -> Result<Shard, ConfigError> {
+    pub(crate) fn resolve_here(self) -> Result<Shard, ConfigError> {
         self.resolve(|name| std::env::var(name).ok())
             .map_err(|message| {
                 ConfigError::single(Diagnostic {

@@ -13,7 +13,7 @@ use crate::outdir::atomic::write_atomically;
 use crate::run::plan::Plan;
 
 /// The largest default number of array tasks (SLURM's default `MaxArraySize` is 1001).
-pub const MAX_DEFAULT_TASKS: usize = 1000;
+pub(crate) const MAX_DEFAULT_TASKS: usize = 1000;
 
 /// The options of `descent slurm`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -48,7 +48,7 @@ pub struct SlurmArgs {
 /// # Errors
 /// [`OpError::Invalid`] for a bad option; an error when the scripts cannot be
 /// written or `sbatch` fails.
-pub fn slurm(
+pub(crate) fn slurm(
     plan: &Plan,
     file: &Path,
     sets: &[String],

@@ -4,7 +4,7 @@ use super::diagnostic::Diagnostic;
 
 /// One `--set` override: a dotted key and a TOML value.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Override {
+pub(super) struct Override {
     /// Dotted key, such as `training.epochs`.
     pub key: String,
     /// The value; written in TOML syntax, or a bare word taken as a string.
@@ -21,7 +21,7 @@ impl Override {
     ///
     /// # Errors
     /// Without `=`, or with an empty or malformed key.
-    pub fn parse(text: &str, number: usize) -> Result<Self, Diagnostic> {
+    pub(super) fn parse(text: &str, number: usize) -> Result<Self, Diagnostic> {
         let fail = |message: String| Diagnostic {
             location: format!("--set #{number} ({text})"),
             key: None,

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The keys (section, key) of a configuration that do not change a run's numbers.
-pub const NOT_IN_ID: [(&str, &str); 1] = [("training", "checkpoint_every")];
+pub(super) const NOT_IN_ID: [(&str, &str); 1] = [("training", "checkpoint_every")];
 
 /// The id of a run: the first 12 hex digits of the 64-bit FNV-1a hash of the canonical JSON
 /// of `{config, seed, variant}`.

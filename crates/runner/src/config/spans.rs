@@ -7,13 +7,13 @@ use toml::de::{DeTable, DeValue};
 /// Byte offsets of every key and value in a TOML document, by dotted path
 /// (`optimizer.learning_rate`, `variant.1.model.kind`, `grid.training.batch_size.2`).
 #[derive(Debug, Default, Clone)]
-pub struct Spans {
+pub(super) struct Spans {
     offsets: HashMap<String, usize>,
 }
 
 impl Spans {
     /// Records the spans of `text` (which must already have parsed as TOML).
-    pub fn of(text: &str) -> Self {
+    pub(super) fn of(text: &str) -> Self {
         let mut spans = Self::default();
         if let Ok(doc) = DeTable::parse(text) {
             spans.walk_table(doc.get_ref(), "");
@@ -44,7 +44,7 @@ impl Spans {
     }
 
     /// The offset of `path`, or of its nearest ancestor that has one.
-    pub fn find(&self, path: &str) -> Option<usize> {
+    pub(super) fn find(&self, path: &str) -> Option<usize> {
         let mut p = path;
         loop {
             if let Some(&o) = self.offsets.get(p) {
@@ -56,7 +56,7 @@ impl Spans {
 }
 
 /// `prefix.key`, or `key` at the top.
-pub fn join(prefix: &str, key: &str) -> String {
+pub(super) fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_owned()
     } else {

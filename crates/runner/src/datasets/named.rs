@@ -187,7 +187,7 @@ fn source<T: Float>(name: &str, loaded: Loaded<T>) -> Source<T> {
 }
 
 /// Registers the shipped datasets and `csv`.
-pub fn register(r: &mut Registry) {
+pub(super) fn register(r: &mut Registry) {
     for shipped in Shipped::ALL {
         match shipped {
             Shipped::Mnist | Shipped::FashionMnist => {

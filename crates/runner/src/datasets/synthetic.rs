@@ -248,7 +248,7 @@ fn generated<S>(
 }
 
 /// Registers the generators.
-pub fn register(r: &mut Registry) {
+pub(super) fn register(r: &mut Registry) {
     r.dataset(
         "linear",
         "regression on a random hyperplane plus Gaussian noise (500 × 5, noise 0.1)",
