@@ -36,6 +36,7 @@ TOML
 
 kind="${name//-/_}_signum"
 metric="${name//-/_}_error_rate"
+schedule="${name//-/_}_halving"
 cat > "$dir/src/lib.rs" <<RUST
 //! A descent plugin. \`register\` adds this crate's parts to the registry; the \`descent\`
 //! binary calls it at start-up, after the built-ins.
@@ -52,6 +53,11 @@ pub fn register(registry: &mut Registry) {
         "$kind",
         "example: signum, a step of the learning rate against the sign of a momentum average",
         SignumKind,
+    );
+    registry.schedule(
+        "$schedule",
+        "example: halves the learning rate every \`every\` epochs",
+        |s: &HalvingSettings| Box::new(Halving { every: s.every }),
     );
     registry.metric(
         "$metric",
@@ -113,6 +119,32 @@ impl OptimizerKind for SignumKind {
     }
 }
 
+settings! {
+    /// The example schedule's own keys of \`[optimizer]\`: \`optimizer.every = 5\`.
+    pub struct HalvingSettings {
+        /// Epochs between halvings, ≥ 1.
+        every: usize = 10,
+    }
+}
+
+impl Settings for HalvingSettings {
+    fn check(&self) -> Result<(), Invalid> {
+        Invalid::unless(self.every >= 1, "every", || "must be at least 1".into())
+    }
+}
+
+/// The example schedule: η × ½^⌊epoch / every⌋.
+#[derive(Debug)]
+pub struct Halving {
+    every: usize,
+}
+
+impl Schedule for Halving {
+    fn factor(&self, epoch: usize, _epochs: usize) -> f64 {
+        0.5f64.powi(i32::try_from(epoch / self.every).unwrap_or(i32::MAX))
+    }
+}
+
 /// The example metric, computed from a split's predictions and targets: reported as
 /// \`train_$metric\`, \`val_$metric\` and \`test_$metric\`, usable in \`[report] metrics\`.
 #[derive(Debug)]
@@ -136,6 +168,13 @@ impl Metric for ErrorRate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn halves_every_few_epochs() {
+        let h = Halving { every: 2 };
+        let factors: Vec<f64> = (0..5).map(|e| h.factor(e, 5)).collect();
+        assert_eq!(factors, [1.0, 1.0, 0.5, 0.5, 0.25]);
+    }
 
     #[test]
     fn counts_the_wrong_classes() {
@@ -164,6 +203,8 @@ mod tests {
         let mut r = Registry::with_builtins();
         r.plugin(NAME, register).expect("its names are free");
         assert!(r.metrics().get("$metric").is_some());
+        let halving = &r.schedules().get("$schedule").expect("registered").settings;
+        assert_eq!(halving.default_of("every").map(ToString::to_string).as_deref(), Some("10"));
         let entry = r.optimizers().get("$kind").expect("registered");
         assert_eq!(entry.settings.default_of("beta").map(ToString::to_string).as_deref(), Some("0.9"));
         assert_eq!(SignumSettings { beta: 1.0 }.check().map_err(|e| e.key), Err("beta".into()));

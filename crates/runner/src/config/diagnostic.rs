@@ -135,13 +135,23 @@ pub fn file_diagnostic(path: &Path, message: impl Into<String>) -> Diagnostic {
 
 /// "did you mean `x`?" plus the valid names, for an unknown `word`.
 pub fn suggestion<'a>(word: &str, valid: impl IntoIterator<Item = &'a str> + Clone) -> String {
-    let list = valid
-        .clone()
+    suggestion_among(word, valid.clone(), valid)
+}
+
+/// "did you mean" the nearest of `candidates` to `word`, then the `listed` valid words: a
+/// key may be suggested from every kind of a section while only the chosen kinds' keys are
+/// listed.
+pub fn suggestion_among<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    listed: impl IntoIterator<Item = &'a str>,
+) -> String {
+    let list = listed
         .into_iter()
         .map(|v| format!("`{v}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    match nearest(word, valid) {
+    match nearest(word, candidates) {
         Some(n) => format!("did you mean `{n}`? valid: {list}"),
         None => format!("valid: {list}"),
     }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::diagnostic::suggestion;
+use super::diagnostic::suggestion_among;
 use super::spans::join;
 
 /// One key of a kind's settings: its name and its help (the field's doc comment).
@@ -380,17 +380,29 @@ pub fn settle(
             None => unknown.push(key.clone()),
         }
     }
-    for key in unknown {
-        let mut valid: Vec<&str> = common.to_vec();
-        for name in others.iter().flat_map(|d| d.keys().iter().map(|k| k.name)) {
-            if !valid.contains(&name) {
-                valid.push(name);
+    // Suggested from every kind of the section; listed: the chosen kinds' keys.
+    let keys_of = |declared: &[&Declared]| {
+        let mut names: Vec<&str> = common.to_vec();
+        for name in declared
+            .iter()
+            .flat_map(|d| d.keys().iter().map(|k| k.name))
+        {
+            if !names.contains(&name) {
+                names.push(name);
             }
         }
+        names
+    };
+    let (all, listed) = (keys_of(&others), keys_of(&chosen));
+    for key in unknown {
         errors.push(SettingError {
             key: join(section, &key),
             message: format!("unknown key `{key}`"),
-            help: Some(suggestion(&key, valid.iter().copied())),
+            help: Some(suggestion_among(
+                &key,
+                all.iter().copied(),
+                listed.iter().copied(),
+            )),
         });
     }
     if errors.is_empty() {

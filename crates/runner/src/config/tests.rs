@@ -439,6 +439,17 @@ fn dataset_and_model_keys_are_checked_by_their_kinds() {
         &[],
     );
     assert_eq!(d.key.as_deref(), Some("dataset.hidden"), "{d}");
+    // A misspelling is matched against every kind's keys; only the chosen kinds' are listed.
+    let d = one(
+        "[dataset]\nname = \"moons\"\n[model]\nkind = \"logistic\"\n[optimizer]\nkind = \"adam\"\nmomentom = 0.9\n",
+        &[],
+    );
+    let help = d.help.unwrap_or_default();
+    assert!(help.starts_with("did you mean `momentum`?"), "{help}");
+    assert!(
+        help.contains("`beta1`") && !help.contains("`rho`"),
+        "{help}"
+    );
     // Written keys keep the form their type gives them; unwritten ones stay out of the id.
     let e = parse_text(
         "[dataset]\nname = \"moons\"\nsamples = 200\nnoise = 0\n[model]\nkind = \"mlp\"\n",
