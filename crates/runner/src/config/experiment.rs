@@ -340,6 +340,9 @@ pub fn parse(
             }
         }
     }
+    if let Some(d) = cx.repeated_run(&runs) {
+        errors.push(d);
+    }
     if !errors.diagnostics.is_empty() {
         return Err(errors);
     }
@@ -658,6 +661,43 @@ impl Context<'_> {
             }
         }
         base
+    }
+
+    /// The first run that repeats another's configuration and seed (a grid value listed
+    /// twice, or two spellings of one value such as `1` and `1.0`): it would share the
+    /// other's id, and with it the journal line, so it is refused at the grid key.
+    fn repeated_run(&self, runs: &[RunSpec]) -> Option<Diagnostic> {
+        let mut seen: HashMap<&str, &RunSpec> = HashMap::new();
+        for run in runs {
+            let Some(first) = seen.insert(&run.run_id, run) else {
+                continue;
+            };
+            let key = run
+                .swept
+                .iter()
+                .find(|(k, v)| first.swept.get(*k) != Some(v))
+                .or_else(|| run.swept.iter().next())
+                .map(|(k, _)| k.clone())
+                .unwrap_or_default();
+            let at = join("grid", &key);
+            let value = |r: &RunSpec| {
+                r.swept
+                    .get(&key)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            };
+            return Some(self.at(
+                &self.origin(&at),
+                &at,
+                format!(
+                    "the values {} and {} give the same run (id {}): list each value once",
+                    value(first),
+                    value(run),
+                    run.run_id
+                ),
+            ));
+        }
+        None
     }
 
     /// The configuration of one run: the base tables, then the variant's, then the grid

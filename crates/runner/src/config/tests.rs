@@ -461,3 +461,22 @@ fn dataset_and_model_keys_are_checked_by_their_kinds() {
     assert_eq!(settings.len(), 2);
     assert!(e.runs[0].config.model.settings.is_empty());
 }
+
+#[test]
+fn a_grid_value_listed_twice_is_refused_at_its_axis() {
+    for values in ["[1, 2, 1]", "[0.1, 0.10]"] {
+        let text = format!(
+            "[dataset]\nname = \"moons\"\n[model]\nkind = \"logistic\"\n[grid]\noptimizer.learning_rate = {}\n",
+            values.replace("[1, 2, 1]", "[0.5, 0.2, 0.5]")
+        );
+        let e = parse_text(&text, &[]).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert_eq!(
+            d.key.as_deref(),
+            Some("grid.optimizer.learning_rate"),
+            "{d}"
+        );
+        assert!(d.message.contains("give the same run"), "{d}");
+        assert!(d.location.starts_with("exp.toml:6:"), "{d}");
+    }
+}
