@@ -289,7 +289,19 @@ fn csv_files_by_path_with_located_cell_errors() {
         format!("a,b,label\n{rows}1.0,oops,1\n"),
     )
     .expect("csv");
+    // By default a column of text is a category; with categorical = "error" it is refused
+    // at its first text cell.
     let o = descent(&["check", "exp.toml"], dir.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = descent(
+        &[
+            "check",
+            "exp.toml",
+            "--set",
+            "dataset.categorical=\"error\"",
+        ],
+        dir.path(),
+    );
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(

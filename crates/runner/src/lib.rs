@@ -22,6 +22,7 @@ pub mod cli;
 mod cluster;
 pub mod config;
 pub mod datasets;
+pub mod encoding;
 pub mod error;
 pub mod ops;
 pub mod outdir;

@@ -62,11 +62,7 @@ impl DatasetKind for CheckerboardKind {
         board: &Checkerboard,
         _env: &DataEnv,
     ) -> Result<Source<T>, PluginError> {
-        Ok(Source {
-            data: board.generate()?.convert(),
-            test: None,
-            notes: Vec::new(),
-        })
+        Ok(Source::new(board.generate()?.convert()))
     }
 }
 

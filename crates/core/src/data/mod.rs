@@ -10,5 +10,5 @@ mod standardize;
 pub mod synthetic;
 
 pub use dataset::{Batch, Dataset, Task};
-pub use split::Split;
+pub use split::{Split, SplitIndices, split_indices};
 pub use standardize::Standardizer;

@@ -18,6 +18,103 @@ pub struct Split<T> {
     pub test: Option<Dataset<T>>,
 }
 
+/// The sample indices of each part of a split: what [`Dataset::split`] cuts, available
+/// before the features are built (a file's categories and fill values are learned from the
+/// training rows only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitIndices {
+    /// Training samples, in the order the training part holds them.
+    pub train: Vec<usize>,
+    /// Validation samples.
+    pub validation: Vec<usize>,
+    /// Test samples.
+    pub test: Vec<usize>,
+}
+
+/// Cuts `len` samples into training, validation and test indices with `seed`, stratified
+/// by `classes` (each sample's class, for classification; `None` for regression). Each
+/// part is shuffled; with both fractions 0 nothing is held out and the training part is the
+/// samples in order. See [`Dataset::split`].
+///
+/// # Errors
+/// When a fraction is outside `[0, 1)`, they add up to 1 or more, or the training part
+/// would be empty.
+pub fn split_indices(
+    len: usize,
+    classes: Option<&[u32]>,
+    test_fraction: f64,
+    validation_fraction: f64,
+    seed: u64,
+) -> Result<SplitIndices> {
+    for (name, f) in [
+        ("test_fraction", test_fraction),
+        ("validation_fraction", validation_fraction),
+    ] {
+        if !(0.0..1.0).contains(&f) {
+            return Err(CoreError::InvalidParameter {
+                name: name.into(),
+                reason: format!("{f} is outside [0, 1)"),
+            });
+        }
+    }
+    if test_fraction + validation_fraction >= 1.0 {
+        return Err(CoreError::InvalidParameter {
+            name: "test_fraction + validation_fraction".into(),
+            reason: format!(
+                "{} leaves nothing to train on",
+                test_fraction + validation_fraction
+            ),
+        });
+    }
+    if test_fraction == 0.0 && validation_fraction == 0.0 {
+        return Ok(SplitIndices {
+            train: (0..len).collect(),
+            validation: Vec::new(),
+            test: Vec::new(),
+        });
+    }
+    let mut rng = rng(seed, Stream::Split);
+    let strata: Vec<Vec<usize>> = match classes {
+        Some(labels) => {
+            let count = labels
+                .iter()
+                .map(|&l| l as usize + 1)
+                .max()
+                .unwrap_or(0)
+                .max(2);
+            let mut by_class = vec![Vec::new(); count];
+            for (i, &l) in labels.iter().enumerate() {
+                by_class[l as usize].push(i);
+            }
+            by_class
+        }
+        None => vec![(0..len).collect()],
+    };
+    let (mut train, mut validation, mut test) = (Vec::new(), Vec::new(), Vec::new());
+    for mut stratum in strata {
+        stratum.shuffle(&mut rng);
+        let n = stratum.len() as f64;
+        let n_test = (n * test_fraction).round() as usize;
+        let n_val = ((n * validation_fraction).round() as usize).min(stratum.len() - n_test);
+        test.extend_from_slice(&stratum[..n_test]);
+        validation.extend_from_slice(&stratum[n_test..n_test + n_val]);
+        train.extend_from_slice(&stratum[n_test + n_val..]);
+    }
+    if train.is_empty() {
+        return Err(CoreError::Data(format!(
+            "{len} samples leave none to train on after the split"
+        )));
+    }
+    for part in [&mut train, &mut validation, &mut test] {
+        part.shuffle(&mut rng);
+    }
+    Ok(SplitIndices {
+        train,
+        validation,
+        test,
+    })
+}
+
 impl<T: Float> Dataset<T> {
     /// Holds out `test_fraction` and `validation_fraction` of the samples, drawn with
     /// `seed`. Classification splits are stratified: each class is cut in the same
@@ -26,34 +123,21 @@ impl<T: Float> Dataset<T> {
     /// out and the training part is the data as given, in its order.
     ///
     /// # Errors
-    /// When a fraction is outside `[0, 1)`, they add up to 1 or more, or the training part
-    /// would be empty.
+    /// As [`split_indices`].
     pub fn split(
         &self,
         test_fraction: f64,
         validation_fraction: f64,
         seed: u64,
     ) -> Result<Split<T>> {
-        for (name, f) in [
-            ("test_fraction", test_fraction),
-            ("validation_fraction", validation_fraction),
-        ] {
-            if !(0.0..1.0).contains(&f) {
-                return Err(CoreError::InvalidParameter {
-                    name: name.into(),
-                    reason: format!("{f} is outside [0, 1)"),
-                });
-            }
-        }
-        if test_fraction + validation_fraction >= 1.0 {
-            return Err(CoreError::InvalidParameter {
-                name: "test_fraction + validation_fraction".into(),
-                reason: format!(
-                    "{} leaves nothing to train on",
-                    test_fraction + validation_fraction
-                ),
-            });
-        }
+        let classes = self.task().is_classification().then(|| self.labels());
+        let parts = split_indices(
+            self.len(),
+            classes,
+            test_fraction,
+            validation_fraction,
+            seed,
+        )?;
         if test_fraction == 0.0 && validation_fraction == 0.0 {
             return Ok(Split {
                 train: self.clone(),
@@ -61,41 +145,11 @@ impl<T: Float> Dataset<T> {
                 test: None,
             });
         }
-        let mut rng = rng(seed, Stream::Split);
-        let strata: Vec<Vec<usize>> = if self.task().is_classification() {
-            let classes = self.outputs().max(2);
-            let mut by_class = vec![Vec::new(); classes];
-            for (i, &l) in self.labels().iter().enumerate() {
-                by_class[l as usize].push(i);
-            }
-            by_class
-        } else {
-            vec![(0..self.len()).collect()]
-        };
-        let (mut train, mut validation, mut test) = (Vec::new(), Vec::new(), Vec::new());
-        for mut stratum in strata {
-            stratum.shuffle(&mut rng);
-            let n = stratum.len() as f64;
-            let n_test = (n * test_fraction).round() as usize;
-            let n_val = ((n * validation_fraction).round() as usize).min(stratum.len() - n_test);
-            test.extend_from_slice(&stratum[..n_test]);
-            validation.extend_from_slice(&stratum[n_test..n_test + n_val]);
-            train.extend_from_slice(&stratum[n_test + n_val..]);
-        }
-        if train.is_empty() {
-            return Err(CoreError::Data(format!(
-                "{} samples leave none to train on after the split",
-                self.len()
-            )));
-        }
-        for part in [&mut train, &mut validation, &mut test] {
-            part.shuffle(&mut rng);
-        }
-        let part = |idx: Vec<usize>| (!idx.is_empty()).then(|| self.subset(&idx));
+        let part = |idx: &[usize]| (!idx.is_empty()).then(|| self.subset(idx));
         Ok(Split {
-            train: self.subset(&train),
-            validation: part(validation),
-            test: part(test),
+            train: self.subset(&parts.train),
+            validation: part(&parts.validation),
+            test: part(&parts.test),
         })
     }
 }
@@ -104,7 +158,13 @@ impl<T: Float> Split<T> {
     /// Z-scores every part's features with the training part's mean and standard deviation
     /// and returns the statistics used.
     pub fn standardize(&mut self) -> Standardizer {
-        let s = Standardizer::fit(&self.train);
+        self.standardize_only(&vec![true; self.train.features()])
+    }
+
+    /// Z-scores the features where `numeric` is true (one-hot columns are left as they
+    /// are), with the training part's statistics; returns the statistics used.
+    pub fn standardize_only(&mut self, numeric: &[bool]) -> Standardizer {
+        let s = Standardizer::fit(&self.train).only(numeric);
         for part in [
             Some(&mut self.train),
             self.validation.as_mut(),

@@ -38,6 +38,17 @@ impl Standardizer {
         Self { mean, std }
     }
 
+    /// Leaves the features where `keep` is false as they are (mean 0, std 1): one-hot
+    /// columns of a category stay 0 or 1.
+    pub fn only(mut self, keep: &[bool]) -> Self {
+        for ((m, s), &k) in self.mean.iter_mut().zip(&mut self.std).zip(keep) {
+            if !k {
+                (*m, *s) = (0.0, 1.0);
+            }
+        }
+        self
+    }
+
     /// Rewrites `data`'s features as `(x − mean) / std`.
     pub fn apply<T: Float>(&self, data: &mut Dataset<T>) {
         let f = data.features();

@@ -4,19 +4,30 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use descent_core::data::Split;
+use descent_core::data::{Split, Task};
 
-use super::DataEnv;
 use super::PrepareError;
+use super::{DataEnv, split_spec};
 use crate::config::schema::DatasetConfig;
+use crate::encoding::{Encoding, Preprocessing};
 use crate::registry::PluginError;
 use crate::registry::{Precision, Registry};
 
 /// The prepared split of one dataset configuration, or why it could not be prepared.
-type Prepared<T> = OnceLock<Result<Arc<Split<T>>, PrepareError>>;
+type Slot<T> = OnceLock<Result<Arc<Prepared<T>>, PrepareError>>;
+
+/// A dataset ready for training: its split, and how a row of its source becomes a model
+/// input (what a saved model carries).
+#[derive(Debug)]
+pub struct Prepared<T> {
+    /// The split, standardised if asked.
+    pub split: Split<T>,
+    /// The encoding and standardisation the split went through.
+    pub preprocessing: Preprocessing,
+}
 
 /// The slots of every precision, by precision and canonical configuration; each holds a
-/// [`Prepared`] of its precision's type.
+/// [`Slot`] of its precision's type.
 type Slots = Mutex<HashMap<(&'static str, String), Arc<dyn Any + Send + Sync>>>;
 
 /// The datasets of an experiment, each prepared once per precision.
@@ -40,7 +51,7 @@ impl DataCache {
         }
     }
 
-    /// The prepared split for `config` in precision `T`.
+    /// The prepared dataset for `config` in precision `T`.
     ///
     /// # Errors
     /// What loading or splitting reported (the same message to every run that asks).
@@ -48,7 +59,7 @@ impl DataCache {
         &self,
         config: &DatasetConfig,
         registry: &Registry,
-    ) -> Result<Arc<Split<T>>, PrepareError> {
+    ) -> Result<Arc<Prepared<T>>, PrepareError> {
         let key = serde_json::to_string(config).map_err(|e| PluginError::from(e.to_string()))?;
         let slot = {
             let mut slots = self
@@ -57,9 +68,9 @@ impl DataCache {
                 .map_err(|_| PluginError::from("the dataset cache is poisoned"))?;
             let any = slots
                 .entry((T::NAME, key))
-                .or_insert_with(|| Arc::new(Prepared::<T>::new()));
+                .or_insert_with(|| Arc::new(Slot::<T>::new()));
             Arc::clone(any)
-                .downcast::<Prepared<T>>()
+                .downcast::<Slot<T>>()
                 .map_err(|_| PluginError::from("the dataset cache mixed up precisions"))?
         };
         slot.get_or_init(|| self.prepare::<T>(config, registry).map(Arc::new))
@@ -70,7 +81,7 @@ impl DataCache {
         &self,
         config: &DatasetConfig,
         registry: &Registry,
-    ) -> Result<Split<T>, PrepareError> {
+    ) -> Result<Prepared<T>, PrepareError> {
         let kind = config.kind().map_err(PluginError::from)?;
         tracing::info!(dataset = kind, precision = T::NAME, "loading");
         let entry = registry
@@ -93,19 +104,37 @@ impl DataCache {
                 s.test = Some(test);
                 s
             }
-            None => source.data.split(
-                config.test_fraction.unwrap_or(0.2),
-                config.validation_fraction,
-                config.split_seed,
-            )?,
+            None => {
+                let s = split_spec(config);
+                source
+                    .data
+                    .split(s.test_fraction, s.validation_fraction, s.seed)?
+            }
         };
-        if config.standardize {
-            split.standardize();
-        }
+        let encoding = source.encoding.unwrap_or_else(|| {
+            let classes = match split.train.task() {
+                Task::Regression => Vec::new(),
+                task => (0..task.outputs().max(2)).map(|c| c.to_string()).collect(),
+            };
+            Encoding::numeric(split.train.feature_names(), classes)
+        });
+        let (mean, std) = if config.standardize {
+            let s = split.standardize_only(&encoding.numeric_features());
+            (s.mean, s.std)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         if let Ok(mut all) = self.notes.lock() {
             all.extend(notes);
         }
-        Ok(split)
+        Ok(Prepared {
+            split,
+            preprocessing: Preprocessing {
+                encoding,
+                mean,
+                std,
+            },
+        })
     }
 
     /// Facts the loaders reported (inferred tasks, label mappings), without repeats.

@@ -1,235 +1,429 @@
-//! CSV datasets: a header row, numeric cells, one target column.
+//! Table datasets, CSV or Parquet: a header row, one target column, and feature columns of
+//! numbers or categories.
 //!
-//! polars splits the file into columns, every column read as text, and the cells are
-//! parsed here with `str::parse::<f64>`. Parsing ourselves is what lets a bad cell be
-//! reported with its row and column: with schema inference, polars reads an integer column
-//! with a stray word in it as a text column without a word, and a bad value after the rows it
-//! inferred the types from stops the read with a message that names no row. (`str::parse`
-//! is also exact: it returns the nearest double.)
-//!
-//! Rows are numbered from 1 after the header, blank lines included, so row `r` is line
-//! `r + 1` of the file. Blank lines (a trailing empty line, say) are skipped.
+//! The file is read as cells of text ([`RawTable`]) and parsed here, so a bad cell is
+//! reported with its row and column. Text feature columns are categories (one-hot); missing
+//! cells follow `dataset.missing`. Categories and fill values are learned from the training
+//! rows only — the loader cuts the same split the runner will ([`split_indices`] with the
+//! same fractions and seed) — and kept in an [`Encoding`] that saved models carry.
 
-use std::collections::BTreeSet;
-use std::fs::File;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use descent_core::Float;
-use descent_core::data::Dataset;
-use polars::prelude::{Column, CsvReadOptions, DataFrame, PolarsError, SerReader, StringChunked};
+use descent_core::data::{Dataset, split_indices};
+use serde::{Deserialize, Serialize};
 
 use super::error::{DatasetError, Result};
+use super::raw::RawTable;
 use super::{Loaded, TaskHint, TaskOrigin};
-use crate::suggest::nearest;
+use crate::encoding::{CellProblem, Encoding, InputColumn, is_missing, number};
 
 /// A target column of whole numbers with at most this many distinct values is inferred to be
-/// a classification target; any other target is a regression target.
+/// a classification target; any other numeric target is a regression target.
 pub const MAX_INFERRED_CLASSES: usize = 20;
 
 /// Whole numbers up to this magnitude are exact in an `f64`, so they can be class labels.
 const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0; // 2^53
 
-/// Reads the CSV file at `path` into a dataset whose target is the column named `target`
-/// and whose features are all the other columns, in file order.
-///
-/// The file needs a header row; every cell must be a finite number (surrounding spaces are
-/// allowed). Values are read as `f64` and rounded once to `T`.
-///
-/// The task is `task` when given; otherwise it is classification when the target holds
-/// whole numbers with 2 to [`MAX_INFERRED_CLASSES`] distinct values, and regression
-/// otherwise ([`Loaded::task_origin`] says which happened). Class labels are renumbered
-/// `0..k` in increasing order of their values, kept in [`Loaded::class_values`].
+/// What a feature column of text becomes (`dataset.categorical`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Categorical {
+    /// One feature per category of the training rows.
+    #[default]
+    OneHot,
+    /// An error naming the column.
+    Error,
+}
+
+/// What a missing cell (empty, `NA`, `NaN`, `null`) does (`dataset.missing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    /// An error naming its row and column.
+    #[default]
+    Error,
+    /// Its row is left out (and counted).
+    Drop,
+    /// The training rows' mean (numbers) or most frequent category (text); a missing target
+    /// is still an error.
+    Mean,
+}
+
+/// The split the runner will cut, so that what is learned from the rows comes from the
+/// training rows only.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SplitSpec {
+    /// `dataset.test_fraction`, defaulted.
+    pub test_fraction: f64,
+    /// `dataset.validation_fraction`.
+    pub validation_fraction: f64,
+    /// `dataset.split_seed`.
+    pub seed: u64,
+}
+
+/// How to read a table.
+#[derive(Debug, Clone, Copy)]
+pub struct TableOptions<'a> {
+    /// The target column.
+    pub target: &'a str,
+    /// The task, or `None` to infer it.
+    pub task: Option<TaskHint>,
+    /// The feature columns, in order; `None` for every column but the target.
+    pub features: Option<&'a [String]>,
+    /// What text feature columns become.
+    pub categorical: Categorical,
+    /// What missing cells do.
+    pub missing: Missing,
+    /// The split whose training rows categories and fill values are learned from; `None`
+    /// learns from every row.
+    pub split: Option<SplitSpec>,
+}
+
+impl<'a> TableOptions<'a> {
+    /// Every column but `target` as numbers or categories, no missing cells, learned from
+    /// every row.
+    pub fn new(target: &'a str, task: Option<TaskHint>) -> Self {
+        Self {
+            target,
+            task,
+            features: None,
+            categorical: Categorical::default(),
+            missing: Missing::default(),
+            split: None,
+        }
+    }
+}
+
+/// Reads the CSV file at `path` with [`TableOptions::new`]: see [`load_table`].
 ///
 /// # Errors
-/// A file that cannot be opened or parsed as CSV, an empty file, a missing `target` column
-/// (listing the columns and the nearest name), no feature columns, no data rows, an empty or
-/// non-numeric cell (with its row and column), a classification target that is not a whole
-/// number, or a single class.
+/// As [`load_table`].
 pub fn load_csv<T: Float>(path: &Path, target: &str, task: Option<TaskHint>) -> Result<Loaded<T>> {
-    let table = read_table(path)?;
-    let target_index = find_target(path, &table, target)?;
-    let (target_column, features) = split_off_target(&table, target_index);
+    load_table(path, &TableOptions::new(target, task))
+}
+
+/// Reads the table at `path` (`.csv` or `.parquet`) into a dataset.
+///
+/// The task is `options.task` when given; otherwise it is classification when the target
+/// holds text, or whole numbers with 2 to [`MAX_INFERRED_CLASSES`] distinct values, and
+/// regression otherwise ([`Loaded::task_origin`] says which happened). Classes are numbered
+/// `0..k` in sorted order of their labels (numbers by value, text by name); their names are
+/// in the encoding. Values are read as `f64` and rounded once to `T`.
+///
+/// # Errors
+/// A file that cannot be read, an empty file, a target or feature column not in the header
+/// (listing the columns and the nearest name), no feature columns, no data rows, a missing
+/// cell the policy does not accept, an infinite number, a text cell in a numeric target or
+/// with `categorical = "error"`, a classification target that is not a whole number, or a
+/// single class.
+pub fn load_table<T: Float>(path: &Path, options: &TableOptions<'_>) -> Result<Loaded<T>> {
+    let table = RawTable::read(path)?;
+    let target = table.column(options.target, "target")?;
+    let features: Vec<usize> = match options.features {
+        Some(names) => names
+            .iter()
+            .map(|n| table.column(n, "feature"))
+            .collect::<Result<_>>()?,
+        None => (0..table.names.len()).filter(|&j| j != target).collect(),
+    };
     if features.is_empty() {
         return Err(DatasetError::NoFeatures {
             path: path.to_owned(),
-            target: target.to_owned(),
+            target: options.target.to_owned(),
         });
     }
-    let blank = blank_rows(path, &table)?;
-    let rows = sample_rows(&blank);
+    let rows = kept_rows(&table, target, &features, options.missing)?;
     if rows.is_empty() {
         return Err(DatasetError::NoRows {
             path: path.to_owned(),
         });
     }
-    let x = parse_features(path, &features, &blank, rows.len())?;
-    let targets = parse_column(path, target_column, &blank)?;
-    let names = features.iter().map(|c| name(c)).collect();
-    let (task, task_origin) = match task {
+    let cell = |j: usize, r: usize| table.columns[j][r].as_deref();
+    let targets: Vec<&str> = rows
+        .iter()
+        .map(|&r| cell(target, r).unwrap_or_default().trim())
+        .collect();
+    let numbers = target_numbers(&table, target, &rows)?;
+    let (task, task_origin) = match options.task {
         Some(task) => (task, TaskOrigin::Given),
-        None => (infer_task(&targets), TaskOrigin::Inferred),
+        None => (
+            numbers
+                .as_deref()
+                .map_or(TaskHint::Classification, infer_task),
+            TaskOrigin::Inferred,
+        ),
     };
-    let (data, class_values) = match task {
-        TaskHint::Regression => {
-            let y = targets.into_iter().map(T::of).collect();
-            (Dataset::regression(features.len(), x, y)?, Vec::new())
+    let classes = match task {
+        TaskHint::Regression => None,
+        TaskHint::Classification => Some(classes(
+            &table,
+            target,
+            &rows,
+            &targets,
+            numbers.as_deref(),
+        )?),
+    };
+    let learn_from: Vec<usize> = match options.split {
+        Some(s) => {
+            let mut train = split_indices(
+                rows.len(),
+                classes.as_ref().map(|c| c.labels.as_slice()),
+                s.test_fraction,
+                s.validation_fraction,
+                s.seed,
+            )?
+            .train;
+            train.sort_unstable();
+            train.into_iter().map(|k| rows[k]).collect()
         }
-        TaskHint::Classification => {
-            let (labels, values) = number_classes(path, target, &targets, &rows)?;
-            (
-                Dataset::classification(features.len(), x, labels, values.len())?,
-                values,
-            )
+        None => rows.clone(),
+    };
+    let columns = features
+        .iter()
+        .map(|&j| input_column(&table, j, &rows, &learn_from, options))
+        .collect::<Result<Vec<_>>>()?;
+    let encoding = Encoding {
+        columns,
+        target: Some(options.target.to_owned()),
+        classes: classes
+            .as_ref()
+            .map(|c| c.names.clone())
+            .unwrap_or_default(),
+    };
+    let mut x = Vec::with_capacity(rows.len() * encoding.features());
+    let mut cells = Vec::with_capacity(features.len());
+    for &r in &rows {
+        cells.clear();
+        cells.extend(features.iter().map(|&j| cell(j, r)));
+        encoding
+            .encode(&cells, &mut x)
+            .map_err(|(k, problem)| cell_error(&table, features[k], r, problem))?;
+    }
+    let x: Vec<T> = x.into_iter().map(T::of).collect();
+    let width = encoding.features();
+    let (data, class_values) = match classes {
+        None => {
+            let numbers = numbers.ok_or_else(|| not_a_number(&table, target, &rows))?;
+            let y = numbers.into_iter().map(T::of).collect();
+            (Dataset::regression(width, x, y)?, Vec::new())
         }
+        Some(c) => (
+            Dataset::classification(width, x, c.labels, c.names.len())?,
+            c.values,
+        ),
     };
     Ok(Loaded {
-        data: data.with_feature_names(names)?,
+        data: data.with_feature_names(encoding.feature_names())?,
         test: None,
         task_origin,
         class_values,
+        dropped: table.rows.len() - rows.len(),
+        encoding,
     })
 }
 
-/// Splits the file into columns of text, one per header name.
-fn read_table(path: &Path) -> Result<DataFrame> {
-    let file = File::open(path).map_err(|source| DatasetError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    CsvReadOptions::default()
-        .with_has_header(true)
-        // An inference length of 0 makes polars read every column as text.
-        .with_infer_schema_length(Some(0))
-        .into_reader_with_file_handle(file)
-        .finish()
-        .map_err(|source| match source {
-            PolarsError::NoData(_) => DatasetError::EmptyFile {
-                path: path.to_owned(),
-            },
-            source => DatasetError::Csv {
-                path: path.to_owned(),
-                source,
-            },
+/// The indices of the rows to use: all, or (with `missing = "drop"`) those with no missing
+/// cell in the target or a feature.
+///
+/// # Errors
+/// A missing cell where the policy accepts none (a target cell is never filled).
+fn kept_rows(
+    table: &RawTable,
+    target: usize,
+    features: &[usize],
+    missing: Missing,
+) -> Result<Vec<usize>> {
+    let mut rows = Vec::with_capacity(table.rows.len());
+    'rows: for r in 0..table.rows.len() {
+        for &j in std::iter::once(&target).chain(features) {
+            if is_missing(table.columns[j][r].as_deref()) {
+                match (missing, j == target) {
+                    (Missing::Drop, _) => continue 'rows,
+                    (Missing::Mean, false) => {}
+                    _ => return Err(cell_error(table, j, r, CellProblem::Missing)),
+                }
+            }
+        }
+        rows.push(r);
+    }
+    Ok(rows)
+}
+
+/// The target as numbers, or `None` when a cell is text.
+///
+/// # Errors
+/// An infinite target.
+fn target_numbers(table: &RawTable, target: usize, rows: &[usize]) -> Result<Option<Vec<f64>>> {
+    let mut values = Vec::with_capacity(rows.len());
+    for &r in rows {
+        match number(table.columns[target][r].as_deref()) {
+            Ok(v) => values.push(v),
+            Err(CellProblem::NotANumber(_)) => return Ok(None),
+            Err(problem) => return Err(cell_error(table, target, r, problem)),
+        }
+    }
+    Ok(Some(values))
+}
+
+/// The error of the first text cell of a numeric target.
+fn not_a_number(table: &RawTable, target: usize, rows: &[usize]) -> DatasetError {
+    rows.iter()
+        .find_map(|&r| match number(table.columns[target][r].as_deref()) {
+            Err(problem) => Some(cell_error(table, target, r, problem)),
+            Ok(_) => None,
+        })
+        .unwrap_or(DatasetError::NoRows {
+            path: table.path.clone(),
         })
 }
 
-/// A column's header name, without surrounding spaces (`a, b` names columns `a` and `b`).
-fn name(column: &Column) -> String {
-    column.name().trim().to_owned()
+/// The error of cell (`column`, row index `r`).
+fn cell_error(table: &RawTable, column: usize, r: usize, problem: CellProblem) -> DatasetError {
+    let (path, row, column) = (
+        table.path.clone(),
+        table.rows[r],
+        table.names[column].clone(),
+    );
+    match problem {
+        CellProblem::Missing => DatasetError::EmptyCell { path, row, column },
+        CellProblem::NotANumber(value) => DatasetError::NotANumber {
+            path,
+            row,
+            column,
+            value,
+        },
+        CellProblem::Infinite(value) => DatasetError::Infinite {
+            path,
+            row,
+            column,
+            value,
+        },
+    }
 }
 
-/// The index of the column named `target`, or an error listing the columns and the closest
-/// name.
-fn find_target(path: &Path, table: &DataFrame, target: &str) -> Result<usize> {
-    let available: Vec<String> = table.columns().iter().map(name).collect();
-    available.iter().position(|c| c == target).ok_or_else(|| {
-        let nearest = nearest(target, available.iter().map(String::as_str)).map(str::to_owned);
-        DatasetError::MissingTarget {
-            path: path.to_owned(),
-            target: target.to_owned(),
-            available,
-            nearest,
-        }
-    })
+/// A classification target's classes.
+struct Classes {
+    /// Each kept row's class.
+    labels: Vec<u32>,
+    /// Each class's name.
+    names: Vec<String>,
+    /// Each class's number, for numeric labels; empty for text ones.
+    values: Vec<i64>,
 }
 
-/// The target column and the feature columns (all the others, in file order).
-fn split_off_target(table: &DataFrame, target: usize) -> (&Column, Vec<&Column>) {
-    let columns = table.columns();
-    let features = columns
+/// The classes of the target: numbers in increasing order, or text in sorted order.
+///
+/// # Errors
+/// A numeric label that is not a whole number, or a single class.
+fn classes(
+    table: &RawTable,
+    target: usize,
+    rows: &[usize],
+    targets: &[&str],
+    numbers: Option<&[f64]>,
+) -> Result<Classes> {
+    let column = &table.names[target];
+    if let Some(numbers) = numbers {
+        let rows: Vec<usize> = rows.iter().map(|&r| table.rows[r]).collect();
+        let (labels, values) = number_classes(&table.path, column, numbers, &rows)?;
+        return Ok(Classes {
+            labels,
+            names: values.iter().map(i64::to_string).collect(),
+            values,
+        });
+    }
+    let names: Vec<String> = targets
         .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != target)
-        .map(|(_, c)| c)
+        .map(|t| (*t).to_owned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
-    (&columns[target], features)
-}
-
-/// Which rows are blank lines: every cell missing.
-fn blank_rows(path: &Path, table: &DataFrame) -> Result<Vec<bool>> {
-    let mut blank = vec![true; table.height()];
-    for column in table.columns() {
-        for (b, cell) in blank.iter_mut().zip(text(path, column)?.iter()) {
-            *b &= cell.is_none();
-        }
+    if let [only] = &names[..] {
+        return Err(DatasetError::SingleClass {
+            path: table.path.clone(),
+            column: column.clone(),
+            value: only.clone(),
+        });
     }
-    Ok(blank)
-}
-
-/// The 1-based row number of each sample: the rows that are not blank.
-fn sample_rows(blank: &[bool]) -> Vec<usize> {
-    blank
+    let labels = targets
         .iter()
-        .enumerate()
-        .filter(|&(_, &b)| !b)
-        .map(|(i, _)| i + 1)
-        .collect()
-}
-
-/// The feature columns as a `features × rows` column-major matrix (each non-blank row of
-/// the file, one sample, contiguous), parsed straight into `T`.
-fn parse_features<T: Float>(
-    path: &Path,
-    features: &[&Column],
-    blank: &[bool],
-    rows: usize,
-) -> Result<Vec<T>> {
-    let width = features.len();
-    let mut x = vec![T::zero(); width * rows];
-    for (j, column) in features.iter().enumerate() {
-        for (k, value) in cells(path, column, blank)?.enumerate() {
-            x[k * width + j] = T::of(value?);
-        }
-    }
-    Ok(x)
-}
-
-/// One column's values in its non-blank rows, in row order.
-fn parse_column(path: &Path, column: &Column, blank: &[bool]) -> Result<Vec<f64>> {
-    cells(path, column, blank)?.collect()
-}
-
-/// A column's cells as text (every column is read as text).
-fn text<'a>(path: &Path, column: &'a Column) -> Result<&'a StringChunked> {
-    column.str().map_err(|source| DatasetError::Csv {
-        path: path.to_owned(),
-        source,
+        .map(|t| names.partition_point(|n| n.as_str() < *t) as u32)
+        .collect();
+    Ok(Classes {
+        labels,
+        names,
+        values: Vec::new(),
     })
 }
 
-/// The parsed cells of a column in its non-blank rows, each an error naming its row and
-/// column if it is empty or not a finite number.
-fn cells<'a>(
-    path: &'a Path,
-    column: &'a Column,
-    blank: &'a [bool],
-) -> Result<impl Iterator<Item = Result<f64>> + 'a> {
-    let cells = text(path, column)?
+/// Column `j` as an input: numbers if every present cell is one, else categories (learned
+/// from the rows `learn_from`), with fill values when missing cells are filled.
+///
+/// # Errors
+/// An infinite number, or text with `categorical = "error"`.
+fn input_column(
+    table: &RawTable,
+    j: usize,
+    rows: &[usize],
+    learn_from: &[usize],
+    options: &TableOptions<'_>,
+) -> Result<InputColumn> {
+    let cells = &table.columns[j];
+    let name = table.names[j].clone();
+    let present = |r: &&usize| !is_missing(cells[**r].as_deref());
+    let fills = options.missing == Missing::Mean && rows.iter().any(|r| !present(&r));
+    let mut text = None;
+    for &r in rows.iter().filter(present) {
+        match number(cells[r].as_deref()) {
+            Ok(_) => {}
+            Err(CellProblem::NotANumber(value)) => {
+                text = Some((r, value));
+                break;
+            }
+            Err(problem) => return Err(cell_error(table, j, r, problem)),
+        }
+    }
+    let Some((r, value)) = text else {
+        let values: Vec<f64> = learn_from
+            .iter()
+            .filter(present)
+            .filter_map(|&r| number(cells[r].as_deref()).ok())
+            .collect();
+        let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+        return Ok(InputColumn::Numeric {
+            name,
+            fill: fills.then_some(mean),
+        });
+    };
+    if options.categorical == Categorical::Error {
+        return Err(DatasetError::Categorical {
+            path: table.path.clone(),
+            row: table.rows[r],
+            column: name,
+            value,
+        });
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for &r in learn_from.iter().filter(present) {
+        *counts
+            .entry(cells[r].as_deref().unwrap_or_default().trim())
+            .or_default() += 1;
+    }
+    // The most frequent category; the first in sorted order among equals.
+    let most = counts
         .iter()
-        .zip(blank)
-        .enumerate()
-        .filter(|&(_, (_, &b))| !b);
-    Ok(cells.map(move |(i, (cell, _))| {
-        let row = i + 1;
-        let column = || name(column);
-        let cell = cell.map(str::trim).unwrap_or_default();
-        if cell.is_empty() {
-            return Err(DatasetError::EmptyCell {
-                path: path.to_owned(),
-                row,
-                column: column(),
-            });
-        }
-        match cell.parse::<f64>() {
-            Ok(value) if value.is_finite() => Ok(value),
-            _ => Err(DatasetError::NotANumber {
-                path: path.to_owned(),
-                row,
-                column: column(),
-                value: cell.to_owned(),
-            }),
-        }
-    }))
+        .fold(None, |best: Option<(&str, usize)>, (&k, &n)| match best {
+            Some((_, m)) if m >= n => best,
+            _ => Some((k, n)),
+        })
+        .map(|(k, _)| k.to_owned());
+    Ok(InputColumn::Categorical {
+        name,
+        categories: counts.keys().map(|k| (*k).to_owned()).collect(),
+        fill: if fills { most } else { None },
+    })
 }
 
 /// Classification when every target is a whole number and there are 2 to
@@ -287,7 +481,7 @@ fn number_classes(
         return Err(DatasetError::SingleClass {
             path: path.to_owned(),
             column: column.to_owned(),
-            value: only,
+            value: only.to_string(),
         });
     }
     // `classes` is sorted, so a value's class is the number of smaller classes.
@@ -545,13 +739,13 @@ mod tests {
         let file = csv("missing_target", "alcohol,ph,quality\n1,2,3\n4,5,6\n");
         let err = load_csv::<f64>(file.path(), "qualty", None).unwrap_err();
         match &err {
-            DatasetError::MissingTarget {
+            DatasetError::MissingColumn {
                 available, nearest, ..
             } => {
                 assert_eq!(available, &["alcohol", "ph", "quality"]);
                 assert_eq!(nearest.as_deref(), Some("quality"));
             }
-            other => panic!("expected MissingTarget, got {other:?}"),
+            other => panic!("expected MissingColumn, got {other:?}"),
         }
         let message = err.to_string();
         assert!(
@@ -560,7 +754,7 @@ mod tests {
         );
         let far = load_csv::<f64>(file.path(), "target", None).unwrap_err();
         assert!(
-            matches!(far, DatasetError::MissingTarget { nearest: None, .. }),
+            matches!(far, DatasetError::MissingColumn { nearest: None, .. }),
             "{far:?}"
         );
     }
@@ -599,7 +793,7 @@ mod tests {
         let err =
             load_csv::<f64>(file.path(), "target", Some(TaskHint::Classification)).unwrap_err();
         assert!(
-            matches!(err, DatasetError::SingleClass { value: 4, .. }),
+            matches!(&err, DatasetError::SingleClass { value, .. } if value == "4"),
             "{err:?}"
         );
     }

@@ -65,16 +65,18 @@ pub enum DatasetError {
         /// The file.
         path: PathBuf,
     },
-    /// The target column named by `target` is not in the header.
+    /// A column named by `target` or `features` is not in the header.
     #[error(
-        "{} has no column `{target}` to use as the target{}; its columns are: {}",
+        "{} has no column `{column}` to use as the {what}{}; its columns are: {}",
         .path.display(), did_you_mean(.nearest), .available.join(", ")
     )]
-    MissingTarget {
+    MissingColumn {
         /// The file.
         path: PathBuf,
+        /// `target` or `feature`.
+        what: &'static str,
         /// The column asked for.
-        target: String,
+        column: String,
         /// The columns of the header, in order.
         available: Vec<String>,
         /// The column name closest to `target`, if any is close.
@@ -88,8 +90,8 @@ pub enum DatasetError {
         /// The target column.
         target: String,
     },
-    /// A cell with nothing in it.
-    #[error("{}: row {row} (line {}), column `{column}` is empty or missing; every cell must be a number", .path.display(), .row + 1)]
+    /// A missing cell (empty, `NA`, `NaN`, `null`) where none is accepted.
+    #[error("{}: row {row} (line {}), column `{column}` is empty or missing; set dataset.missing = \"drop\" or \"mean\" to accept missing cells", .path.display(), .row + 1)]
     EmptyCell {
         /// The file.
         path: PathBuf,
@@ -109,6 +111,36 @@ pub enum DatasetError {
         column: String,
         /// The cell's text.
         value: String,
+    },
+    /// An infinite number: never accepted.
+    #[error("{}: row {row} (line {}), column `{column}`: `{value}` is infinite", .path.display(), .row + 1)]
+    Infinite {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based row after the header, blank lines included (line `row + 1`).
+        row: usize,
+        /// The column's name.
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
+    /// A column of text with `categorical = "error"`.
+    #[error("{}: column `{column}` holds text (`{value}` in row {row}); set dataset.categorical = \"one_hot\" to encode it, or leave it out of dataset.features", .path.display())]
+    Categorical {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based row of the first text cell.
+        row: usize,
+        /// The column's name.
+        column: String,
+        /// The first text cell.
+        value: String,
+    },
+    /// A file whose extension names no format descent reads.
+    #[error("{}: descent reads .csv and .parquet files", .path.display())]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
     },
     /// A classification target that is not a whole number.
     #[error(
@@ -134,7 +166,7 @@ pub enum DatasetError {
         /// The target column.
         column: String,
         /// The only value.
-        value: i64,
+        value: String,
     },
     /// An IDX file does not start with the magic number of its kind.
     #[error(

@@ -10,6 +10,7 @@ mod csv;
 mod error;
 mod idx;
 mod named;
+mod raw;
 mod shipped;
 mod synthetic;
 
@@ -18,15 +19,29 @@ use std::str::FromStr;
 
 use descent_core::data::Dataset;
 
-pub use self::cache::DataCache;
-pub use self::csv::{MAX_INFERRED_CLASSES, load_csv};
+pub use self::cache::{DataCache, Prepared};
+pub use self::csv::{
+    Categorical, MAX_INFERRED_CLASSES, Missing, SplitSpec, TableOptions, load_csv, load_table,
+};
 pub use self::error::{DatasetError, PrepareError, Result};
 pub use self::idx::{OfficialSplit, load_idx, load_idx_split};
 pub use self::shipped::{Shipped, Storage, search_roots};
 
+use crate::config::schema::DatasetConfig;
+use crate::encoding::Encoding;
 use crate::registry::Registry;
 
 pub use crate::registry::DataEnv;
+
+/// The split a dataset configuration asks for: its fractions (the test fraction defaults
+/// to 0.2) and seed. The runner cuts it, and a table's loader learns from its training rows.
+pub fn split_spec(config: &DatasetConfig) -> SplitSpec {
+    SplitSpec {
+        test_fraction: config.test_fraction.unwrap_or(0.2),
+        validation_fraction: config.validation_fraction,
+        seed: config.split_seed,
+    }
+}
 
 /// Registers the built-in datasets.
 pub fn register(r: &mut Registry) {
@@ -102,8 +117,12 @@ pub struct Loaded<T> {
     pub task_origin: TaskOrigin,
     /// For classification, the original target value of each class: class `k` was
     /// `class_values[k]` in the file (winequality_red's scores 3..8 become classes 0..5).
-    /// Empty for regression.
+    /// Empty for regression and for text labels.
     pub class_values: Vec<i64>,
+    /// How the file's columns became the features (for a table), with the class names.
+    pub encoding: Encoding,
+    /// Rows left out for a missing cell (`missing = "drop"`).
+    pub dropped: usize,
 }
 
 impl<T> Loaded<T> {
@@ -179,6 +198,8 @@ mod tests {
             test: None,
             task_origin: TaskOrigin::Given,
             class_values: vec![0, 1],
+            encoding: Encoding::default(),
+            dropped: 0,
         };
         assert!(!loaded.classes_renumbered());
         loaded.class_values = vec![3, 4];

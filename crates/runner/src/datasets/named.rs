@@ -4,9 +4,13 @@ use std::path::{Path, PathBuf};
 
 use descent_core::Float;
 
-use super::{DataEnv, DatasetError, Loaded, Shipped, TaskHint, TaskOrigin, load_csv};
+use super::{
+    Categorical, DataEnv, DatasetError, Loaded, Missing, Shipped, TableOptions, TaskHint,
+    TaskOrigin, load_table, split_spec,
+};
 use crate::config::schema::DatasetConfig;
 use crate::config::settings::{Invalid, Settings};
+use crate::encoding::InputColumn;
 use crate::registry::{DatasetKind, PluginError, Registry, Source};
 use crate::settings;
 
@@ -41,12 +45,18 @@ impl Settings for ImageSettings {
 }
 
 settings! {
-    /// The keys of a CSV file given by `path`.
+    /// The keys of a CSV or Parquet file given by `path`.
     pub(crate) struct CsvSettings {
         /// The label column.
         target: String = "target".into(),
-        /// `regression` or `classification` (default: inferred from the labels).
+        /// `regression` or `classification` (default: inferred from the labels: text, or up to 20 whole numbers, is classification).
         task: Option<String> = None,
+        /// The input columns, in order (default: every column but the target).
+        features: Option<Vec<String>> = None,
+        /// `one_hot`: a text column becomes one feature per category of the training rows (an unseen category is all zeros); `error`: refuse text columns.
+        categorical: Categorical = Categorical::OneHot,
+        /// A missing cell (empty, NA, NaN, null): `error` names it; `drop` leaves its row out; `mean` fills the training rows' mean (most frequent category for text).
+        missing: Missing = Missing::Error,
     }
 }
 
@@ -134,7 +144,17 @@ impl DatasetKind for CsvKind {
             .as_deref()
             .ok_or("the `csv` dataset reads the file named by `dataset.path`")?;
         let path = resolve(Path::new(path), &env.base)?;
-        let loaded = load_csv::<T>(&path, &s.target, task(s.task.as_deref())?)?;
+        let loaded = load_table::<T>(
+            &path,
+            &TableOptions {
+                target: &s.target,
+                task: task(s.task.as_deref())?,
+                features: s.features.as_deref(),
+                categorical: s.categorical,
+                missing: s.missing,
+                split: Some(split_spec(c)),
+            },
+        )?;
         Ok(source(&path.display().to_string(), loaded))
     }
 }
@@ -179,10 +199,47 @@ fn source<T: Float>(name: &str, loaded: Loaded<T>) -> Source<T> {
             values.join(", ")
         ));
     }
+    if !loaded.encoding.classes.is_empty() && loaded.class_values.is_empty() {
+        notes.push(format!(
+            "dataset `{name}`: classes 0..{} are the labels {} (sorted)",
+            loaded.encoding.classes.len() - 1,
+            loaded.encoding.classes.join(", ")
+        ));
+    }
+    for column in &loaded.encoding.columns {
+        match column {
+            InputColumn::Categorical {
+                name: column,
+                categories,
+                fill,
+            } => notes.push(format!(
+                "dataset `{name}`: column `{column}` is one-hot encoded as {} feature(s) ({}){}",
+                categories.len(),
+                categories.join(", "),
+                fill.as_ref()
+                    .map(|f| format!("; a missing cell counts as `{f}`"))
+                    .unwrap_or_default()
+            )),
+            InputColumn::Numeric {
+                name: column,
+                fill: Some(f),
+            } => notes.push(format!(
+                "dataset `{name}`: missing cells of `{column}` are filled with the training rows' mean {f}"
+            )),
+            InputColumn::Numeric { .. } => {}
+        }
+    }
+    if loaded.dropped > 0 {
+        notes.push(format!(
+            "dataset `{name}`: {} row(s) with a missing cell left out (missing = \"drop\")",
+            loaded.dropped
+        ));
+    }
     Source {
         data: loaded.data,
         test: loaded.test,
         notes,
+        encoding: Some(loaded.encoding),
     }
 }
 

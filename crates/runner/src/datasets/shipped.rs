@@ -25,6 +25,7 @@ use super::csv::load_csv;
 use super::error::{DatasetError, Result};
 use super::idx::{CLASSES, load_idx_split};
 use super::{Loaded, TaskHint, TaskOrigin};
+use crate::encoding::Encoding;
 use crate::suggest::nearest;
 
 /// One of the datasets shipped in `datasets/` (see `datasets/README.md` for their
@@ -200,11 +201,14 @@ impl Shipped {
                     });
                 }
                 let split = load_idx_split(&self.locate(explicit_root)?, train_limit)?;
+                let classes = (0..CLASSES).map(|c| c.to_string()).collect();
                 Ok(Loaded {
+                    encoding: Encoding::numeric(split.train.feature_names(), classes),
                     data: split.train,
                     test: Some(split.test),
                     task_origin: TaskOrigin::Given,
                     class_values: (0..CLASSES as i64).collect(),
+                    dropped: 0,
                 })
             }
         }

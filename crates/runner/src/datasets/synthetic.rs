@@ -156,11 +156,7 @@ impl<S: Settings> DatasetKind for Generated<S> {
     ) -> Result<Source<T>, PluginError> {
         let all = whole(&GeneratorSettings::from(&self.defaults), s)?;
         let data = (self.generate)(&all.into())?;
-        Ok(Source {
-            data: data.convert(),
-            test: None,
-            notes: Vec::new(),
-        })
+        Ok(Source::new(data.convert()))
     }
 }
 
@@ -217,11 +213,7 @@ impl DatasetKind for Teacher {
             Some(TaskHint::Regression) => Task::Regression,
         };
         let data = generator.teacher(&s.hidden, false, task)?;
-        Ok(Source {
-            data: data.convert(),
-            test: None,
-            notes: Vec::new(),
-        })
+        Ok(Source::new(data.convert()))
     }
 }
 

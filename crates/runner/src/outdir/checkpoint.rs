@@ -23,8 +23,7 @@ use descent_optim::rules::RuleState;
 use descent_optim::trainer::{EpochRecord, TrainState};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-/// The checkpoints' directory in an output directory.
-pub const CHECKPOINTS: &str = "checkpoints";
+use super::CHECKPOINTS;
 
 /// The format's name and version, in the metadata.
 const FORMAT: &str = "descent-train-state/1";
@@ -179,7 +178,8 @@ pub fn remove(path: &Path) -> Result<(), CheckpointError> {
     }
 }
 
-fn floats<T: Stored>(values: &[T]) -> Vec<u8> {
+/// Values as their little-endian bytes, for a tensor.
+pub(crate) fn floats<T: Stored>(values: &[T]) -> Vec<u8> {
     let mut out = Vec::with_capacity(std::mem::size_of_val(values));
     values.iter().for_each(|v| v.put_le(&mut out));
     out

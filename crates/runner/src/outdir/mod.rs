@@ -13,6 +13,7 @@ pub mod journal;
 pub mod journal_reader;
 pub mod lock;
 pub mod manifest;
+pub mod model;
 pub mod shard;
 
 pub use manifest::{Manifest, ReportSpec, X_AXES, now, write_manifest};
@@ -35,6 +36,8 @@ pub const REPORT_MD: &str = "report.md";
 pub const PLOTS: &str = "plots";
 /// The folder of the runs' checkpoints.
 pub const CHECKPOINTS: &str = "checkpoints";
+/// The folder of the finished runs' models.
+pub const MODELS: &str = "models";
 /// File names, relative to the output directory.
 pub const RUNS_PARQUET: &str = "runs.parquet";
 /// See [`RUNS_PARQUET`].
@@ -92,7 +95,7 @@ pub fn clear(dir: &Path) -> Result<()> {
     for path in &doomed {
         remove_if_there(path)?;
     }
-    for sub in [PLOTS, CHECKPOINTS] {
+    for sub in [PLOTS, CHECKPOINTS, MODELS] {
         let sub = dir.join(sub);
         if sub.is_dir() {
             std::fs::remove_dir_all(&sub)

@@ -20,6 +20,7 @@ use descent_optim::schedule::Schedule;
 
 use crate::config::schema::{DatasetConfig, ModelConfig, OptimizerConfig};
 use crate::config::settings::{self, Catalog, Declared, NoSettings, SettingError, Settings};
+use crate::encoding::Encoding;
 
 pub use precision::Precision;
 
@@ -196,6 +197,21 @@ pub struct Source<T> {
     pub test: Option<Dataset<T>>,
     /// Facts worth telling the user (an inferred task, a label mapping).
     pub notes: Vec<String>,
+    /// How a table's columns became the features, with the class names; `None` for data
+    /// whose features are numbers named by the dataset ([`Encoding::numeric`]).
+    pub encoding: Option<Encoding>,
+}
+
+impl<T> Source<T> {
+    /// Data with no official test part, notes or encoding of its own.
+    pub fn new(data: Dataset<T>) -> Self {
+        Self {
+            data,
+            test: None,
+            notes: Vec::new(),
+            encoding: None,
+        }
+    }
 }
 
 /// Builds a learning-rate schedule from the written keys of `[optimizer]` (its own settings

@@ -46,6 +46,9 @@ pub enum RunError {
         /// Parameters of the network.
         expected: usize,
     },
+    /// The trained model could not be saved.
+    #[error(transparent)]
+    Model(#[from] crate::outdir::model::ModelError),
     /// The training panicked (a bug): the panic's message.
     #[error("panicked: {0}")]
     Panicked(String),

@@ -349,7 +349,7 @@ fn dry_build<T: Precision>(
     data: &DataCache,
 ) -> Result<(Task, f64), Diagnostic> {
     let c = &cx.spec.config;
-    let split = data.get::<T>(&c.dataset, registry).map_err(|m| {
+    let prepared = data.get::<T>(&c.dataset, registry).map_err(|m| {
         cx.error(
             if c.dataset.path.is_some() {
                 "dataset.path"
@@ -359,6 +359,7 @@ fn dry_build<T: Precision>(
             m.to_string(),
         )
     })?;
+    let split = &prepared.split;
     let task = split.train.task();
     let refused = |e: SettingRefused| cx.error(&e.key, e.message);
     let plan = build_plan(c, registry, task).map_err(refused)?;

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use descent_core::Par;
 use descent_core::data::{Split, Task};
+use descent_core::{Network, Par};
 use descent_optim::trainer::{
     EpochRecord, Outcome, Stop, Supervisor, TrainConfig, TrainState, train_from,
 };
@@ -14,6 +14,7 @@ use crate::config::schema::{FloatPrecision, RunConfig};
 use crate::config::settings::SettingError;
 use crate::outdir::checkpoint::{self, Stored};
 use crate::outdir::journal::{Curves, RunRecord, Status};
+use crate::outdir::model::{self, ModelInfo};
 use crate::registry::{Precision, Registry};
 use crate::run::build::{build_network, build_plan, train_config};
 use crate::run::error::{RunError, SettingRefused};
@@ -68,10 +69,10 @@ fn train_in<T: Precision + Stored>(
         file: &file,
         run_id: id,
     };
-    let outcome = fit(
+    let (outcome, net) = fit(
         c,
         run.task,
-        &data,
+        &data.split,
         run.spec.seed,
         par,
         registry,
@@ -81,7 +82,12 @@ fn train_in<T: Precision + Stored>(
         },
         &mut supervisor,
     )?;
-    Ok(record(run, &outcome, registry))
+    let record = record(run, &outcome, registry);
+    if record.status.is_done() {
+        let info = ModelInfo::of(&net, id, run.task);
+        model::save(&model::path(dir, id), &net, &info, &data.preprocessing)?;
+    }
+    Ok(record)
 }
 
 /// How `descent run` supervises a run: it stops between epochs once a signal has arrived,
@@ -126,7 +132,8 @@ pub struct Start<'a, T> {
     pub state: Option<&'a TrainState<T>>,
 }
 
-/// Trains the model of configuration `c` for data of `task` on `data`: the one training
+/// Trains the model of configuration `c` for data of `task` on `data` and returns it with how
+/// the training went: the one training
 /// path of `descent run` and `descent bench`. `par` is the parallelism of the matrix
 /// products inside this run (sequential when runs already run side by side); `supervisor`
 /// may stop the training between epochs and receive its state.
@@ -144,7 +151,7 @@ pub fn fit<T: Precision>(
     registry: &Registry,
     start: Start<'_, T>,
     supervisor: &mut dyn Supervisor<T>,
-) -> Result<Outcome, RunError> {
+) -> Result<(Outcome, Network<T>), RunError> {
     let model = build_plan(c, registry, task)?;
     let mut net = build_network::<T>(c, registry, &model, data.train.features(), seed)?;
     net.set_parallelism(par);
@@ -192,6 +199,7 @@ pub fn fit<T: Precision>(
         start.state,
         supervisor,
     )
+    .map(|outcome| (outcome, net))
     .map_err(RunError::from)
 }
 
@@ -323,7 +331,8 @@ pub fn gradient_check(
     per_layer: usize,
 ) -> anyhow::Result<Vec<descent_core::gradcheck::LayerCheck>> {
     let c = &run.spec.config;
-    let data = plan.data.get::<f64>(&c.dataset, registry)?;
+    let prepared = plan.data.get::<f64>(&c.dataset, registry)?;
+    let data = &prepared.split;
     let model = build_plan(c, registry, run.task)?;
     let mut net = build_network::<f64>(c, registry, &model, data.train.features(), run.spec.seed)?;
     let batch = train_config(c, run.spec.seed)

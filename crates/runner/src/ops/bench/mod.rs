@@ -342,7 +342,7 @@ impl Workload {
             orders,
             state: None,
         };
-        let outcome = fit(
+        let (outcome, _) = fit(
             &self.config(),
             self.task,
             &data,
