@@ -459,3 +459,68 @@ fn the_plugin_experiment_runs() {
         "{report}"
     );
 }
+
+#[test]
+fn predict_reproduces_the_recorded_train_accuracy_and_refuses_a_renamed_column() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let birds = root.join("datasets/examples/birds.csv");
+    // Every row trains (no held-out part), so predicting the file is predicting the
+    // training set the run's train_accuracy was measured on.
+    let body = format!(
+        "[dataset]\npath = \"{}\"\ntarget = \"species\"\nmissing = \"mean\"\ntest_fraction = 0\n\
+         [model]\nkind = \"mlp\"\nhidden = [4]\n[training]\nepochs = 2\nbatch_size = 16\n",
+        birds.display()
+    );
+    let (dir, _) = experiment(&body);
+    run_ok(dir.path(), "out", &[]);
+    let runs = csv(&dir.path().join("out/runs.csv"));
+    let column = |name: &str| runs[0].iter().position(|c| c == name).expect(name);
+    let (id, recorded) = (
+        runs[1][column("run_id")].clone(),
+        runs[1][column("train_accuracy")]
+            .parse::<f64>()
+            .expect("a number"),
+    );
+    let model = dir.path().join(format!("out/models/{id}.safetensors"));
+    let out = dir.path().join("predictions.csv");
+    let o = descent(
+        &[
+            "predict",
+            &model.display().to_string(),
+            &birds.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let predicted = csv(&out);
+    let labels = csv(&birds);
+    let species = labels[0]
+        .iter()
+        .position(|c| c == "species")
+        .expect("label");
+    assert_eq!(predicted[0][..2], ["prediction", "p_adelie"]);
+    assert_eq!(predicted.len(), labels.len());
+    let right = predicted[1..]
+        .iter()
+        .zip(&labels[1..])
+        .filter(|(p, l)| p[0] == l[species])
+        .count();
+    assert_eq!(right as f64 / (labels.len() - 1) as f64, recorded);
+
+    let renamed = dir.path().join("renamed.csv");
+    let text_of = fs::read_to_string(&birds).expect("birds");
+    fs::write(&renamed, text_of.replacen("island", "isle", 1)).expect("write");
+    let o = descent(
+        &[
+            "predict",
+            &model.display().to_string(),
+            &renamed.display().to_string(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("`island`") && err.contains("`isle`"), "{err}");
+}

@@ -3,6 +3,7 @@
 //! names. The loader of a file encodes its rows with it, and a saved model carries it so
 //! that `descent predict` encodes new rows the same way (one piece of code for both).
 
+use descent_core::Float;
 use serde::{Deserialize, Serialize};
 
 /// How the input columns of a table become a model's features.
@@ -198,19 +199,25 @@ pub struct Preprocessing {
 }
 
 impl Preprocessing {
-    /// Appends the model inputs of one row (`cells`, one per input column) to `out`.
+    /// Appends the model inputs of one row (`cells`, one per input column) to `out`, in
+    /// precision `T` and rounded as training rounded them: each encoded value to `T`, then
+    /// standardised from that value.
     ///
     /// # Errors
     /// As [`Encoding::encode`].
-    pub fn prepare(
+    pub fn prepare<T: Float>(
         &self,
         cells: &[Option<&str>],
-        out: &mut Vec<f64>,
+        out: &mut Vec<T>,
     ) -> Result<(), (usize, CellProblem)> {
-        let start = out.len();
-        self.encoding.encode(cells, out)?;
-        for ((v, m), s) in out[start..].iter_mut().zip(&self.mean).zip(&self.std) {
-            *v = (*v - m) * if *s > 0.0 { 1.0 / s } else { 1.0 };
+        let mut encoded = Vec::with_capacity(self.encoding.features());
+        self.encoding.encode(cells, &mut encoded)?;
+        for (j, v) in encoded.into_iter().enumerate() {
+            let v = T::of(v);
+            out.push(match (self.mean.get(j), self.std.get(j)) {
+                (Some(m), Some(&s)) => T::of((v.f64() - m) * if s > 0.0 { 1.0 / s } else { 1.0 }),
+                _ => v,
+            });
         }
         Ok(())
     }

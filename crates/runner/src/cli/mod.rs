@@ -37,6 +37,19 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Apply a saved model (`models/<run_id>.safetensors` of a run) to the rows of a CSV or
+    /// Parquet file: one output row per input row, the prediction and, for classification,
+    /// each class's probability.
+    Predict {
+        /// The model file.
+        model: PathBuf,
+        /// The rows: a CSV or Parquet file with the model's input columns (its target column
+        /// may be there too).
+        data: PathBuf,
+        /// Write the predictions to this CSV file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Expand and run an experiment; write tables, plots and a report.
     Run {
         /// The experiment file.
@@ -162,6 +175,14 @@ pub fn execute_command(cli: Cli, plugins: &[Plugin]) -> u8 {
             run(&registry, &file, &sets, out.as_deref(), shard, &options)
         }
         Command::Check { file, sets } => check(&registry, &file, &sets),
+        Command::Predict { model, data, out } => {
+            crate::ops::predict::predict(&registry, &model, &data, out.as_deref()).map(|rows| {
+                if let Some(out) = &out {
+                    eprintln!("{rows} prediction(s) written to {}", out.display());
+                }
+                OK
+            })
+        }
         Command::List => {
             print!("{}", listing(&registry));
             Ok(OK)

@@ -662,19 +662,20 @@ mod tests {
 
     #[test]
     fn a_bad_cell_is_reported_with_its_row_and_column() {
-        let file = csv("bad_cell", "a,b,target\n1,2,0\n3,4,1\n5,oops,0\n7,8,1\n");
-        let err = load_csv::<f64>(file.path(), "target", None).unwrap_err();
+        // A text cell in a regression target (in a feature it would make a category).
+        let file = csv("bad_cell", "a,b,y\n1,2,0.5\n3,4,1.5\n5,6,oops\n7,8,1\n");
+        let err = load_csv::<f64>(file.path(), "y", Some(TaskHint::Regression)).unwrap_err();
         match &err {
             DatasetError::NotANumber {
                 row, column, value, ..
             } => {
-                assert_eq!((*row, column.as_str(), value.as_str()), (3, "b", "oops"));
+                assert_eq!((*row, column.as_str(), value.as_str()), (3, "y", "oops"));
             }
             other => panic!("expected NotANumber, got {other:?}"),
         }
         let message = err.to_string();
         assert!(
-            message.contains("row 3 (line 4), column `b`: `oops`"),
+            message.contains("row 3 (line 4), column `y`: `oops`"),
             "{message}"
         );
     }
@@ -687,10 +688,17 @@ mod tests {
             matches!(&err, DatasetError::EmptyCell { row: 2, column, .. } if column == "a"),
             "{err:?}"
         );
+        // NaN is a missing value; an infinity is never accepted.
         let nan = csv("nan_cell", "a,target\n1,0\n2,1\n3,NaN\n");
         let err = load_csv::<f64>(nan.path(), "target", None).unwrap_err();
         assert!(
-            matches!(&err, DatasetError::NotANumber { row: 3, column, .. } if column == "target"),
+            matches!(&err, DatasetError::EmptyCell { row: 3, column, .. } if column == "target"),
+            "{err:?}"
+        );
+        let inf = csv("inf_cell", "a,target\n1,0\n-inf,1\n");
+        let err = load_csv::<f64>(inf.path(), "target", None).unwrap_err();
+        assert!(
+            matches!(&err, DatasetError::Infinite { row: 2, column, .. } if column == "a"),
             "{err:?}"
         );
     }
@@ -796,5 +804,195 @@ mod tests {
             matches!(&err, DatasetError::SingleClass { value, .. } if value == "4"),
             "{err:?}"
         );
+    }
+
+    /// Rows 0-5 of a small table: a number with gaps, a category, a text label.
+    const PETS: &str = "weight,colour,kind\n\
+        4,black,cat\n\
+        30,,dog\n\
+        NA,white,cat\n\
+        25,brown,dog\n\
+        3,white,cat\n\
+        28,black,dog\n";
+
+    fn options(missing: Missing) -> TableOptions<'static> {
+        TableOptions {
+            missing,
+            ..TableOptions::new("kind", None)
+        }
+    }
+
+    #[test]
+    fn text_labels_are_classes_in_sorted_order_with_their_names() {
+        let file = csv("labels", "x,label\n1,zebra\n2,ant\n3,moth\n4,ant\n");
+        let loaded = load_csv::<f64>(file.path(), "label", None).unwrap();
+        assert_eq!(loaded.encoding.classes, ["ant", "moth", "zebra"]);
+        assert_eq!(loaded.data.labels(), &[2, 0, 1, 0]);
+        assert_eq!(loaded.task_origin, TaskOrigin::Inferred);
+        assert!(loaded.class_values.is_empty());
+        let err = load_csv::<f64>(file.path(), "label", Some(TaskHint::Regression)).unwrap_err();
+        assert!(
+            matches!(&err, DatasetError::NotANumber { row: 1, value, .. } if value == "zebra"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn each_missing_cell_policy() {
+        let file = csv("pets", PETS);
+        // error: the first missing cell, by row and column.
+        let err = load_table::<f64>(file.path(), &options(Missing::Error)).unwrap_err();
+        assert!(
+            matches!(&err, DatasetError::EmptyCell { row: 2, column, .. } if column == "colour"),
+            "{err:?}"
+        );
+        // drop: rows 2 and 3 go, and are counted.
+        let dropped = load_table::<f64>(file.path(), &options(Missing::Drop)).unwrap();
+        assert_eq!((dropped.data.len(), dropped.dropped), (4, 2));
+        // mean: the training rows' mean and most frequent category fill the gaps.
+        let mean = load_table::<f64>(file.path(), &options(Missing::Mean)).unwrap();
+        let weights: f64 = [4.0, 30.0, 25.0, 3.0, 28.0].iter().sum();
+        assert_eq!(
+            mean.encoding.columns[0],
+            InputColumn::Numeric {
+                name: "weight".into(),
+                fill: Some(weights / 5.0)
+            }
+        );
+        assert_eq!(mean.data.x()[2 * 4], weights / 5.0, "row 3's weight");
+        assert_eq!(mean.dropped, 0);
+        // black and white are tied at 2: the first in sorted order.
+        assert!(matches!(
+            &mean.encoding.columns[1],
+            InputColumn::Categorical { fill: Some(f), .. } if f == "black"
+        ));
+        assert_eq!(&mean.data.x()[4..8], &[30.0, 1.0, 0.0, 0.0], "row 2: black");
+    }
+
+    #[test]
+    fn categories_and_means_come_from_the_training_rows_only() {
+        // Half the rows go to the test part; a category only they hold encodes as zeros.
+        let rows: String = (0..40)
+            .map(|i| {
+                let colour = if i == 7 {
+                    "violet"
+                } else {
+                    ["red", "blue"][i % 2]
+                };
+                let weight = if i % 9 == 4 {
+                    "NA".to_owned()
+                } else {
+                    i.to_string()
+                };
+                format!("{weight},{colour},{}\n", ["a", "b"][i % 2])
+            })
+            .collect();
+        let file = csv("train_only", &format!("weight,colour,kind\n{rows}"));
+        let split = SplitSpec {
+            test_fraction: 0.5,
+            validation_fraction: 0.0,
+            seed: 3,
+        };
+        let parts = {
+            let labels: Vec<u32> = (0..40).map(|i| (i % 2) as u32).collect();
+            split_indices(40, Some(&labels), 0.5, 0.0, 3).unwrap()
+        };
+        let seven_in_test = parts.test.contains(&7);
+        let loaded = load_table::<f64>(
+            file.path(),
+            &TableOptions {
+                split: Some(split),
+                ..options(Missing::Mean)
+            },
+        )
+        .unwrap();
+        let InputColumn::Categorical { categories, .. } = &loaded.encoding.columns[1] else {
+            panic!("colour is a category")
+        };
+        assert_eq!(categories.contains(&"violet".to_owned()), !seven_in_test);
+        let present: Vec<f64> = parts
+            .train
+            .iter()
+            .filter(|&&i| i % 9 != 4)
+            .map(|&i| i as f64)
+            .collect();
+        let InputColumn::Numeric {
+            fill: Some(fill), ..
+        } = loaded.encoding.columns[0]
+        else {
+            panic!("weight is filled")
+        };
+        let mut sorted = present.clone();
+        sorted.sort_by(f64::total_cmp);
+        assert_eq!(fill, sorted.iter().sum::<f64>() / sorted.len() as f64);
+        if seven_in_test {
+            let width = loaded.encoding.features();
+            let row = &loaded.data.x()[7 * width..8 * width];
+            assert!(row[1..].iter().all(|&v| v == 0.0), "{row:?}");
+        }
+    }
+
+    #[test]
+    fn a_text_column_can_be_refused_and_features_picked_by_name() {
+        let file = csv("refuse", PETS);
+        let err = load_table::<f64>(
+            file.path(),
+            &TableOptions {
+                categorical: Categorical::Error,
+                ..options(Missing::Drop)
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, DatasetError::Categorical { column, value, .. } if column == "colour" && value == "black"),
+            "{err:?}"
+        );
+        let picked = ["weight".to_owned()];
+        let loaded = load_table::<f64>(
+            file.path(),
+            &TableOptions {
+                features: Some(&picked),
+                ..options(Missing::Drop)
+            },
+        )
+        .unwrap();
+        assert_eq!(loaded.data.feature_names(), ["weight"]);
+        let typo = ["wieght".to_owned()];
+        let err = load_table::<f64>(
+            file.path(),
+            &TableOptions {
+                features: Some(&typo),
+                ..options(Missing::Drop)
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("did you mean `weight`?"), "{err}");
+        let inf = csv("inf", "a,kind\ninf,x\n2,y\n");
+        let err = load_csv::<f64>(inf.path(), "kind", None).unwrap_err();
+        assert!(
+            matches!(err, DatasetError::Infinite { row: 1, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn parquet_and_csv_of_the_same_table_load_alike() {
+        use polars::prelude::{CsvReadOptions, ParquetWriter, SerReader};
+        let file = csv("same", PETS);
+        let mut frame = CsvReadOptions::default()
+            .with_has_header(true)
+            .try_into_reader_with_file_path(Some(file.path().to_owned()))
+            .unwrap()
+            .finish()
+            .unwrap();
+        let parquet = TempFile::new("same.parquet", b"");
+        ParquetWriter::new(std::fs::File::create(parquet.path()).unwrap())
+            .finish(&mut frame)
+            .unwrap();
+        let a = load_table::<f64>(file.path(), &options(Missing::Mean)).unwrap();
+        let b = load_table::<f64>(parquet.path(), &options(Missing::Mean)).unwrap();
+        let bits = |d: &Dataset<f64>| d.x().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a.data), bits(&b.data));
+        assert_eq!(a, b);
     }
 }

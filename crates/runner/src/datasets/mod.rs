@@ -10,7 +10,7 @@ mod csv;
 mod error;
 mod idx;
 mod named;
-mod raw;
+pub(crate) mod raw;
 mod shipped;
 mod synthetic;
 

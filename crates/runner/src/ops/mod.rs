@@ -4,5 +4,6 @@
 
 pub mod bench;
 pub mod merge;
+pub mod predict;
 pub mod run;
 pub mod shard;
