@@ -70,6 +70,23 @@ fn every_output_exists_with_the_spec_schema() {
         );
     }
     assert_eq!(runs.len(), 1 + 4);
+    // Each run's model, and its confusion matrix on the test split (blobs: 120 samples in
+    // 3 classes, a fifth of each held out) summed per group into a figure.
+    let confusion = csv(&out.join("confusion.csv"));
+    assert_eq!(confusion[0], ["run_id", "actual", "predicted", "count"]);
+    for run in &runs[1..] {
+        assert!(out.join(format!("models/{}.safetensors", run[0])).is_file());
+        let cells: Vec<&Vec<String>> = confusion.iter().filter(|c| c[0] == run[0]).collect();
+        assert_eq!(cells.len(), 9, "3 × 3 cells");
+        let total: u64 = cells
+            .iter()
+            .map(|c| c[3].parse::<u64>().expect("a count"))
+            .sum();
+        assert_eq!(total, 24);
+    }
+    for group in ["8", "full"] {
+        assert!(out.join(format!("plots/confusion_{group}.png")).is_file());
+    }
     let curves = csv(&out.join("curves.csv"));
     assert!(
         curves[0]

@@ -299,6 +299,32 @@ impl<T: Float> Network<T> {
             .total(last.activation(), z, a, batch.y, self.outputs())
     }
 
+    /// The class of each sample of `data`, decided from the output scores as the metrics
+    /// decide (the argmax, or `z > 0` for two classes); empty for regression data.
+    pub fn classify(&mut self, data: &Dataset<T>) -> Vec<u32> {
+        let task = data.task();
+        if !task.is_classification() {
+            return Vec::new();
+        }
+        let mut classes = Vec::with_capacity(data.len());
+        let chunk = self.capacity.max(1);
+        for start in (0..data.len()).step_by(chunk) {
+            let len = chunk.min(data.len() - start);
+            let (z, _) = self.forward(data.batch(start, len).x, len);
+            let scores: Vec<f64> = z.iter().map(|v| v.f64()).collect();
+            let predictions = Predictions {
+                task,
+                scores: &scores,
+                outputs: &[],
+                targets: &[],
+                labels: &[],
+                loss: 0.0,
+            };
+            classes.extend((0..len).map(|i| predictions.predicted_class(i)));
+        }
+        classes
+    }
+
     /// Metrics to compute in [`evaluate`](Network::evaluate) beyond the built-in sums
     /// (a plugin's), reported in [`Metrics::extra`] in this order. When one applies to the
     /// data, evaluation keeps the split's scores to compute it from.

@@ -85,6 +85,7 @@ pub(crate) fn run(group: usize, seed: usize) -> RunRecord {
             train_loss: train_loss.iter().copied().map(Some).collect(),
             epoch: epochs,
         },
+        confusion: None,
     }
 }
 

@@ -104,6 +104,33 @@ pub struct RunRecord {
     pub samples_per_second: f64,
     /// The per-epoch record.
     pub curves: Curves,
+    /// The final model's confusion matrix on the test split (classification with a test
+    /// split only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confusion: Option<Confusion>,
+}
+
+/// How often each class was predicted as each class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confusion {
+    /// The class names, by class index.
+    pub classes: Vec<String>,
+    /// `counts[actual * classes + predicted]`.
+    pub counts: Vec<u64>,
+}
+
+impl Confusion {
+    /// The matrix of `predicted` classes against `actual` ones, for `classes`.
+    pub fn of(classes: Vec<String>, actual: &[u32], predicted: &[u32]) -> Self {
+        let k = classes.len();
+        let mut counts = vec![0; k * k];
+        for (&a, &p) in actual.iter().zip(predicted) {
+            if let Some(c) = counts.get_mut(a as usize * k + p as usize) {
+                *c += 1;
+            }
+        }
+        Self { classes, counts }
+    }
 }
 /// Orders task metric names for tables: `test_*` first (the headline numbers), then
 /// `train_*`, then `val_*`, then anything else, alphabetically within each; duplicates dropped.

@@ -48,6 +48,10 @@ pub const CURVES_PARQUET: &str = "curves.parquet";
 pub const CURVES_CSV: &str = "curves.csv";
 /// See [`RUNS_PARQUET`].
 pub const SUMMARY_CSV: &str = "summary.csv";
+/// The test-split confusion matrices of the classification runs, long format.
+pub const CONFUSION_PARQUET: &str = "confusion.parquet";
+/// The same as CSV.
+pub const CONFUSION_CSV: &str = "confusion.csv";
 
 /// Removes what a previous run of shard `shard` wrote in `dir` (its journal and manifest;
 /// not the files every shard shares), for `--fresh`.
@@ -74,6 +78,8 @@ pub fn clear(dir: &Path) -> Result<()> {
         CURVES_PARQUET,
         CURVES_CSV,
         SUMMARY_CSV,
+        CONFUSION_PARQUET,
+        CONFUSION_CSV,
     ];
     let mut doomed: Vec<PathBuf> = files.iter().chain(&tables).map(|f| dir.join(f)).collect();
     if let Ok(entries) = std::fs::read_dir(dir) {

@@ -9,6 +9,7 @@
 //! same bytes on every machine.
 
 mod canvas;
+mod confusion;
 mod draw;
 mod facets;
 mod figure;
@@ -106,6 +107,7 @@ pub fn write_plots(
     spec: &PlotSpec,
     runs: &DataFrame,
     curves: &DataFrame,
+    confusion: Option<&DataFrame>,
 ) -> Result<Plots> {
     text::register_font()?;
     let plots_dir = dir.join(PLOTS);
@@ -136,6 +138,11 @@ pub fn write_plots(
             Ok(plot) => plots.files.push(plot),
             Err(reason) => plots.skipped.push(reason),
         }
+    }
+    if let Some(confusion) = confusion {
+        plots.files.extend(confusion::confusion_plots(
+            dir, spec, runs, &facets, confusion,
+        )?);
     }
     Ok(plots)
 }
@@ -168,7 +175,7 @@ mod tests {
     fn every_metric_gets_a_curve_per_x_and_a_final_chart() {
         let dir = TempDir::new("plots");
         let (runs, curves) = frames(&sweep());
-        let plots = write_plots(dir.path(), &spec(), &runs, &curves).expect("plots");
+        let plots = write_plots(dir.path(), &spec(), &runs, &curves, None).expect("plots");
         let files: Vec<&str> = plots.files.iter().map(|p| p.file.as_str()).collect();
         assert_eq!(
             files,
@@ -203,8 +210,8 @@ mod tests {
         let (first, second) = (TempDir::new("plots-a"), TempDir::new("plots-b"));
         let (runs, curves) = frames(&with_problems());
         let spec = spec();
-        let plots = write_plots(first.path(), &spec, &runs, &curves).expect("plots");
-        write_plots(second.path(), &spec, &runs, &curves).expect("plots again");
+        let plots = write_plots(first.path(), &spec, &runs, &curves, None).expect("plots");
+        write_plots(second.path(), &spec, &runs, &curves, None).expect("plots again");
         for plot in &plots.files {
             let read = |dir: &TempDir| std::fs::read(dir.path().join(&plot.file)).expect("png");
             assert!(read(&first) == read(&second), "{} differs", plot.file);
@@ -215,7 +222,7 @@ mod tests {
     fn panels_enlarge_nothing_up_to_four_and_render() {
         let dir = TempDir::new("plots-panels");
         let (runs, curves) = frames(&with_learning_rates());
-        let plots = write_plots(dir.path(), &spec(), &runs, &curves).expect("plots");
+        let plots = write_plots(dir.path(), &spec(), &runs, &curves, None).expect("plots");
         for plot in &plots.files {
             assert_eq!(
                 png_size(&dir.path().join(&plot.file)),
@@ -237,7 +244,7 @@ mod tests {
         let (runs, curves) = frames(&with_problems());
         let mut spec = spec();
         spec.report.metrics.push("val_loss".to_string());
-        let plots = write_plots(dir.path(), &spec, &runs, &curves).expect("plots");
+        let plots = write_plots(dir.path(), &spec, &runs, &curves, None).expect("plots");
         assert_eq!(plots.files.len(), 6);
         assert_eq!(
             plots.skipped,

@@ -11,7 +11,7 @@ use crate::outdir::{EXPERIMENT, MANIFEST, Manifest, REPORT_MD, ReportSpec};
 use crate::outputs::plots::{PlotSpec, Plots, write_plots};
 use crate::outputs::tables::{
     NULL_LABEL, config_columns, display_names, distinct, float_values, labels, quality_columns,
-    read_curves, read_runs, render_value, summary_frame, swept_columns,
+    read_confusion, read_curves, read_runs, render_value, summary_frame, swept_columns,
 };
 
 /// Everything [`render_report`] puts on the page besides the files it reads from the output
@@ -40,7 +40,8 @@ pub fn write_report(dir: &Path, spec: &PlotSpec, description: &str) -> Result<Pl
     let runs = read_runs(dir)?;
     spec.check(&runs)?;
     let curves = read_curves(dir, &spec.curve_columns())?;
-    let plots = write_plots(dir, spec, &runs, &curves)?;
+    let confusion = read_confusion(dir)?;
+    let plots = write_plots(dir, spec, &runs, &curves, confusion.as_ref())?;
     let summary = summary_frame(&runs)?;
     let input = ReportInput {
         spec,

@@ -19,7 +19,10 @@ use crate::outdir::error::Result;
 use crate::outdir::journal::order_metrics;
 use crate::outdir::journal::{RunRecord, Status};
 use crate::outdir::journal_reader::Journal;
-use crate::outdir::{CURVES_CSV, CURVES_PARQUET, RUNS_CSV, RUNS_PARQUET, SUMMARY_CSV};
+use crate::outdir::{
+    CONFUSION_CSV, CONFUSION_PARQUET, CURVES_CSV, CURVES_PARQUET, RUNS_CSV, RUNS_PARQUET,
+    SUMMARY_CSV,
+};
 use columns::{LOSSES, configurations, final_value_columns};
 use files::{read_parquet, write_csv, write_curves, write_parquet};
 
@@ -218,7 +221,63 @@ pub fn write_tables(dir: &Path, journal: &Journal) -> Result<()> {
     write_parquet(&dir.join(RUNS_PARQUET), &mut runs)?;
     write_csv(&dir.join(RUNS_CSV), &mut runs)?;
     write_csv(&dir.join(SUMMARY_CSV), &mut summary_frame(&runs)?)?;
+    let confusion = dir.join(CONFUSION_PARQUET);
+    match confusion_frame(journal.runs())? {
+        Some(mut frame) => {
+            write_parquet(&confusion, &mut frame)?;
+            write_csv(&dir.join(CONFUSION_CSV), &mut frame)?;
+        }
+        None => {
+            for stale in [confusion, dir.join(CONFUSION_CSV)] {
+                if stale.exists() {
+                    std::fs::remove_file(&stale)
+                        .map_err(crate::outdir::error::OutputError::io("remove", &stale))?;
+                }
+            }
+        }
+    }
     write_curves(dir, journal)
+}
+
+/// The test-split confusion matrices of the runs that have one, one row per run and cell:
+/// `run_id`, `actual`, `predicted` (class names, in class order) and `count`; `None` when
+/// no run has one.
+pub fn confusion_frame(records: &[RunRecord]) -> Result<Option<DataFrame>> {
+    let (mut ids, mut actual, mut predicted, mut counts) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for record in records {
+        let Some(c) = &record.confusion else { continue };
+        let k = c.classes.len();
+        for (cell, &count) in c.counts.iter().enumerate() {
+            ids.push(record.run_id.as_str());
+            actual.push(c.classes[cell / k].as_str());
+            predicted.push(c.classes[cell % k].as_str());
+            counts.push(count);
+        }
+    }
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let rows = ids.len();
+    Ok(Some(DataFrame::new(
+        rows,
+        vec![
+            Column::new("run_id".into(), ids),
+            Column::new("actual".into(), actual),
+            Column::new("predicted".into(), predicted),
+            Column::new("count".into(), counts),
+        ],
+    )?))
+}
+
+/// Reads `confusion.parquet` back from `dir`, if the runs have confusion matrices.
+pub fn read_confusion(dir: &Path) -> Result<Option<DataFrame>> {
+    let path = dir.join(CONFUSION_PARQUET);
+    if path.is_file() {
+        read_parquet(&path, None).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// Reads `runs.parquet` back from `dir`.

@@ -13,7 +13,7 @@ use descent_optim::trainer::{
 use crate::config::schema::{FloatPrecision, RunConfig};
 use crate::config::settings::SettingError;
 use crate::outdir::checkpoint::{self, Stored};
-use crate::outdir::journal::{Curves, RunRecord, Status};
+use crate::outdir::journal::{Confusion, Curves, RunRecord, Status};
 use crate::outdir::model::{self, ModelInfo};
 use crate::registry::{Precision, Registry};
 use crate::run::build::{build_network, build_plan, train_config};
@@ -82,10 +82,21 @@ fn train_in<T: Precision + Stored>(
         },
         &mut supervisor,
     )?;
-    let record = record(run, &outcome, registry);
+    let mut record = record(run, &outcome, registry);
     if record.status.is_done() {
+        let mut net = net;
         let info = ModelInfo::of(&net, id, run.task);
         model::save(&model::path(dir, id), &net, &info, &data.preprocessing)?;
+        let classes = &data.preprocessing.encoding.classes;
+        if let Some(test) = data
+            .split
+            .test
+            .as_ref()
+            .filter(|t| t.task().is_classification())
+        {
+            let predicted = net.classify(test);
+            record.confusion = Some(Confusion::of(classes.clone(), test.labels(), &predicted));
+        }
     }
     Ok(record)
 }
@@ -308,6 +319,7 @@ fn untrained(run: &PlannedRun, status: Status) -> RunRecord {
         train_seconds: 0.0,
         samples_per_second: 0.0,
         curves: Curves::default(),
+        confusion: None,
     }
 }
 

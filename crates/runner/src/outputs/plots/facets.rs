@@ -79,6 +79,15 @@ impl Facets {
         cells
     }
 
+    /// The runs rows of each group, whatever their panel.
+    pub(super) fn group_rows(&self) -> Vec<Vec<usize>> {
+        let mut rows = vec![Vec::new(); self.groups.len()];
+        for (row, &group) in self.group_of.iter().enumerate() {
+            rows[group].push(row);
+        }
+        rows
+    }
+
     /// The legend label of group `index` (`batch_size = 32`).
     pub(super) fn group_label(&self, index: usize) -> String {
         format!("{} = {}", self.group_name, self.groups[index])

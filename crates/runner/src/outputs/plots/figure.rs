@@ -260,7 +260,7 @@ fn x_description(x: &str) -> &'static str {
 }
 
 /// A column name made safe for a file name.
-fn file_stem(name: &str) -> String {
+pub(super) fn file_stem(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {

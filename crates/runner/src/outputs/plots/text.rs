@@ -64,6 +64,8 @@ pub(super) struct Line {
     pub(super) across: VPos,
     /// The direction the line runs.
     pub(super) direction: Direction,
+    /// The ink.
+    pub(super) colour: RGBColor,
 }
 
 impl Line {
@@ -74,7 +76,13 @@ impl Line {
             along: HPos::Left,
             across: VPos::Center,
             direction: Direction::Across,
+            colour: BLACK,
         }
+    }
+
+    /// The same line in `colour`.
+    pub(super) fn coloured(self, colour: RGBColor) -> Self {
+        Line { colour, ..self }
     }
 
     /// Text centred on the anchor at `size` pixels.
@@ -104,9 +112,10 @@ impl Line {
             HPos::Center => -width / 2.0,
             HPos::Right => -width,
         };
+        let style = font_style(self.size, self.across).color(&self.colour);
         let style = match self.direction {
-            Direction::Across => font_style(self.size, self.across),
-            Direction::Up => font_style(self.size, self.across).transform(FontTransform::Rotate270),
+            Direction::Across => style,
+            Direction::Up => style.transform(FontTransform::Rotate270),
         };
         for (glyph, offset) in glyphs {
             let shift = (start + offset).round() as i32;
