@@ -490,6 +490,14 @@ fn predict_reproduces_the_recorded_train_accuracy_and_refuses_a_renamed_column()
     );
     let (dir, _) = experiment(&body);
     run_ok(dir.path(), "out", &[]);
+    let report = fs::read_to_string(dir.path().join("out/report.md")).expect("report");
+    for said in [
+        "column `island` is one-hot encoded as 3 feature(s) (Biscoe, Dream, Torgersen)",
+        "missing cells of `bill_length_mm` are filled with the training rows' mean",
+        "the labels adelie, chinstrap, gentoo",
+    ] {
+        assert!(report.contains(said), "{said}: {report}");
+    }
     let runs = csv(&dir.path().join("out/runs.csv"));
     let column = |name: &str| runs[0].iter().position(|c| c == name).expect(name);
     let (id, recorded) = (

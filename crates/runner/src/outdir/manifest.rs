@@ -46,6 +46,10 @@ pub struct Manifest {
     /// The run ids `descent merge` found in no journal.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
+    /// What the data loaders did that a reader should know: an inferred task, class names,
+    /// one-hot encoded columns, filled or dropped missing cells.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_notes: Vec<String>,
     /// The signal (`SIGINT`, `SIGTERM`) that stopped the command before every run was done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted_by: Option<String>,

@@ -167,7 +167,12 @@ fn manifest_lines(manifest: Option<&str>) -> Vec<String> {
     if !m.missing.is_empty() {
         facts.push(("runs missing from every journal", list(&m.missing)));
     }
-    let mut lines = vec!["- **Provenance** (`manifest.json`):".to_string()];
+    let mut lines = Vec::new();
+    if !m.data_notes.is_empty() {
+        lines.push("- **Data:**".to_string());
+        lines.extend(m.data_notes.iter().map(|n| format!("  - {}", inline(n))));
+    }
+    lines.push("- **Provenance** (`manifest.json`):".to_string());
     lines.extend(
         facts
             .into_iter()
@@ -330,6 +335,8 @@ fn files_section() -> String {
         "- `curves.csv`, `curves.parquet`: one row per run and epoch",
         "- `summary.csv`: one row per configuration, mean and standard deviation over seeds",
         "- `plots/`: the figures above",
+        "- `models/<run_id>.safetensors`: each finished run's model and preprocessing (`descent predict`)",
+        "- `confusion.csv`, `confusion.parquet`: each classification run's confusion matrix on the test split",
         "- `runs.jsonl` (`runs.shard-K-of-N.jsonl` for shard K of N): the journals the tables are built from",
         "- `experiment.toml`, `manifest.json`: the resolved experiment and how it was run",
         "",

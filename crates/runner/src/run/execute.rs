@@ -370,6 +370,7 @@ pub fn manifest(
         report: ReportSpec::clone(&plan.report),
         shard: None,
         merged_from: Vec::new(),
+        data_notes: plan.notes.clone(),
         interrupted_by: summary.signal.map(interrupt::name),
         missing: Vec::new(),
     }
