@@ -64,6 +64,7 @@ pub(crate) fn run(group: usize, seed: usize) -> RunRecord {
         ]),
         train_seconds,
         samples_per_second: 1000.0 / train_seconds,
+        samples_per_epoch: 100,
         curves: Curves {
             updates: epochs
                 .iter()
@@ -159,6 +160,7 @@ pub(crate) fn spec() -> PlotSpec {
             metrics: vec!["train_loss".to_string(), "test_accuracy".to_string()],
             x: vec!["epoch".to_string(), "seconds".to_string()],
             lower_is_better: crate::outdir::manifest::built_in_lower_is_better(),
+            targets: std::collections::BTreeMap::new(),
         },
     }
 }

@@ -65,6 +65,9 @@ pub struct ReportSection {
     pub metrics: Option<Vec<String>>,
     /// The x axes: `epoch`, `seconds`, `updates`.
     pub x: Option<Vec<String>>,
+    /// Values of metric columns to reach (`test_accuracy = 0.95`): per run, when each was
+    /// first reached.
+    pub targets: Option<BTreeMap<String, f64>>,
 }
 
 /// One run to train: a resolved configuration and a seed.

@@ -102,6 +102,10 @@ pub struct RunRecord {
     pub train_seconds: f64,
     /// Training samples processed per training second.
     pub samples_per_second: f64,
+    /// Training samples per epoch (the training set's size), to count samples to a target;
+    /// 0 in journals written before it was recorded.
+    #[serde(default)]
+    pub samples_per_epoch: u64,
     /// The per-epoch record.
     pub curves: Curves,
     /// The final model's confusion matrix on the test split (classification with a test

@@ -1,5 +1,6 @@
 //! `manifest.json`: what ran, where and when, and what the report shows.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -70,7 +71,7 @@ impl Manifest {
 /// What the report shows: the `[report]` table of an experiment, with its defaults filled
 /// in and checked against the experiment's columns (by `run::plan`), saved in the manifest
 /// and read back by the plots and the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ReportSpec {
     /// The runs column whose values colour the lines (a swept key or `variant`).
     pub group_by: String,
@@ -83,6 +84,9 @@ pub struct ReportSpec {
     /// it was recorded get the built-in ones.
     #[serde(default = "built_in_lower_is_better")]
     pub lower_is_better: Vec<String>,
+    /// `[report] targets`: values of metric columns to reach, by column.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub targets: BTreeMap<String, f64>,
 }
 
 impl ReportSpec {

@@ -8,6 +8,7 @@ use crate::outdir::journal_reader::Journal;
 use crate::outdir::{MANIFEST, Manifest, write_manifest};
 use crate::outputs::plots::PlotSpec;
 
+mod critical;
 pub mod plots;
 pub mod report;
 pub mod tables;
@@ -21,7 +22,7 @@ pub mod text;
 /// When a file cannot be written.
 pub fn write_all(dir: &Path, manifest: &Manifest, journal: &Journal) -> Result<usize> {
     write_manifest(&dir.join(MANIFEST), manifest)?;
-    tables::write_tables(dir, journal)?;
+    tables::write_tables(dir, journal, &manifest.report)?;
     let failed = journal.failed();
     report::write_report(dir, &plot_spec(manifest), &manifest.description)?;
     Ok(failed)

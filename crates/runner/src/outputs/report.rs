@@ -8,10 +8,12 @@ use polars::prelude::DataFrame;
 use crate::outdir::atomic::write_atomically;
 use crate::outdir::error::{OutputError, Result};
 use crate::outdir::{EXPERIMENT, MANIFEST, Manifest, REPORT_MD, ReportSpec};
+use crate::outputs::critical::Fit;
 use crate::outputs::plots::{PlotSpec, Plots, write_plots};
 use crate::outputs::tables::{
-    NULL_LABEL, config_columns, display_names, distinct, float_values, labels, quality_columns,
-    read_confusion, read_curves, read_runs, render_value, summary_frame, swept_columns,
+    MeanStd, NULL_LABEL, TARGET_PARTS, config_columns, display_names, distinct, float_values,
+    labels, mean_std, quality_columns, read_confusion, read_curves, read_runs, render_value,
+    summary_frame, swept_columns, target_column, target_of,
 };
 
 /// Everything [`render_report`] puts on the page besides the files it reads from the output
@@ -65,6 +67,7 @@ pub fn render_report(dir: &Path, input: &ReportInput<'_>) -> Result<String> {
         what_was_run(input.runs, input.summary, manifest.as_deref())?,
         summary_section(input.summary, input.runs)?,
         best_section(&input.spec.report, input.summary, input.runs)?,
+        targets_section(&input.spec.report, input.summary, input.runs)?,
         plots_section(input.plots),
         problems_section(input.runs)?,
         experiment_section(experiment.as_deref()),
@@ -250,6 +253,142 @@ fn best_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> Res
     Ok(format!(
         "## Best configuration per metric\n\nBy mean over seeds.\n\n{}",
         markdown_table(&header, &rows)
+    ))
+}
+
+/// Per `[report] targets` entry, who got there first: the configurations by mean updates to
+/// reach it, with how many seeds reached it and the mean ± std of epochs, updates, samples
+/// and training seconds; empty without targets.
+fn targets_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> Result<String> {
+    if spec.targets.is_empty() {
+        return Ok(String::new());
+    }
+    let configs = configuration_texts(summary, runs)?;
+    let counts = labels(summary, "count")?;
+    let mut out = String::from(
+        "## Who got there first\n\nThe first recorded epoch at which each run reached each \
+         target (no interpolation between epochs), as mean ± std over the seeds that reached \
+         it. Ordered by updates; all values are in `runs.csv` and `summary.csv`.\n",
+    );
+    for (metric, &value) in &spec.targets {
+        let column = |part: &str| target_column(metric, value, part);
+        let direction = if spec.lower_is_better(metric) {
+            "≤"
+        } else {
+            "≥"
+        };
+        let target = column("epochs");
+        let reached = labels(
+            summary,
+            &format!("{}_reached", target_of(&target).unwrap_or(&target)),
+        )?;
+        let updates = float_values(summary, &format!("{}_mean", column("updates")))?;
+        let mut order: Vec<usize> = (0..summary.height()).collect();
+        order.sort_by(|&a, &b| match (updates[a], updates[b]) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.cmp(&b),
+        });
+        let parts: Vec<Vec<String>> = TARGET_PARTS
+            .iter()
+            .map(|part| mean_std_texts(summary, &column(part)))
+            .collect::<Result<_>>()?;
+        let rows: Vec<Vec<String>> = order
+            .iter()
+            .map(|&row| {
+                let mut cells = vec![
+                    configs[row].clone(),
+                    format!("{}/{}", reached[row], counts[row]),
+                ];
+                cells.extend(parts.iter().map(|p| p[row].clone()));
+                cells
+            })
+            .collect();
+        let mut header = vec!["configuration".to_string(), "reached".to_string()];
+        header.extend(TARGET_PARTS.iter().map(|p| p.to_string()));
+        let first = |part: usize| {
+            let values = float_values(summary, &format!("{}_mean", column(TARGET_PARTS[part])))?;
+            Ok::<_, OutputError>(
+                (0..summary.height())
+                    .filter_map(|row| values[row].map(|v| (row, v)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map_or_else(|| "nobody".to_string(), |(row, _)| configs[row].clone()),
+            )
+        };
+        out.push_str(&format!(
+            "\n### `{metric}` {direction} {value}\n\nFirst in updates: {}; in samples: {}; in seconds: {}.\n\n{}",
+            first(1)?,
+            first(2)?,
+            first(3)?,
+            markdown_table(&header, &rows)
+        ));
+        if swept_columns(runs)?
+            .iter()
+            .any(|c| c == "training.batch_size")
+        {
+            out.push_str(&critical_batch_size(
+                runs,
+                &column("updates"),
+                &column("samples"),
+            )?);
+        }
+    }
+    Ok(out)
+}
+
+/// The critical batch size fitted to the runs' updates and samples to a target (their ratio
+/// is each run's mean batch per update, so `full` counts as the training set's size): over
+/// all runs, and per seed for its spread.
+fn critical_batch_size(runs: &DataFrame, updates: &str, samples: &str) -> Result<String> {
+    let (s, e) = (float_values(runs, updates)?, float_values(runs, samples)?);
+    let seeds = labels(runs, "seed")?;
+    let points: Vec<(String, f64, f64)> = (0..runs.height())
+        .filter_map(|row| match (s[row], e[row]) {
+            (Some(s), Some(e)) if s > 0.0 => Some((seeds[row].clone(), e / s, s)),
+            _ => None,
+        })
+        .collect();
+    let all: Vec<(f64, f64)> = points.iter().map(|&(_, b, s)| (b, s)).collect();
+    let Some(fit) = Fit::of(&all) else {
+        return Ok(format!(
+            "\nCritical batch size: no fit of S(B) = S_min + E_min / B: {} run(s) reached the \
+             target, and the fit needs two batch sizes or more with fewer updates at the larger.\n",
+            all.len()
+        ));
+    };
+    let per_seed: Vec<f64> = distinct(&seeds)
+        .0
+        .iter()
+        .filter_map(|seed| {
+            let mine: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| &p.0 == seed)
+                .map(|&(_, b, s)| (b, s))
+                .collect();
+            Fit::of(&mine).map(|f| f.b_crit())
+        })
+        .collect();
+    let spread = match mean_std(&per_seed) {
+        MeanStd {
+            mean: Some(mean),
+            std: Some(std),
+        } => format!(
+            "; fitted to each seed's runs alone, B_crit = {} over {} seed(s)",
+            format_mean_std(Some(mean), Some(std)),
+            per_seed.len()
+        ),
+        _ => String::new(),
+    };
+    Ok(format!(
+        "\nCritical batch size (S(B) = S_min + E_min / B fitted by least squares to the updates S \
+         of the {} run(s) that reached the target; McCandlish et al. 2018): S_min = {} updates, \
+         E_min = {} samples, **B_crit = E_min / S_min = {}**{spread}. Below B_crit a larger batch \
+         saves updates almost for free in samples; above it, it mostly costs samples.\n",
+        all.len(),
+        format_significant(fit.s_min),
+        format_significant(fit.e_min),
+        format_significant(fit.b_crit()),
     ))
 }
 
@@ -447,6 +586,8 @@ fn format_mean_std(mean: Option<f64>, std: Option<f64>) -> String {
     let Some(mean) = mean else {
         return NULL_LABEL.to_string();
     };
+    // A spread below the float rounding of the mean is no spread.
+    let std = std.map(|s| if s <= 1e-12 * mean.abs() { 0.0 } else { s });
     match std {
         Some(std) if std > 0.0 && scientific(mean) => format!("{mean:.3e} ± {std:.1e}"),
         Some(std) if std > 0.0 => {
@@ -496,7 +637,7 @@ mod tests {
     fn finished(name: &str, records: &[crate::outdir::journal::RunRecord]) -> (TempDir, Plots) {
         let dir = TempDir::new(name);
         let journal = Journal::open(&write_journal(dir.path(), records)).expect("journal");
-        write_tables(dir.path(), &journal).expect("tables");
+        write_tables(dir.path(), &journal, &crate::test_fixtures::spec().report).expect("tables");
         std::fs::write(dir.path().join("experiment.toml"), EXPERIMENT).expect("write");
         std::fs::write(dir.path().join("manifest.json"), MANIFEST).expect("write");
         let plots = write_report(dir.path(), &spec(), "GD against full batch.").expect("report");
@@ -588,7 +729,7 @@ mod tests {
     fn an_unknown_group_by_fails_before_anything_is_drawn() {
         let dir = TempDir::new("report-bad-spec");
         let journal = Journal::open(&write_journal(dir.path(), &sweep())).expect("journal");
-        write_tables(dir.path(), &journal).expect("tables");
+        write_tables(dir.path(), &journal, &crate::test_fixtures::spec().report).expect("tables");
         let mut bad = spec();
         bad.report.group_by = "optimizer.momentum".to_string();
         let error = write_report(dir.path(), &bad, "").expect_err("unknown key");
@@ -621,5 +762,37 @@ mod tests {
         assert_eq!(inline("a | b\nc"), "a \\| b c");
         assert_eq!(fence_for("x = \"```\""), "````");
         assert_eq!(fence_for("plain"), "```");
+    }
+
+    #[test]
+    fn the_critical_batch_size_is_fitted_to_updates_against_the_mean_batch() {
+        use polars::prelude::{Column, DataFrame};
+        // S(B) = 100 + 800 / B exactly for seeds 0 and 1 at B = 1, 8, 32: B_crit = 8.
+        let (mut seeds, mut updates, mut samples) = (Vec::new(), Vec::new(), Vec::new());
+        for seed in [0u64, 1] {
+            for b in [1.0, 8.0, 32.0] {
+                let s = 100.0 + 800.0 / b;
+                seeds.push(seed);
+                updates.push(Some(s));
+                samples.push(Some(s * b));
+            }
+        }
+        seeds.push(2);
+        updates.push(None);
+        samples.push(None);
+        let runs = DataFrame::new(
+            7,
+            vec![
+                Column::new("seed".into(), seeds),
+                Column::new("x_updates".into(), updates),
+                Column::new("x_samples".into(), samples),
+            ],
+        )
+        .unwrap();
+        let text = critical_batch_size(&runs, "x_updates", "x_samples").unwrap();
+        assert!(text.contains("S_min = 100.00 updates"), "{text}");
+        assert!(text.contains("E_min = 800.0 samples"), "{text}");
+        assert!(text.contains("B_crit = E_min / S_min = 8.000**"), "{text}");
+        assert!(text.contains("B_crit = 8.000 ± 0 over 2 seed(s)"), "{text}");
     }
 }

@@ -9,12 +9,13 @@ mod columns;
 mod files;
 mod stats;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use polars::prelude::*;
 use serde_json::Value;
 
+use crate::outdir::ReportSpec;
 use crate::outdir::error::Result;
 use crate::outdir::journal::order_metrics;
 use crate::outdir::journal::{RunRecord, Status};
@@ -26,7 +27,10 @@ use crate::outdir::{
 use columns::{LOSSES, configurations, final_value_columns};
 use files::{read_parquet, write_csv, write_curves, write_parquet};
 
-pub(crate) use columns::{NULL_LABEL, display_names, distinct, float_values, labels};
+pub(crate) use columns::{
+    NULL_LABEL, TARGET_PARTS, display_names, distinct, float_values, labels, target_column,
+    target_of,
+};
 pub use columns::{
     config_columns, quality_columns, render_value, swept_cells, swept_columns, swept_label,
 };
@@ -40,6 +44,43 @@ pub(crate) use stats::{MeanStd, finite, mean_std};
 /// lacks a key has a null there. Task metric columns are ordered test first
 /// (see [`order_metrics`]).
 pub fn runs_frame(records: &[RunRecord]) -> Result<DataFrame> {
+    runs_table(records, &ReportSpec::default(), &HashMap::new())
+}
+
+/// When a run first reached each target of `spec`, in `spec.targets` order: its epochs,
+/// updates, samples and training seconds then, or `None`s when it never did.
+pub type Reached = Vec<[Option<f64>; 4]>;
+
+/// The [`Reached`] of a run, from its per-epoch curve (so the record must have its curves).
+pub fn reached(run: &RunRecord, spec: &ReportSpec) -> Reached {
+    spec.targets
+        .iter()
+        .map(|(metric, &value)| {
+            let at = first_reached(run, metric, value, spec.lower_is_better(metric));
+            let c = &run.curves;
+            let epoch = at.map(|i| f64::from(c.epoch[i]));
+            [
+                epoch,
+                at.map(|i| c.updates[i] as f64),
+                epoch
+                    .filter(|_| run.samples_per_epoch > 0)
+                    .map(|e| e * run.samples_per_epoch as f64),
+                at.map(|i| c.seconds[i]),
+            ]
+        })
+        .collect()
+}
+
+/// [`runs_frame`] with, after its columns, when each run first reached each target of
+/// `spec`: `<metric>_to_<value>_{epochs,updates,samples,seconds}`, from the per-epoch curve
+/// without interpolation (the first recorded epoch at or past the target: at most it for a
+/// metric where lower is better, at least it otherwise), null when never reached. `reached`
+/// holds them by run id (see [`reached`]), as the records here may have lost their curves.
+pub fn runs_table(
+    records: &[RunRecord],
+    spec: &ReportSpec,
+    reached: &HashMap<String, Reached>,
+) -> Result<DataFrame> {
     let mut runs: Vec<&RunRecord> = records.iter().collect();
     runs.sort_by_key(|run| run.index);
 
@@ -80,7 +121,46 @@ pub fn runs_frame(records: &[RunRecord]) -> Result<DataFrame> {
             per_run(&runs, |run| run.samples_per_second),
         ),
     ]);
+    for (t, (metric, &value)) in spec.targets.iter().enumerate() {
+        for (p, part) in TARGET_PARTS.iter().enumerate() {
+            let values = per_run(&runs, |run| {
+                reached
+                    .get(&run.run_id)
+                    .and_then(|r| r.get(t))
+                    .and_then(|r| r[p])
+            });
+            columns.push(Column::new(
+                target_column(metric, value, part).into(),
+                values,
+            ));
+        }
+    }
     Ok(DataFrame::new(runs.len(), columns)?)
+}
+
+/// The index in `run`'s curves of the first epoch whose `metric` reached `target`.
+fn first_reached(
+    run: &RunRecord,
+    metric: &str,
+    target: f64,
+    lower_is_better: bool,
+) -> Option<usize> {
+    let c = &run.curves;
+    let values = match metric {
+        "train_loss" => &c.train_loss,
+        "val_loss" => &c.val_loss,
+        "test_loss" => &c.test_loss,
+        other => c.metrics.get(other)?,
+    };
+    values.iter().position(|v| {
+        v.is_some_and(|v| {
+            if lower_is_better {
+                v <= target
+            } else {
+                v >= target
+            }
+        })
+    })
 }
 
 /// Builds the curves table in long format, one row per run and epoch, in the order given:
@@ -193,6 +273,13 @@ pub fn summary_frame(runs: &DataFrame) -> Result<DataFrame> {
     }
     for name in final_value_columns(runs)? {
         let values = float_values(runs, &name)?;
+        if let Some(target) = target_of(&name) {
+            let reached: Vec<u32> = groups
+                .iter()
+                .map(|rows| rows.iter().filter(|&&row| values[row].is_some()).count() as u32)
+                .collect();
+            columns.push(Column::new(format!("{target}_reached").into(), reached));
+        }
         let stats: Vec<MeanStd> = groups
             .iter()
             .map(|rows| mean_std(&finite(rows.iter().map(|&row| values[row]))))
@@ -216,8 +303,15 @@ pub fn summary_frame(runs: &DataFrame) -> Result<DataFrame> {
 /// leaves the previous files (or none), never half a table. Curves are streamed from the
 /// journal run by run and written in batches of about 65 000 rows, so memory stays bounded
 /// however many runs the sweep has.
-pub fn write_tables(dir: &Path, journal: &Journal) -> Result<()> {
-    let mut runs = runs_frame(journal.runs())?;
+pub fn write_tables(dir: &Path, journal: &Journal, spec: &ReportSpec) -> Result<()> {
+    let mut reached_by_run = HashMap::new();
+    if !spec.targets.is_empty() {
+        for record in journal.records() {
+            let record = record?;
+            reached_by_run.insert(record.run_id.clone(), reached(&record, spec));
+        }
+    }
+    let mut runs = runs_table(journal.runs(), spec, &reached_by_run)?;
     write_parquet(&dir.join(RUNS_PARQUET), &mut runs)?;
     write_csv(&dir.join(RUNS_CSV), &mut runs)?;
     write_csv(&dir.join(SUMMARY_CSV), &mut summary_frame(&runs)?)?;
@@ -535,7 +629,7 @@ mod tests {
     fn write_tables_writes_every_table_and_no_temporary_file() {
         let dir = TempDir::new("tables");
         let journal = Journal::open(&write_journal(dir.path(), &with_problems())).expect("journal");
-        write_tables(dir.path(), &journal).expect("tables");
+        write_tables(dir.path(), &journal, &crate::test_fixtures::spec().report).expect("tables");
         assert_eq!(
             dir.files(),
             [
@@ -578,7 +672,7 @@ mod tests {
         };
         let records: Vec<RunRecord> = (0..3).map(long_run).collect();
         let journal = Journal::open(&write_journal(dir.path(), &records)).expect("journal");
-        write_tables(dir.path(), &journal).expect("tables");
+        write_tables(dir.path(), &journal, &crate::test_fixtures::spec().report).expect("tables");
 
         let file = std::fs::File::open(dir.path().join(CURVES_PARQUET)).expect("curves.parquet");
         let mut reader = ParquetReader::new(file);
@@ -599,6 +693,55 @@ mod tests {
             csv.lines().count(),
             1 + curves.height(),
             "one header, then every row"
+        );
+    }
+
+    #[test]
+    fn targets_are_read_off_the_curve_at_the_first_epoch_past_them() {
+        use std::collections::BTreeMap;
+        let mut a = run(0, 0);
+        a.curves.epoch = vec![0, 1, 2, 3];
+        a.curves.updates = vec![0, 10, 20, 30];
+        a.curves.seconds = vec![0.0, 0.5, 1.0, 1.5];
+        a.curves.train_loss = [2.0, 0.9, 0.4, 0.45].map(Some).to_vec();
+        a.curves.metrics = BTreeMap::from([(
+            "test_accuracy".into(),
+            [0.1, 0.5, 0.8, 0.95].map(Some).to_vec(),
+        )]);
+        let mut b = a.clone();
+        b.run_id = "never".into();
+        b.seed = 99;
+        b.curves.train_loss = vec![Some(3.0); 4];
+        b.curves.metrics = BTreeMap::from([("test_accuracy".into(), vec![None; 4])]);
+        let spec = ReportSpec {
+            targets: BTreeMap::from([
+                ("test_accuracy".to_string(), 0.9),
+                ("train_loss".to_string(), 0.5),
+            ]),
+            ..crate::test_fixtures::spec().report
+        };
+        // Loss: at most the target (epoch 2, 0.4 ≤ 0.5); accuracy: at least it (epoch 3).
+        let expected = vec![
+            [Some(3.0), Some(30.0), Some(300.0), Some(1.5)],
+            [Some(2.0), Some(20.0), Some(200.0), Some(1.0)],
+        ];
+        assert_eq!(reached(&a, &spec), expected);
+        assert_eq!(reached(&b, &spec), vec![[None; 4]; 2]);
+        let by_run = HashMap::from([
+            (a.run_id.clone(), reached(&a, &spec)),
+            (b.run_id.clone(), reached(&b, &spec)),
+        ]);
+        let runs = runs_table(&[a, b], &spec, &by_run).expect("runs");
+        let updates = float_values(&runs, "train_loss_to_0.5_updates").expect("a column");
+        assert_eq!(updates, [Some(20.0), None]);
+        let summary = summary_frame(&runs).expect("summary");
+        assert_eq!(
+            labels(&summary, "train_loss_to_0.5_reached").unwrap(),
+            ["1"]
+        );
+        assert_eq!(
+            float_values(&summary, "test_accuracy_to_0.9_samples_mean").unwrap(),
+            [Some(300.0)]
         );
     }
 }

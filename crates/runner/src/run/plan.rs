@@ -3,7 +3,7 @@
 //! dataset once, and building each model once as a dry run. Training code never
 //! re-checks; a problem found here stops everything before any training (exit code 2).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use descent_core::data::Task;
 use descent_core::init::Init;
@@ -99,6 +99,7 @@ pub fn plan(
                 metrics: Vec::new(),
                 x: Vec::new(),
                 lower_is_better: Vec::new(),
+                targets: BTreeMap::new(),
             }
         }
     };
@@ -463,6 +464,21 @@ fn report_spec(
         }
         None => vec!["epoch".into(), "seconds".into()],
     };
+    let targets = e.report.targets.clone().unwrap_or_default();
+    if let Some((bad, _)) = targets.iter().find(|(k, _)| !columns.contains(k)) {
+        return Err(at(
+            "report.targets",
+            format!("no column `{bad}` for this experiment's tasks"),
+            columns,
+        ));
+    }
+    if let Some((name, value)) = targets.iter().find(|(_, v)| !v.is_finite()) {
+        return Err(at(
+            "report.targets",
+            format!("the target of `{name}` must be a finite number, not {value}"),
+            Vec::new(),
+        ));
+    }
     let lower_is_better = registry
         .metrics()
         .iter()
@@ -474,6 +490,7 @@ fn report_spec(
         metrics,
         x,
         lower_is_better,
+        targets,
     })
 }
 
@@ -678,5 +695,30 @@ training = { batch_size = 1 }
                 e.diagnostics[0]
             );
         }
+    }
+
+    #[test]
+    fn a_target_names_a_metric_column_and_a_finite_value() {
+        let base = "[dataset]\nname = \"moons\"\n[model]\nkind = \"logistic\"\n[report]\n";
+        let plan = checked(&format!("{base}targets = {{ test_accuracy = 0.9 }}\n")).expect("valid");
+        assert_eq!(plan.report.targets.get("test_accuracy"), Some(&0.9));
+        let e =
+            checked(&format!("{base}targets = {{ test_acuracy = 0.9 }}\n")).expect_err("a typo");
+        let d = &e.diagnostics[0];
+        assert_eq!(d.key.as_deref(), Some("report.targets"));
+        assert!(d.message.contains("no column `test_acuracy`"), "{d}");
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap_or_default()
+                .contains("`test_accuracy`"),
+            "{d}"
+        );
+        let e = checked(&format!("{base}targets = {{ train_loss = nan }}\n")).expect_err("NaN");
+        assert!(
+            e.diagnostics[0].message.contains("finite"),
+            "{}",
+            e.diagnostics[0]
+        );
     }
 }

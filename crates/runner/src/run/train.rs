@@ -286,6 +286,11 @@ pub fn record(run: &PlannedRun, outcome: &Outcome, registry: &Registry) -> RunRe
         } else {
             0.0
         },
+        samples_per_epoch: if last.epoch > 0 {
+            outcome.samples / last.epoch as u64
+        } else {
+            0
+        },
         curves,
         ..untrained(run, status)
     }
@@ -318,6 +323,7 @@ fn untrained(run: &PlannedRun, status: Status) -> RunRecord {
         metrics: BTreeMap::new(),
         train_seconds: 0.0,
         samples_per_second: 0.0,
+        samples_per_epoch: 0,
         curves: Curves::default(),
         confusion: None,
     }

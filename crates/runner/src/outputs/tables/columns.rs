@@ -8,6 +8,23 @@ use serde_json::Value;
 
 use crate::outdir::error::{OutputError, Result};
 
+/// What the columns of a target count, in column order (SPEC section 9).
+pub(crate) const TARGET_PARTS: [&str; 4] = ["epochs", "updates", "samples", "seconds"];
+
+/// The runs column of one part of reaching `value` of `metric`
+/// (`test_accuracy_to_0.95_updates`).
+pub(crate) fn target_column(metric: &str, value: f64, part: &str) -> String {
+    format!("{metric}_to_{value}_{part}")
+}
+
+/// The target a column counts epochs to, as its name without `_epochs`
+/// (`test_accuracy_to_0.95`), if it is such a column.
+pub(crate) fn target_of(column: &str) -> Option<&str> {
+    column
+        .strip_suffix("_epochs")
+        .filter(|target| target.contains("_to_"))
+}
+
 /// The three final losses, in table order.
 pub(super) const LOSSES: [&str; 3] = ["train_loss", "val_loss", "test_loss"];
 

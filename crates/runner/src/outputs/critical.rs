@@ -1,0 +1,70 @@
+//! The critical batch size (McCandlish et al. 2018, "An Empirical Model of Large-Batch
+//! Training"): the updates S a run needs to reach a target fall with the batch size B as
+//! S(B) = S_min + E_min / B, where S_min is the fewest updates any batch size needs and E_min
+//! the fewest samples; B_crit = E_min / S_min is where the trade-off turns.
+
+/// A fit of S(B) = S_min + E_min / B.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Fit {
+    /// The updates needed with an unbounded batch.
+    pub(crate) s_min: f64,
+    /// The samples needed with a batch of one.
+    pub(crate) e_min: f64,
+}
+
+impl Fit {
+    /// Least squares of S against 1/B over `points` (B, S): the model is linear in 1/B.
+    /// `None` with fewer than two distinct batch sizes, or a fit whose S_min or E_min is not
+    /// positive (the points do not follow the model).
+    pub(crate) fn of(points: &[(f64, f64)]) -> Option<Self> {
+        let n = points.len() as f64;
+        let xs: Vec<f64> = points.iter().map(|&(b, _)| 1.0 / b).collect();
+        let mean_x = xs.iter().sum::<f64>() / n;
+        let mean_s = points.iter().map(|&(_, s)| s).sum::<f64>() / n;
+        let sxx: f64 = xs.iter().map(|x| (x - mean_x).powi(2)).sum();
+        if points.len() < 2 || sxx <= f64::EPSILON * mean_x * mean_x {
+            return None;
+        }
+        let sxs: f64 = xs
+            .iter()
+            .zip(points)
+            .map(|(x, &(_, s))| (x - mean_x) * (s - mean_s))
+            .sum();
+        let e_min = sxs / sxx;
+        let s_min = mean_s - e_min * mean_x;
+        (s_min > 0.0 && e_min > 0.0).then_some(Self { s_min, e_min })
+    }
+
+    /// B_crit = E_min / S_min.
+    pub(crate) fn b_crit(&self) -> f64 {
+        self.e_min / self.s_min
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_s_min_and_e_min_are_recovered() {
+        let (s_min, e_min) = (120.0, 9600.0);
+        let exact: Vec<(f64, f64)> = [1.0, 8.0, 32.0, 128.0, 1024.0]
+            .iter()
+            .map(|&b| (b, s_min + e_min / b))
+            .collect();
+        let fit = Fit::of(&exact).expect("a fit");
+        assert!((fit.s_min - s_min).abs() < 1e-9 * s_min, "{fit:?}");
+        assert!((fit.e_min - e_min).abs() < 1e-9 * e_min, "{fit:?}");
+        assert!((fit.b_crit() - 80.0).abs() < 1e-9);
+        // Noise of ±1% still lands close; one batch size, or a rising curve, is no fit.
+        let noisy: Vec<(f64, f64)> = exact
+            .iter()
+            .enumerate()
+            .map(|(i, &(b, s))| (b, s * if i % 2 == 0 { 1.01 } else { 0.99 }))
+            .collect();
+        let fit = Fit::of(&noisy).expect("a fit");
+        assert!((fit.b_crit() / 80.0 - 1.0).abs() < 0.1, "{fit:?}");
+        assert_eq!(Fit::of(&[(8.0, 100.0), (8.0, 120.0)]), None);
+        assert_eq!(Fit::of(&[(1.0, 10.0), (100.0, 1000.0)]), None);
+    }
+}
