@@ -34,7 +34,7 @@ const NOTE_SIZE: f64 = 16.0;
 
 /// The Okabe–Ito palette (distinguishable with the common colour-vision deficiencies), in
 /// the order groups take it; yellow comes last as it is faint on white.
-const PALETTE: [RGBColor; 8] = [
+pub(super) const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
     RGBColor(230, 159, 0),
     RGBColor(0, 158, 115),
@@ -47,11 +47,6 @@ const PALETTE: [RGBColor; 8] = [
 
 /// Grey for legend symbols that stand for every group.
 const GREY: RGBColor = RGBColor(90, 90, 90);
-
-/// The colour of group `index` (the palette repeats after eight groups).
-fn color(index: usize) -> RGBColor {
-    PALETTE[index % PALETTE.len()]
-}
 
 /// What goes inside each panel.
 pub(super) trait PanelContent {
@@ -235,9 +230,9 @@ impl Key {
             Rectangle::new([(x - 18, y - 7), (x + 18, y + 7)], colour.mix(0.2).filled())
         };
         match self {
-            Key::Line(_, group) => {
-                area.draw(&swatch(color(*group)))?;
-                let stroke = color(*group).stroke_width(3);
+            Key::Line(_, colour) => {
+                area.draw(&swatch(*colour))?;
+                let stroke = colour.stroke_width(3);
                 area.draw(&PathElement::new(vec![(x - 18, y), (x + 18, y)], stroke))
             }
             Key::Band => area.draw(&swatch(GREY)),
@@ -277,12 +272,15 @@ impl PanelContent for Lines {
             let upper = band.x.iter().copied().zip(band.high.iter().copied());
             let lower = band.x.iter().copied().zip(band.low.iter().copied()).rev();
             let outline: Vec<(f64, f64)> = upper.chain(lower).collect();
-            chart.draw_series([Polygon::new(outline, color(group).mix(0.18).filled())])?;
+            chart.draw_series([Polygon::new(
+                outline,
+                self.colours[group].mix(0.18).filled(),
+            )])?;
         }
         for (group, band) in bands.iter().enumerate() {
             let Some(band) = band else { continue };
             let points = band.x.iter().copied().zip(band.mean.iter().copied());
-            let style = color(group).stroke_width(2);
+            let style = self.colours[group].stroke_width(2);
             if band.x.len() > 1 {
                 chart.draw_series(LineSeries::new(points, style))?;
             } else {
@@ -320,7 +318,7 @@ impl PanelContent for Points {
         let inside = |value: f64| value.clamp(y_range.start, y_range.end);
         for (group, cell) in self.cells[panel].iter().enumerate() {
             let Some(cell) = cell else { continue };
-            let (x, colour) = (group as f64, color(group));
+            let (x, colour) = (group as f64, self.colours[group]);
             // Single seeds to the right of the mean, spread a little so equal values show.
             let count = cell.seeds.len() as f64;
             let seeds = cell.seeds.iter().enumerate().map(|(i, &seed)| {

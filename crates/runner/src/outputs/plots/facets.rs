@@ -2,7 +2,10 @@
 //! one panel per combination of the other configuration columns that vary, so that nothing
 //! is averaged over silently.
 
+use plotters::style::{BLACK, Color, HSLColor, RGBColor};
 use polars::prelude::DataFrame;
+
+use super::draw::PALETTE;
 
 use crate::outdir::error::Result;
 use crate::outputs::tables::{config_columns, display_names, distinct, labels};
@@ -88,6 +91,35 @@ impl Facets {
         rows
     }
 
+    /// Each group's colour, all different: a sequential colour map (viridis, dark to light
+    /// in increasing order of value) when every group is a number, so the legend reads as an
+    /// axis; otherwise the Okabe–Ito palette, then hues spaced by the golden angle beyond its
+    /// eight colours.
+    pub(super) fn colours(&self) -> Vec<RGBColor> {
+        let n = self.groups.len();
+        let numbers: Option<Vec<f64>> = self.groups.iter().map(|g| g.parse::<f64>().ok()).collect();
+        match numbers.filter(|_| n > 1) {
+            Some(values) => {
+                let mut order: Vec<usize> = (0..n).collect();
+                order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+                let mut colours = vec![BLACK; n];
+                for (rank, &group) in order.iter().enumerate() {
+                    colours[group] = viridis(rank as f64 / (n - 1) as f64);
+                }
+                colours
+            }
+            None => (0..n)
+                .map(|i| {
+                    PALETTE.get(i).copied().unwrap_or_else(|| {
+                        let hue = ((i - PALETTE.len()) as f64 * 137.508) % 360.0;
+                        let (r, g, b) = HSLColor(hue / 360.0, 0.65, 0.42).to_rgba().rgb();
+                        RGBColor(r, g, b)
+                    })
+                })
+                .collect(),
+        }
+    }
+
     /// The legend label of group `index` (`batch_size = 32`).
     pub(super) fn group_label(&self, index: usize) -> String {
         format!("{} = {}", self.group_name, self.groups[index])
@@ -102,6 +134,27 @@ impl Facets {
             )
         })
     }
+}
+
+/// The viridis colour map at `t` in [0, 1] (dark purple to yellow-green), interpolated
+/// between eight of its stops; its last, yellow stop is left out to stay visible on white.
+fn viridis(t: f64) -> RGBColor {
+    const STOPS: [(u8, u8, u8); 8] = [
+        (68, 1, 84),
+        (71, 45, 123),
+        (59, 82, 139),
+        (44, 114, 142),
+        (33, 145, 140),
+        (40, 174, 128),
+        (94, 201, 98),
+        (173, 220, 48),
+    ];
+    let x = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - i as f64;
+    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * f).round() as u8;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
 #[cfg(test)]
@@ -151,5 +204,40 @@ mod tests {
         // learning rate both vary, so both split panels.
         assert_eq!(facets.panel_names, ["learning_rate", "batch_size"]);
         assert_eq!(facets.panels.len(), 4);
+    }
+
+    #[test]
+    fn groups_never_share_a_colour_and_numbers_follow_a_sequential_map() {
+        let with = |groups: Vec<String>| Facets {
+            group_name: "g".into(),
+            groups,
+            panel_names: Vec::new(),
+            panels: vec![String::new()],
+            group_of: Vec::new(),
+            panel_of: Vec::new(),
+            diverged: 0,
+            failed: 0,
+        };
+        // Ten learning rates, listed out of order.
+        let rates = [0.1, 0.001, 0.3, 0.0001, 1.0, 0.03, 0.01, 3.0, 0.003, 0.0003];
+        let numeric = with(rates.iter().map(|r| r.to_string()).collect()).colours();
+        let names = with((0..12).map(|i| format!("variant-{i}")).collect()).colours();
+        for colours in [&numeric, &names] {
+            let distinct: std::collections::BTreeSet<(u8, u8, u8)> =
+                colours.iter().map(|c| (c.0, c.1, c.2)).collect();
+            assert_eq!(distinct.len(), colours.len(), "{colours:?}");
+        }
+        // Lighter as the value grows: luminance in the order of the values.
+        let luminance = |c: &RGBColor| {
+            0.2126 * f64::from(c.0) + 0.7152 * f64::from(c.1) + 0.0722 * f64::from(c.2)
+        };
+        let mut by_value: Vec<(f64, f64)> = rates
+            .iter()
+            .zip(&numeric)
+            .map(|(&r, c)| (r, luminance(c)))
+            .collect();
+        by_value.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert!(by_value.windows(2).all(|w| w[0].1 < w[1].1), "{by_value:?}");
+        assert_eq!(names[..8], PALETTE);
     }
 }

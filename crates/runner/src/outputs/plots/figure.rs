@@ -1,6 +1,8 @@
 //! Preparing figures: from the runs' values to what each panel shows, the axes, the legend,
 //! the notes and the caption.
 
+use plotters::style::RGBColor;
+
 use super::PlotSpec;
 use super::facets::Facets;
 use super::series::{Band, RunSeries, Trace, band};
@@ -23,6 +25,8 @@ pub(super) struct Lines {
     pub(super) bands: Vec<Vec<Option<Band>>>,
     /// Whether x only takes whole values (epochs, updates), for the tick labels.
     pub(super) integer_x: bool,
+    /// Each group's colour.
+    pub(super) colours: Vec<RGBColor>,
 }
 
 /// The points of a final-values figure.
@@ -31,6 +35,8 @@ pub(super) struct Points {
     pub(super) cells: Vec<Vec<Option<Cell>>>,
     /// The group values, one per x position.
     pub(super) labels: Vec<String>,
+    /// Each group's colour.
+    pub(super) colours: Vec<RGBColor>,
 }
 
 /// The final values of one group in one panel.
@@ -44,7 +50,7 @@ pub(super) struct Cell {
 /// One legend entry.
 pub(super) enum Key {
     /// A group's line: its label and colour index.
-    Line(String, usize),
+    Line(String, RGBColor),
     /// The shaded spread band.
     Band,
     /// The mean marker of final-value charts.
@@ -139,8 +145,9 @@ pub(super) fn curve_figure(
         .to_string(),
     ];
     notes.extend(excluded_note(series.non_finite(), facets));
+    let colours = facets.colours();
     let mut legend: Vec<Key> = (0..facets.groups.len())
-        .map(|group| Key::Line(facets.group_label(group), group))
+        .map(|group| Key::Line(facets.group_label(group), colours[group]))
         .collect();
     legend.push(Key::Band);
     let figure = Figure {
@@ -160,7 +167,14 @@ pub(super) fn curve_figure(
         notes,
     };
     let integer_x = x != "seconds";
-    Prepared::Lines(figure, Lines { bands, integer_x })
+    Prepared::Lines(
+        figure,
+        Lines {
+            bands,
+            integer_x,
+            colours,
+        },
+    )
 }
 
 /// Prepares `<metric>_final.png` from each run's final value (`values`, one per runs row).
@@ -229,6 +243,7 @@ pub(super) fn final_figure(
     let points = Points {
         cells,
         labels: facets.groups.clone(),
+        colours: facets.colours(),
     };
     Prepared::Points(figure, points)
 }
