@@ -7,6 +7,7 @@ use polars::prelude::DataFrame;
 
 use crate::outdir::atomic::write_atomically;
 use crate::outdir::error::{OutputError, Result};
+use crate::outdir::journal::Status;
 use crate::outdir::{EXPERIMENT, MANIFEST, Manifest, REPORT_MD, ReportSpec};
 use crate::outputs::critical::Fit;
 use crate::outputs::plots::{PlotSpec, Plots, write_plots};
@@ -40,10 +41,31 @@ pub struct ReportInput<'a> {
 /// not have. Returns the figures drawn, for the caller to log.
 pub fn write_report(dir: &Path, spec: &PlotSpec, description: &str) -> Result<Plots> {
     let runs = read_runs(dir)?;
+    // A metric that was valid for the experiment but that no run produced (every run of
+    // its task failed) is a figure not drawn, not a report not written.
+    let available = quality_columns(&runs)?;
+    let (metrics, unproduced): (Vec<String>, Vec<String>) = spec
+        .report
+        .metrics
+        .iter()
+        .cloned()
+        .partition(|m| available.contains(m) || !runs_finished_none(&runs));
+    let spec = &PlotSpec {
+        report: ReportSpec {
+            metrics,
+            ..spec.report.clone()
+        },
+        ..spec.clone()
+    };
     spec.check(&runs)?;
     let curves = read_curves(dir, &spec.curve_columns())?;
     let confusion = read_confusion(dir)?;
-    let plots = write_plots(dir, spec, &runs, &curves, confusion.as_ref())?;
+    let mut plots = write_plots(dir, spec, &runs, &curves, confusion.as_ref())?;
+    plots.skipped.extend(
+        unproduced
+            .iter()
+            .map(|m| format!("`{m}`: no run finished, so no run has a value")),
+    );
     let summary = summary_frame(&runs)?;
     let input = ReportInput {
         spec,
@@ -55,6 +77,15 @@ pub fn write_report(dir: &Path, spec: &PlotSpec, description: &str) -> Result<Pl
     let text = render_report(dir, &input)?;
     write_atomically(&dir.join(REPORT_MD), text.as_bytes())?;
     Ok(plots)
+}
+
+/// Whether no run of the table finished (every one failed or was interrupted).
+fn runs_finished_none(runs: &DataFrame) -> bool {
+    labels(runs, "status").is_ok_and(|statuses| {
+        statuses
+            .iter()
+            .all(|s| s == Status::Failed.as_str() || s == Status::Interrupted.as_str())
+    })
 }
 
 /// Renders `report.md` as Markdown, reading `experiment.toml` and `manifest.json` from `dir`
@@ -722,6 +753,25 @@ mod tests {
         assert!(
             diverged.contains("| 3 | loss became NaN or infinite |"),
             "{diverged}"
+        );
+    }
+
+    #[test]
+    fn a_sweep_whose_every_run_failed_still_gets_its_report() {
+        let failed: Vec<_> = with_problems()
+            .into_iter()
+            .filter(|r| r.status == crate::outdir::journal::Status::Failed)
+            .collect();
+        let (dir, plots) = finished("report-all-failed", &failed);
+        let report = std::fs::read_to_string(dir.path().join(REPORT_MD)).expect("report.md");
+        assert!(
+            report.contains(&FAILED_MESSAGE.replace('|', "\\|")),
+            "{report}"
+        );
+        assert!(
+            plots.skipped.iter().any(|s| s.contains("test_accuracy")),
+            "{:?}",
+            plots.skipped
         );
     }
 
