@@ -23,9 +23,9 @@ use polars::prelude::DataFrame;
 
 use crate::outdir::error::{OutputError, Result};
 use crate::outdir::{PLOTS, ReportSpec, X_AXES};
-use crate::outputs::tables::{config_columns, float_values, quality_columns};
+use crate::outputs::tables::{config_columns, float_values, quality_columns, swept_columns};
 use facets::Facets;
-use figure::{Prepared, curve_figure, final_figure};
+use figure::{Prepared, curve_figure, final_figure, sweep_figure};
 use series::RunSeries;
 
 /// What to plot: the experiment's report settings, and the title of every figure.
@@ -97,6 +97,14 @@ impl PlotSpec {
     }
 }
 
+/// How many different values `keys` holds.
+fn distinct_count(keys: &[Option<f64>]) -> usize {
+    let mut values: Vec<f64> = keys.iter().flatten().copied().collect();
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    values.len()
+}
+
 /// Draws every figure of `spec` into `dir/plots/` and says what was drawn.
 ///
 /// `runs` is the runs table, `curves` the curves table with at least
@@ -121,6 +129,26 @@ pub fn write_plots(
         }
         let values = float_values(runs, metric)?;
         prepared.push(final_figure(spec, &facets, &values, metric));
+    }
+    // A swept key of numbers gets the final metrics against it: along the key, the lines
+    // are the groups (or the variants, when the key is the group).
+    for key in swept_columns(runs)? {
+        let keys = float_values(runs, &key)
+            .ok()
+            .filter(|k| k.iter().all(Option::is_some));
+        let Some(keys) = keys.filter(|k| distinct_count(k) > 1) else {
+            continue;
+        };
+        let group = if key == spec.report.group_by {
+            "variant"
+        } else {
+            spec.report.group_by.as_str()
+        };
+        let along = Facets::along(runs, group, Some(&key))?;
+        for metric in &spec.report.metrics {
+            let values = float_values(runs, metric)?;
+            prepared.push(sweep_figure(spec, &along, &keys, &values, &key, metric));
+        }
     }
     // The figures are independent: they are drawn in parallel, and listed in order. A
     // figure is a drawn file or the reason there is none.
@@ -223,6 +251,10 @@ mod tests {
         let dir = TempDir::new("plots-panels");
         let (runs, curves) = frames(&with_learning_rates());
         let plots = write_plots(dir.path(), &spec(), &runs, &curves, None).expect("plots");
+        let (along, panelled): (Vec<&Plot>, Vec<&Plot>) = plots
+            .files
+            .iter()
+            .partition(|p| p.file.contains("_vs_optimizer_learning_rate"));
         for plot in &plots.files {
             assert_eq!(
                 png_size(&dir.path().join(&plot.file)),
@@ -230,12 +262,32 @@ mod tests {
                 "{}",
                 plot.file
             );
+        }
+        for plot in panelled {
             assert!(
                 plot.caption.contains("one panel per learning_rate"),
                 "{}",
                 plot.caption
             );
         }
+        // The swept learning rate is a number: each metric's final value against it, one
+        // line per batch size, and no panel for it.
+        let files: Vec<&str> = along.iter().map(|p| p.file.as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                "plots/train_loss_vs_optimizer_learning_rate.png",
+                "plots/test_accuracy_vs_optimizer_learning_rate.png"
+            ]
+        );
+        assert!(
+            along[0]
+                .caption
+                .starts_with("final train_loss against learning_rate, one line per batch_size")
+                && !along[0].caption.contains("panel"),
+            "{}",
+            along[0].caption
+        );
     }
 
     #[test]

@@ -34,7 +34,16 @@ impl Facets {
     /// Assigns each run to its group (its `group_by` value) and panel (its values of the other
     /// configuration columns that take more than one value).
     pub(super) fn new(runs: &DataFrame, group_by: &str) -> Result<Self> {
-        let columns = config_columns(runs)?;
+        Self::along(runs, group_by, None)
+    }
+
+    /// As [`Facets::new`], with the column `x` (a swept key drawn along the x axis) in
+    /// neither the groups nor the panels.
+    pub(super) fn along(runs: &DataFrame, group_by: &str, x: Option<&str>) -> Result<Self> {
+        let columns: Vec<String> = config_columns(runs)?
+            .into_iter()
+            .filter(|c| Some(c.as_str()) != x || c == group_by)
+            .collect();
         let names = display_names(&columns);
         let mut group_name = group_by.to_string();
         let mut group_values = vec![String::new(); runs.height()];

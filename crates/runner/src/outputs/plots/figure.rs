@@ -177,6 +177,114 @@ pub(super) fn curve_figure(
     )
 }
 
+/// Prepares `<metric>_vs_<key>.png`: each run's final value (`values`) against its value of
+/// the numeric swept key (`keys`), one line per group (mean over seeds, band min–max) and a
+/// panel per combination of the other keys: a learning-rate sensitivity curve. The x axis is
+/// logarithmic when the key's values span a decade or more.
+pub(super) fn sweep_figure(
+    spec: &PlotSpec,
+    facets: &Facets,
+    keys: &[Option<f64>],
+    values: &[Option<f64>],
+    key: &str,
+    metric: &str,
+) -> Prepared {
+    let mut bands: Vec<Vec<Option<Band>>> = facets
+        .cells()
+        .iter()
+        .map(|panel| {
+            panel
+                .iter()
+                .map(|rows| {
+                    let mut points: Vec<(f64, f64)> = rows
+                        .iter()
+                        .filter_map(|&row| {
+                            Some((keys[row]?, values[row].filter(|v| v.is_finite())?))
+                        })
+                        .collect();
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    let mut band = Band {
+                        x: Vec::new(),
+                        mean: Vec::new(),
+                        low: Vec::new(),
+                        high: Vec::new(),
+                    };
+                    for same in points.chunk_by(|a, b| a.0 == b.0) {
+                        let ys: Vec<f64> = same.iter().map(|p| p.1).collect();
+                        band.x.push(same[0].0);
+                        band.mean.push(ys.iter().sum::<f64>() / ys.len() as f64);
+                        band.low
+                            .push(ys.iter().copied().fold(f64::INFINITY, f64::min));
+                        band.high
+                            .push(ys.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+                    }
+                    (!band.x.is_empty()).then_some(band)
+                })
+                .collect()
+        })
+        .collect();
+    let all = || bands.iter().flatten().flatten();
+    let y_values: Vec<f64> = all()
+        .flat_map(|b| b.low.iter().chain(&b.high).chain(&b.mean))
+        .copied()
+        .collect();
+    let x_values: Vec<f64> = all().flat_map(|b| b.x.iter().copied()).collect();
+    let name = key.rsplit('.').next().unwrap_or(key);
+    let (Some(y_axis), Some(x_axis)) = (
+        Axis::fit_y(&y_values, metric, true),
+        Axis::fit_x(&x_values, key),
+    ) else {
+        return Prepared::Skip(format!("{metric} vs {name}: no finite values"));
+    };
+    if x_axis.log {
+        bands
+            .iter_mut()
+            .flatten()
+            .flatten()
+            .for_each(Band::keep_positive_x);
+    }
+    if y_axis.log {
+        bands
+            .iter_mut()
+            .flatten()
+            .flatten()
+            .for_each(|b| b.floor_y(y_axis.low));
+    }
+    let colours = facets.colours();
+    let mut legend: Vec<Key> = (0..facets.groups.len())
+        .map(|group| Key::Line(facets.group_label(group), colours[group]))
+        .collect();
+    legend.push(Key::Band);
+    let non_finite = values.iter().flatten().filter(|v| !v.is_finite()).count();
+    let mut notes =
+        vec!["Line: final value, mean over seeds; shaded band: min–max over seeds.".to_string()];
+    notes.extend(excluded_note(non_finite, facets));
+    let figure = Figure {
+        file: format!("{PLOTS}/{}_vs_{}.png", file_stem(metric), file_stem(key)),
+        caption: format!(
+            "final {metric} against {name}, one line per {}: mean over seeds, band = min–max{}",
+            facets.group_name,
+            panels_phrase(facets)
+        ),
+        title: format!("{}: final {metric} vs {name}", spec.title),
+        x_desc: x_axis.describe(name),
+        y_desc: y_axis.describe(metric),
+        x_axis,
+        y_axis,
+        panels: facets.panels.clone(),
+        legend,
+        notes,
+    };
+    Prepared::Lines(
+        figure,
+        Lines {
+            bands,
+            integer_x: false,
+            colours,
+        },
+    )
+}
+
 /// Prepares `<metric>_final.png` from each run's final value (`values`, one per runs row).
 pub(super) fn final_figure(
     spec: &PlotSpec,
