@@ -10,6 +10,7 @@
 
 mod canvas;
 mod confusion;
+mod critical;
 mod draw;
 mod facets;
 mod figure;
@@ -167,6 +168,9 @@ pub fn write_plots(
             Err(reason) => plots.skipped.push(reason),
         }
     }
+    plots
+        .files
+        .extend(critical::critical_plots(dir, spec, runs)?);
     if let Some(confusion) = confusion {
         plots.files.extend(confusion::confusion_plots(
             dir, spec, runs, &facets, confusion,

@@ -359,7 +359,7 @@ impl PanelContent for Points {
 }
 
 /// A tick label: up to four decimals without trailing zeros; scientific outside 1e-3..1e5.
-fn tick_label(value: f64) -> String {
+pub(super) fn tick_label(value: f64) -> String {
     let magnitude = value.abs();
     if value == 0.0 {
         "0".to_string()
@@ -377,7 +377,11 @@ const MAX_X_TICKS: usize = 7;
 const MAX_Y_TICKS: usize = 13;
 
 /// Log coordinates from `low` to `high` with ticks at [`log_ticks`].
-fn log_coordinates(low: f64, high: f64, max_ticks: usize) -> WithKeyPoints<LogCoord<f64>> {
+pub(super) fn log_coordinates(
+    low: f64,
+    high: f64,
+    max_ticks: usize,
+) -> WithKeyPoints<LogCoord<f64>> {
     (low..high)
         .log_scale()
         .with_key_points(log_ticks(low, high, max_ticks))
