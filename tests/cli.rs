@@ -405,6 +405,16 @@ fn gradcheck_passes_and_can_fail() {
     let o = descent(&["gradcheck", "exp.toml"], dir.path());
     assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
     assert!(text(&o.stdout).contains("layer 1"));
+    // The timing of both ways, and their ratio, per variant.
+    let timing = text(&o.stdout)
+        .lines()
+        .find(|l| {
+            l.trim_start()
+                .starts_with("time: one back-propagated gradient of")
+        })
+        .map(str::to_owned)
+        .expect("a timing line");
+    assert!(timing.contains("× faster"), "{timing}");
     let o = descent(&["gradcheck", "exp.toml", "--tolerance", "0"], dir.path());
     assert_eq!(
         o.status.code(),

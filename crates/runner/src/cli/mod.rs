@@ -411,7 +411,7 @@ fn gradcheck(
         .iter()
         .filter(|r| seen.insert(r.spec.variant.clone()))
     {
-        let checks = crate::run::train::gradient_check(run, &plan, registry, per_layer)?;
+        let (checks, timing) = crate::run::train::gradient_check(run, &plan, registry, per_layer)?;
         println!("variant {} (run {}):", run.spec.variant, run.spec.run_id);
         for c in &checks {
             let verdict = if c.passes(tolerance) { "ok" } else { "FAIL" };
@@ -430,6 +430,16 @@ fn gradcheck(
             worst = worst.max(c.max_relative_error);
             passed &= c.passes(tolerance);
         }
+        println!(
+            "  time: one back-propagated gradient of {} parameters {:.3} ms; central differences \
+             for all of them {:.3} ms (2 loss evaluations each, timed on {}); back-propagation is \
+             {:.0}× faster",
+            timing.parameters,
+            timing.backprop_seconds * 1e3,
+            timing.finite_difference_seconds * 1e3,
+            timing.measured,
+            timing.ratio()
+        );
     }
     println!("worst: {worst:.3e} (tolerance {tolerance:.0e})");
     Ok(if passed { OK } else { SOME_FAILED })

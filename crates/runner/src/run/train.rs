@@ -338,16 +338,40 @@ fn task_name(run: &PlannedRun) -> String {
     .into()
 }
 
-/// Checks back-propagation on the first batch of `run` (at most 64 samples), in `f64`.
+/// What back-propagation saves: the time of one back-propagated gradient of every parameter,
+/// against central differences for every parameter (two loss evaluations each), the latter
+/// measured on a sample of parameters and scaled to all of them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GradientTiming {
+    /// The network's parameters.
+    pub parameters: usize,
+    /// Seconds for one back-propagated gradient (the fastest of several).
+    pub backprop_seconds: f64,
+    /// Seconds central differences would take for every parameter.
+    pub finite_difference_seconds: f64,
+    /// Parameters whose differences were timed.
+    pub measured: usize,
+}
+
+impl GradientTiming {
+    /// How many times slower the finite differences are.
+    pub fn ratio(&self) -> f64 {
+        self.finite_difference_seconds / self.backprop_seconds.max(f64::MIN_POSITIVE)
+    }
+}
+
+/// `descent gradcheck` for one run: back-propagation against central differences on a
+/// batch of its training data (at most 64 samples), in f64, `per_layer` parameters per
+/// layer (0: all), and the timing of both.
 ///
 /// # Errors
-/// When the data or model cannot be built, or back-propagation fails.
+/// The run's data or model cannot be built, or back-propagation fails.
 pub fn gradient_check(
     run: &PlannedRun,
     plan: &Plan,
     registry: &Registry,
     per_layer: usize,
-) -> anyhow::Result<Vec<descent_core::gradcheck::LayerCheck>> {
+) -> anyhow::Result<(Vec<descent_core::gradcheck::LayerCheck>, GradientTiming)> {
     let c = &run.spec.config;
     let prepared = plan.data.get::<f64>(&c.dataset, registry)?;
     let data = &prepared.split;
@@ -357,10 +381,50 @@ pub fn gradient_check(
         .batch_size
         .resolve(data.train.len())
         .min(64);
+    let batch = data.train.batch(0, batch);
     let per_layer = (per_layer > 0).then_some(per_layer);
-    Ok(descent_core::gradcheck::gradient_check(
-        &mut net,
-        &data.train.batch(0, batch),
-        per_layer,
-    )?)
+    let checks = descent_core::gradcheck::gradient_check(&mut net, &batch, per_layer)?;
+    let timing = time_gradients(&mut net, &batch)?;
+    Ok((checks, timing))
+}
+
+/// Times one back-propagated gradient and the central differences of up to 64 parameters
+/// (each the fastest of five repetitions).
+fn time_gradients(
+    net: &mut Network<f64>,
+    batch: &descent_core::data::Batch<'_, f64>,
+) -> anyhow::Result<GradientTiming> {
+    let fastest = |f: &mut dyn FnMut() -> anyhow::Result<()>| -> anyhow::Result<f64> {
+        let mut best = f64::INFINITY;
+        for _ in 0..5 {
+            let started = std::time::Instant::now();
+            f()?;
+            best = best.min(started.elapsed().as_secs_f64());
+        }
+        Ok(best)
+    };
+    let backprop_seconds = fastest(&mut || {
+        net.compute_gradients(batch)?;
+        Ok(())
+    })?;
+    let parameters = net.params().len();
+    let measured = parameters.min(64);
+    let differences = fastest(&mut || {
+        for j in 0..measured {
+            let i = j * parameters / measured;
+            let original = net.params()[i];
+            net.params_mut()[i] = original + descent_core::gradcheck::STEP;
+            std::hint::black_box(net.batch_loss(batch));
+            net.params_mut()[i] = original - descent_core::gradcheck::STEP;
+            std::hint::black_box(net.batch_loss(batch));
+            net.params_mut()[i] = original;
+        }
+        Ok(())
+    })?;
+    Ok(GradientTiming {
+        parameters,
+        backprop_seconds,
+        finite_difference_seconds: differences * parameters as f64 / measured as f64,
+        measured,
+    })
 }
