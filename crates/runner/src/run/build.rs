@@ -9,8 +9,24 @@ use descent_optim::batching::BatchSize;
 use descent_optim::trainer::TrainConfig;
 
 use crate::config::schema::{BatchSetting, RunConfig};
-use crate::registry::{Precision, Registry};
+use crate::registry::{Entry, Group, Precision, Registry};
 use crate::run::error::SettingRefused;
+
+/// The part called `name` in `group`, or a refusal of `key` saying that no `what` is
+/// called so (the plan has checked the names; this keeps a later lookup honest).
+///
+/// # Errors
+/// When no part of `group` is called `name`.
+pub(crate) fn registered<'g, F>(
+    group: &'g Group<F>,
+    name: &str,
+    key: &str,
+    what: &str,
+) -> Result<&'g Entry<F>, SettingRefused> {
+    group
+        .get(name)
+        .ok_or_else(|| SettingRefused::new(key, format!("unknown {what} `{name}`")))
+}
 
 /// The model plan of a run's configuration for `task`.
 ///
@@ -21,9 +37,7 @@ pub fn build_plan(
     registry: &Registry,
     task: Task,
 ) -> Result<ModelPlan, SettingRefused> {
-    let kind = registry.models().get(&c.model.kind).ok_or_else(|| {
-        SettingRefused::new("model.kind", format!("unknown model `{}`", c.model.kind))
-    })?;
+    let kind = registered(registry.models(), &c.model.kind, "model.kind", "model")?;
     kind.factory
         .plan(&c.model, task)
         .map_err(|e| SettingRefused::new("model.kind", e))
@@ -42,9 +56,7 @@ pub fn build_network<T: Precision>(
     seed: u64,
 ) -> Result<Network<T>, SettingRefused> {
     let loss_name = c.training.loss.as_deref().unwrap_or(&plan.default_loss);
-    let loss = registry.losses().get(loss_name).ok_or_else(|| {
-        SettingRefused::new("training.loss", format!("unknown loss `{loss_name}`"))
-    })?;
+    let loss = registered(registry.losses(), loss_name, "training.loss", "loss")?;
     let init = c.model.init.as_deref().and_then(Init::from_name);
     let activation = |name: &str| {
         registry

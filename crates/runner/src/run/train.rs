@@ -16,7 +16,7 @@ use crate::outdir::checkpoint::{self, Stored};
 use crate::outdir::journal::{Confusion, Curves, RunRecord, Status};
 use crate::outdir::model::{self, ModelInfo};
 use crate::registry::{Precision, Registry};
-use crate::run::build::{build_network, build_plan, train_config};
+use crate::run::build::{build_network, build_plan, registered, train_config};
 use crate::run::error::{RunError, SettingRefused};
 use crate::run::interrupt;
 use crate::run::plan::{Plan, PlannedRun};
@@ -179,27 +179,22 @@ pub fn fit<T: Precision>(
         orders: start.orders,
         ..train_config(c, seed)
     };
-    let optimizer = registry
-        .optimizers()
-        .get(&c.optimizer.kind)
-        .ok_or_else(|| {
-            SettingRefused::new(
-                "optimizer.kind",
-                format!("unknown optimizer `{}`", c.optimizer.kind),
-            )
-        })?;
+    let o = &c.optimizer;
+    let optimizer = registered(
+        registry.optimizers(),
+        &o.kind,
+        "optimizer.kind",
+        "optimizer",
+    )?;
     let refused = |e: SettingError| SettingRefused::new(format!("optimizer.{}", e.key), e);
     let mut rule = T::optimizer(optimizer.factory.as_ref(), &c.optimizer, net.params().len())
         .map_err(refused)?;
-    let schedule = registry
-        .schedules()
-        .get(&c.optimizer.schedule)
-        .ok_or_else(|| {
-            SettingRefused::new(
-                "optimizer.schedule",
-                format!("unknown schedule `{}`", c.optimizer.schedule),
-            )
-        })?;
+    let schedule = registered(
+        registry.schedules(),
+        &o.schedule,
+        "optimizer.schedule",
+        "schedule",
+    )?;
     let schedule = (schedule.factory)(&c.optimizer.settings).map_err(refused)?;
     train_from(
         &mut net,

@@ -85,6 +85,31 @@ pub(super) struct Figure {
     pub(super) notes: Vec<String>,
 }
 
+/// The axes of `bands` (`[panel][group]`) drawn against `x` for `metric`, with the bands
+/// fitted to them: x ≤ 0 left off a log x axis (the untrained model, before any update),
+/// values below a log y axis raised to its edge. `None` when there is no finite value.
+fn fit_bands(bands: &mut [Vec<Option<Band>>], x: &str, metric: &str) -> Option<(Axis, Axis)> {
+    let all = || bands.iter().flatten().flatten();
+    let y_values: Vec<f64> = all()
+        .flat_map(|band| band.low.iter().chain(&band.high).chain(&band.mean))
+        .copied()
+        .collect();
+    let x_values: Vec<f64> = all().flat_map(|band| band.x.iter().copied()).collect();
+    let (y_axis, x_axis) = (
+        Axis::fit_y(&y_values, metric, true)?,
+        Axis::fit_x(&x_values, x)?,
+    );
+    for band in bands.iter_mut().flatten().flatten() {
+        if x_axis.log {
+            band.keep_positive_x();
+        }
+        if y_axis.log {
+            band.floor_y(y_axis.low);
+        }
+    }
+    Some((x_axis, y_axis))
+}
+
 /// Prepares `<metric>_vs_<x>.png`: one line per group and panel.
 pub(super) fn curve_figure(
     spec: &PlotSpec,
@@ -107,33 +132,9 @@ pub(super) fn curve_figure(
                 .collect()
         })
         .collect();
-    let all = || bands.iter().flatten().flatten();
-    let y_values: Vec<f64> = all()
-        .flat_map(|band| band.low.iter().chain(&band.high).chain(&band.mean))
-        .copied()
-        .collect();
-    let x_values: Vec<f64> = all().flat_map(|band| band.x.iter().copied()).collect();
-    let (Some(y_axis), Some(x_axis)) = (
-        Axis::fit_y(&y_values, metric, true),
-        Axis::fit_x(&x_values, x),
-    ) else {
+    let Some((x_axis, y_axis)) = fit_bands(&mut bands, x, metric) else {
         return Prepared::Skip(format!("{metric} vs {x}: no finite values"));
     };
-    if x_axis.log {
-        // A log axis has no place for x = 0 (the untrained model, before any update).
-        bands
-            .iter_mut()
-            .flatten()
-            .flatten()
-            .for_each(Band::keep_positive_x);
-    }
-    if y_axis.log {
-        bands
-            .iter_mut()
-            .flatten()
-            .flatten()
-            .for_each(|b| b.floor_y(y_axis.low));
-    }
     let x_desc = x_description(x);
     let mut notes = vec![
         "Line: mean over seeds; shaded band: min–max over seeds.".to_string(),
@@ -223,33 +224,10 @@ pub(super) fn sweep_figure(
                 .collect()
         })
         .collect();
-    let all = || bands.iter().flatten().flatten();
-    let y_values: Vec<f64> = all()
-        .flat_map(|b| b.low.iter().chain(&b.high).chain(&b.mean))
-        .copied()
-        .collect();
-    let x_values: Vec<f64> = all().flat_map(|b| b.x.iter().copied()).collect();
     let name = key.rsplit('.').next().unwrap_or(key);
-    let (Some(y_axis), Some(x_axis)) = (
-        Axis::fit_y(&y_values, metric, true),
-        Axis::fit_x(&x_values, key),
-    ) else {
+    let Some((x_axis, y_axis)) = fit_bands(&mut bands, key, metric) else {
         return Prepared::Skip(format!("{metric} vs {name}: no finite values"));
     };
-    if x_axis.log {
-        bands
-            .iter_mut()
-            .flatten()
-            .flatten()
-            .for_each(Band::keep_positive_x);
-    }
-    if y_axis.log {
-        bands
-            .iter_mut()
-            .flatten()
-            .flatten()
-            .for_each(|b| b.floor_y(y_axis.low));
-    }
     let colours = facets.colours();
     let mut legend: Vec<Key> = (0..facets.groups.len())
         .map(|group| Key::Line(facets.group_label(group), colours[group]))
