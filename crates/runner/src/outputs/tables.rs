@@ -304,13 +304,13 @@ pub fn summary_frame(runs: &DataFrame) -> Result<DataFrame> {
 /// journal run by run and written in batches of about 65 000 rows, so memory stays bounded
 /// however many runs the sweep has.
 pub fn write_tables(dir: &Path, journal: &Journal, spec: &ReportSpec) -> Result<()> {
+    // The curves first: the targets are read off them in the same pass over the journal.
     let mut reached_by_run = HashMap::new();
-    if !spec.targets.is_empty() {
-        for record in journal.records() {
-            let record = record?;
-            reached_by_run.insert(record.run_id.clone(), reached(&record, spec));
+    write_curves(dir, journal, &mut |record| {
+        if !spec.targets.is_empty() {
+            reached_by_run.insert(record.run_id.clone(), reached(record, spec));
         }
-    }
+    })?;
     let mut runs = runs_table(journal.runs(), spec, &reached_by_run)?;
     write_parquet(&dir.join(RUNS_PARQUET), &mut runs)?;
     write_csv(&dir.join(RUNS_CSV), &mut runs)?;
@@ -330,7 +330,7 @@ pub fn write_tables(dir: &Path, journal: &Journal, spec: &ReportSpec) -> Result<
             }
         }
     }
-    write_curves(dir, journal)
+    Ok(())
 }
 
 /// The test-split confusion matrices of the runs that have one, one row per run and cell:

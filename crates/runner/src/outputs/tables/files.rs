@@ -46,8 +46,14 @@ pub(super) fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<
         .map_err(OutputError::table_file(path))
 }
 
-/// Streams every run's curves from the journal into `curves.parquet` and `curves.csv`.
-pub(super) fn write_curves(dir: &Path, journal: &Journal) -> Result<()> {
+/// Streams every run's curves from the journal into `curves.parquet` and `curves.csv`,
+/// showing each full record to `observe` on the way (what else needs the curves reads them
+/// in this one pass over the journal).
+pub(super) fn write_curves(
+    dir: &Path,
+    journal: &Journal,
+    observe: &mut dyn FnMut(&RunRecord),
+) -> Result<()> {
     let parquet_path = dir.join(CURVES_PARQUET);
     let csv_path = dir.join(CURVES_CSV);
     let parquet_file = AtomicFile::new(&parquet_path);
@@ -69,7 +75,9 @@ pub(super) fn write_curves(dir: &Path, journal: &Journal) -> Result<()> {
         metrics,
     };
     for record in journal.records() {
-        sink.push(record?)?;
+        let record = record?;
+        observe(&record);
+        sink.push(record)?;
     }
     sink.finish()?;
     parquet_file.commit()?;
