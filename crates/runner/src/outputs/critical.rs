@@ -3,6 +3,51 @@
 //! S(B) = S_min + E_min / B, where S_min is the fewest updates any batch size needs and E_min
 //! the fewest samples; B_crit = E_min / S_min is where the trade-off turns.
 
+use polars::prelude::DataFrame;
+
+use crate::outdir::error::Result;
+use crate::outputs::tables::{float_values, labels, target_column};
+
+/// A run that reached a target: its seed, its mean batch per update (samples over updates,
+/// so that `full` counts as the training set's size), and the updates and samples it took.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reaching {
+    /// The run's seed, as the runs table shows it.
+    pub(crate) seed: String,
+    /// Samples per update.
+    pub(crate) batch: f64,
+    /// Updates to the target.
+    pub(crate) updates: f64,
+    /// Samples to the target.
+    pub(crate) samples: f64,
+}
+
+/// The runs of `runs` that reached `value` of `metric`, from its target columns.
+///
+/// # Errors
+/// When the runs table lacks the seed or the target's columns.
+pub(crate) fn reaching(runs: &DataFrame, metric: &str, value: f64) -> Result<Vec<Reaching>> {
+    let updates = float_values(runs, &target_column(metric, value, "updates"))?;
+    let samples = float_values(runs, &target_column(metric, value, "samples"))?;
+    let seeds = labels(runs, "seed")?;
+    Ok((0..runs.height())
+        .filter_map(|row| match (updates[row], samples[row]) {
+            (Some(s), Some(e)) if s > 0.0 && e > 0.0 => Some(Reaching {
+                seed: seeds[row].clone(),
+                batch: e / s,
+                updates: s,
+                samples: e,
+            }),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The (batch, updates) pairs of `runs`, what [`Fit::of`] fits.
+pub(crate) fn pairs<'a>(runs: impl IntoIterator<Item = &'a Reaching>) -> Vec<(f64, f64)> {
+    runs.into_iter().map(|r| (r.batch, r.updates)).collect()
+}
+
 /// A fit of S(B) = S_min + E_min / B.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Fit {

@@ -9,7 +9,7 @@ use crate::outdir::atomic::write_atomically;
 use crate::outdir::error::{OutputError, Result};
 use crate::outdir::journal::Status;
 use crate::outdir::{EXPERIMENT, MANIFEST, Manifest, REPORT_MD, ReportSpec};
-use crate::outputs::critical::Fit;
+use crate::outputs::critical::{Fit, pairs, reaching};
 use crate::outputs::plots::{PlotSpec, Plots, write_plots};
 use crate::outputs::tables::{
     MeanStd, NULL_LABEL, TARGET_PARTS, config_columns, display_names, distinct, float_values,
@@ -358,11 +358,7 @@ fn targets_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> 
             .iter()
             .any(|c| c == "training.batch_size")
         {
-            out.push_str(&critical_batch_size(
-                runs,
-                &column("updates"),
-                &column("samples"),
-            )?);
+            out.push_str(&critical_batch_size(runs, metric, value)?);
         }
     }
     Ok(out)
@@ -371,34 +367,20 @@ fn targets_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> 
 /// The critical batch size fitted to the runs' updates and samples to a target (their ratio
 /// is each run's mean batch per update, so `full` counts as the training set's size): over
 /// all runs, and per seed for its spread.
-fn critical_batch_size(runs: &DataFrame, updates: &str, samples: &str) -> Result<String> {
-    let (s, e) = (float_values(runs, updates)?, float_values(runs, samples)?);
-    let seeds = labels(runs, "seed")?;
-    let points: Vec<(String, f64, f64)> = (0..runs.height())
-        .filter_map(|row| match (s[row], e[row]) {
-            (Some(s), Some(e)) if s > 0.0 => Some((seeds[row].clone(), e / s, s)),
-            _ => None,
-        })
-        .collect();
-    let all: Vec<(f64, f64)> = points.iter().map(|&(_, b, s)| (b, s)).collect();
-    let Some(fit) = Fit::of(&all) else {
+fn critical_batch_size(runs: &DataFrame, metric: &str, value: f64) -> Result<String> {
+    let points = reaching(runs, metric, value)?;
+    let Some(fit) = Fit::of(&pairs(&points)) else {
         return Ok(format!(
             "\nCritical batch size: no fit of S(B) = S_min + E_min / B: {} run(s) reached the \
              target, and the fit needs two batch sizes or more with fewer updates at the larger.\n",
-            all.len()
+            points.len()
         ));
     };
-    let per_seed: Vec<f64> = distinct(&seeds)
-        .0
+    let seeds = distinct(&points.iter().map(|p| p.seed.clone()).collect::<Vec<_>>()).0;
+    let per_seed: Vec<f64> = seeds
         .iter()
-        .filter_map(|seed| {
-            let mine: Vec<(f64, f64)> = points
-                .iter()
-                .filter(|p| &p.0 == seed)
-                .map(|&(_, b, s)| (b, s))
-                .collect();
-            Fit::of(&mine).map(|f| f.b_crit())
-        })
+        .filter_map(|seed| Fit::of(&pairs(points.iter().filter(|p| &p.seed == seed))))
+        .map(|f| f.b_crit())
         .collect();
     let spread = match mean_std(&per_seed) {
         MeanStd {
@@ -416,7 +398,7 @@ fn critical_batch_size(runs: &DataFrame, updates: &str, samples: &str) -> Result
          of the {} run(s) that reached the target; McCandlish et al. 2018): S_min = {} updates, \
          E_min = {} samples, **B_crit = E_min / S_min = {}**{spread}. Below B_crit a larger batch \
          saves updates almost for free in samples; above it, it mostly costs samples.\n",
-        all.len(),
+        points.len(),
         format_significant(fit.s_min),
         format_significant(fit.e_min),
         format_significant(fit.b_crit()),
@@ -834,12 +816,12 @@ mod tests {
             7,
             vec![
                 Column::new("seed".into(), seeds),
-                Column::new("x_updates".into(), updates),
-                Column::new("x_samples".into(), samples),
+                Column::new("x_to_1_updates".into(), updates),
+                Column::new("x_to_1_samples".into(), samples),
             ],
         )
         .unwrap();
-        let text = critical_batch_size(&runs, "x_updates", "x_samples").unwrap();
+        let text = critical_batch_size(&runs, "x", 1.0).unwrap();
         assert!(text.contains("S_min = 100.00 updates"), "{text}");
         assert!(text.contains("E_min = 800.0 samples"), "{text}");
         assert!(text.contains("B_crit = E_min / S_min = 8.000**"), "{text}");

@@ -15,8 +15,8 @@ use super::{Plot, PlotSpec};
 use crate::outdir::PLOTS;
 use crate::outdir::atomic::AtomicFile;
 use crate::outdir::error::{OutputError, Result};
-use crate::outputs::critical::Fit;
-use crate::outputs::tables::{float_values, swept_columns, target_column};
+use crate::outputs::critical::{Fit, Reaching, pairs, reaching};
+use crate::outputs::tables::swept_columns;
 
 /// The figure of every target, when the batch size is swept; targets no two batch sizes
 /// reached are left out.
@@ -29,20 +29,14 @@ pub(super) fn critical_plots(dir: &Path, spec: &PlotSpec, runs: &DataFrame) -> R
     }
     let mut plots = Vec::new();
     for (metric, &value) in &spec.report.targets {
-        let column = |part| float_values(runs, &target_column(metric, value, part));
-        let (Ok(updates), Ok(samples)) = (column("updates"), column("samples")) else {
+        // Tables written without this target (a report redrawn after `[report]` changed)
+        // have no columns to read.
+        let Ok(points) = reaching(runs, metric, value) else {
             continue;
         };
-        let points: Vec<(f64, f64, f64)> = updates
-            .iter()
-            .zip(&samples)
-            .filter_map(|(&s, &e)| match (s, e) {
-                (Some(s), Some(e)) if s > 0.0 && e > 0.0 => Some((e / s, s, e)),
-                _ => None,
-            })
-            .collect();
-        let pairs: Vec<(f64, f64)> = points.iter().map(|&(b, s, _)| (b, s)).collect();
-        let Some(fit) = Fit::of(&pairs) else { continue };
+        let Some(fit) = Fit::of(&pairs(&points)) else {
+            continue;
+        };
         let stem = file_stem(&format!("{metric}_to_{value}"));
         let file = format!("{PLOTS}/critical_batch_{stem}.png");
         let path = dir.join(&file);
@@ -68,8 +62,8 @@ pub(super) fn critical_plots(dir: &Path, spec: &PlotSpec, runs: &DataFrame) -> R
     Ok(plots)
 }
 
-/// Draws `points` (batch, updates, samples) and the fitted curves to a PNG at `path`.
-fn draw(path: &Path, title: &str, points: &[(f64, f64, f64)], fit: Fit) -> Drawn {
+/// Draws `points` and the fitted curves to a PNG at `path`.
+fn draw(path: &Path, title: &str, points: &[Reaching], fit: Fit) -> Drawn {
     let root = BitMapBackend::new(path, (1200, 800)).into_drawing_area();
     root.fill(&WHITE)?;
     let (top, body) = root.split_vertically(56);
@@ -79,11 +73,11 @@ fn draw(path: &Path, title: &str, points: &[(f64, f64, f64)], fit: Fit) -> Drawn
             (l.min(v), h.max(v))
         })
     };
-    let (b_low, b_high) = bounds(&mut points.iter().map(|p| p.0));
+    let (b_low, b_high) = bounds(&mut points.iter().map(|p| p.batch));
     let (b_low, b_high) = (b_low / 1.5, b_high * 1.5);
     let curve = |b: f64| (fit.s_min + fit.e_min / b, b * fit.s_min + fit.e_min);
     let (y_low, y_high) = bounds(
-        &mut points.iter().flat_map(|p| [p.1, p.2]).chain(
+        &mut points.iter().flat_map(|p| [p.updates, p.samples]).chain(
             [b_low, b_high]
                 .iter()
                 .flat_map(|&b| [curve(b).0, curve(b).1]),
@@ -130,12 +124,12 @@ fn draw(path: &Path, title: &str, points: &[(f64, f64, f64)], fit: Fit) -> Drawn
     chart.draw_series(
         points
             .iter()
-            .map(|&(b, s, _)| Circle::new((b, s), 5, blue.filled())),
+            .map(|p| Circle::new((p.batch, p.updates), 5, blue.filled())),
     )?;
     chart.draw_series(
         points
             .iter()
-            .map(|&(b, _, e)| Circle::new((b, e), 5, orange.filled())),
+            .map(|p| Circle::new((p.batch, p.samples), 5, orange.filled())),
     )?;
     chart
         .configure_series_labels()
