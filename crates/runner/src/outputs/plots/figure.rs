@@ -110,6 +110,14 @@ fn fit_bands(bands: &mut [Vec<Option<Band>>], x: &str, metric: &str) -> Option<(
     Some((x_axis, y_axis))
 }
 
+/// The legend of a figure of lines: one entry per group in its colour, then the band.
+fn line_legend(facets: &Facets, colours: &[RGBColor]) -> Vec<Key> {
+    (0..facets.groups.len())
+        .map(|group| Key::Line(facets.group_label(group), colours[group]))
+        .chain([Key::Band])
+        .collect()
+}
+
 /// Prepares `<metric>_vs_<x>.png`: one line per group and panel.
 pub(super) fn curve_figure(
     spec: &PlotSpec,
@@ -147,10 +155,7 @@ pub(super) fn curve_figure(
     ];
     notes.extend(excluded_note(series.non_finite(), facets));
     let colours = facets.colours();
-    let mut legend: Vec<Key> = (0..facets.groups.len())
-        .map(|group| Key::Line(facets.group_label(group), colours[group]))
-        .collect();
-    legend.push(Key::Band);
+    let legend = line_legend(facets, &colours);
     let figure = Figure {
         file: format!("{PLOTS}/{}_vs_{}.png", file_stem(metric), file_stem(x)),
         caption: format!(
@@ -229,10 +234,7 @@ pub(super) fn sweep_figure(
         return Prepared::Skip(format!("{metric} vs {name}: no finite values"));
     };
     let colours = facets.colours();
-    let mut legend: Vec<Key> = (0..facets.groups.len())
-        .map(|group| Key::Line(facets.group_label(group), colours[group]))
-        .collect();
-    legend.push(Key::Band);
+    let legend = line_legend(facets, &colours);
     let non_finite = values.iter().flatten().filter(|v| !v.is_finite()).count();
     let mut notes =
         vec!["Line: final value, mean over seeds; shaded band: min–max over seeds.".to_string()];
