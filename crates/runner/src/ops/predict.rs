@@ -36,10 +36,12 @@ pub fn predict(
     data: &Path,
     out: Option<&Path>,
 ) -> Result<usize> {
-    let precision = model::precision(model).map_err(|e| invalid(model, e.to_string()))?;
-    let frame = match precision.as_str() {
-        "f64" => predict_in::<f64>(registry, model, data)?,
-        _ => predict_in::<f32>(registry, model, data)?,
+    let bytes = model::read(model).map_err(|e| invalid(model, e.to_string()))?;
+    let (info, _) =
+        model::read_metadata(model, &bytes).map_err(|e| invalid(model, e.to_string()))?;
+    let frame = match info.precision.as_str() {
+        "f64" => predict_in::<f64>(registry, model, &bytes, data)?,
+        _ => predict_in::<f32>(registry, model, &bytes, data)?,
     };
     let rows = frame.height();
     write(frame, out)?;
@@ -49,9 +51,11 @@ pub fn predict(
 fn predict_in<T: Precision + Stored>(
     registry: &Registry,
     model: &Path,
+    bytes: &[u8],
     data: &Path,
 ) -> Result<DataFrame> {
-    let saved: SavedModel<T> = model::load(model).map_err(|e| invalid(model, e.to_string()))?;
+    let saved: SavedModel<T> =
+        model::decode(model, bytes).map_err(|e| invalid(model, e.to_string()))?;
     let mut net = network(registry, &saved).map_err(|e| invalid(model, e))?;
     let table = RawTable::read(data).map_err(|e| invalid(data, e.to_string()))?;
     let x = inputs::<T>(&table, &saved.preprocessing)?;

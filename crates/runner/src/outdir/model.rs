@@ -189,20 +189,35 @@ pub fn save<T: Stored>(
 /// # Errors
 /// When the file cannot be read, is not a descent model, or holds another precision.
 pub fn load<T: Stored>(path: &Path) -> Result<SavedModel<T>, ModelError> {
-    let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+    decode(path, &read(path)?)
+}
+
+/// The bytes of the model file at `path`, for [`read_metadata`] and [`decode`].
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
+    std::fs::read(path).map_err(|source| ModelError::Io {
         action: "read",
         path: path.to_owned(),
         source,
-    })?;
+    })
+}
+
+/// The model in `bytes` (read from `path`) in precision `T`.
+///
+/// # Errors
+/// When the bytes are not a descent model, or hold another precision.
+pub fn decode<T: Stored>(path: &Path, bytes: &[u8]) -> Result<SavedModel<T>, ModelError> {
     let invalid = |reason: String| ModelError::Invalid {
         path: path.to_owned(),
         reason,
     };
-    let (info, preprocessing) = read_metadata(path, &bytes)?;
+    let (info, preprocessing) = read_metadata(path, bytes)?;
     if info.precision != T::NAME {
         return Err(invalid(format!("its tensors are {}", info.precision)));
     }
-    let tensors = SafeTensors::deserialize(&bytes).map_err(|e| invalid(e.to_string()))?;
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| invalid(e.to_string()))?;
     let mut params = Vec::new();
     let mut inputs = info.inputs;
     for (l, layer) in info.layers.iter().enumerate() {
@@ -258,19 +273,6 @@ pub fn read_metadata(path: &Path, bytes: &[u8]) -> Result<(ModelInfo, Preprocess
     let preprocessing =
         serde_json::from_str(text("preprocessing")?).map_err(|e| invalid(e.to_string()))?;
     Ok((info, preprocessing))
-}
-
-/// The precision a model file's tensors are in, from its metadata.
-///
-/// # Errors
-/// When the file cannot be read or is not a descent model.
-pub fn precision(path: &Path) -> Result<String, ModelError> {
-    let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
-        action: "read",
-        path: path.to_owned(),
-        source,
-    })?;
-    Ok(read_metadata(path, &bytes)?.0.precision)
 }
 
 #[cfg(test)]
