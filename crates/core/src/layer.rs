@@ -165,6 +165,12 @@ impl<T: Float> Dense<T> {
         &self.z[..self.units * batch]
     }
 
+    /// `Δ = dL/dZ` of the last backward pass over `batch` samples, while the layer holds it
+    /// (from the layer above's back-propagation until its parameter gradients use it up).
+    pub fn delta(&self, batch: usize) -> &[T] {
+        &self.delta[..self.units * batch]
+    }
+
     /// The outputs `A` of the last forward pass over `batch` samples.
     pub fn output(&self, batch: usize) -> &[T] {
         &self.a[..self.units * batch]

@@ -20,6 +20,7 @@ pub mod matrix;
 pub mod metrics;
 pub mod model;
 mod network;
+pub mod noise;
 pub mod random;
 
 pub use error::{CoreError, Result};

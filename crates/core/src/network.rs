@@ -13,6 +13,7 @@ use crate::init::Init;
 use crate::layer::{Dense, Target};
 use crate::loss::Loss;
 use crate::metrics::{Metric, MetricSums, Metrics, Predictions};
+use crate::noise::{GradientNoise, NoiseSums};
 use crate::random::{Stream, rng};
 
 /// One layer of a network to build: its width, activation and initialisation.
@@ -262,6 +263,18 @@ impl<T: Float> Network<T> {
     /// Back-propagates the batch of the last forward pass, with parameter gradients sent to
     /// `target`.
     fn backward(&mut self, batch: &Batch<'_, T>, target: Target<T>) -> Result<()> {
+        self.backward_inspecting(batch, target, |_, _, _| {})
+    }
+
+    /// [`backward`](Self::backward), showing `inspect` each layer with its input and its
+    /// `Δ` (through [`Dense::delta`]) just before they make the layer's parameter gradients,
+    /// and the batch size.
+    fn backward_inspecting(
+        &mut self,
+        batch: &Batch<'_, T>,
+        target: Target<T>,
+        mut inspect: impl FnMut(&Dense<T>, &[T], usize),
+    ) -> Result<()> {
         let n = batch.len;
         let outputs = self.outputs();
         let par = self.par;
@@ -276,6 +289,7 @@ impl<T: Float> Network<T> {
                 rest[0].backpropagate(&self.params, prev, n, par)?;
             }
             let input = below.last().map_or(batch.x, |prev| prev.output(n));
+            inspect(&rest[0], input, n);
             let out = match target {
                 Target::Gradients => &mut self.grads,
                 Target::Descend(_) => &mut self.params,
@@ -323,6 +337,45 @@ impl<T: Float> Network<T> {
             classes.extend((0..len).map(|i| predictions.predicted_class(i)));
         }
         classes
+    }
+
+    /// The gradient noise over `data`: the spread of its per-sample loss gradients against
+    /// their mean (see [`GradientNoise`]), from one forward and backward pass in chunks.
+    ///
+    /// The per-sample gradients are never formed: a dense layer's gradient for sample `i` is
+    /// the outer product of its `Δ` column and its input (with a 1 for the bias), whose
+    /// squared norm is `|Δᵢ|² (|xᵢ|² + 1)`, and the chunk's mean gradient is the usual
+    /// batch gradient. Only the network's caches and gradient buffer change, so measuring
+    /// between epochs leaves the training as it would have been.
+    ///
+    /// # Errors
+    /// As [`Network::compute_gradients`].
+    pub fn gradient_noise(&mut self, data: &Dataset<T>) -> Result<GradientNoise> {
+        let mut sums = NoiseSums::new(self.params.len());
+        let chunk = self.capacity.max(1);
+        let mut norms = vec![0.0; chunk];
+        for start in (0..data.len()).step_by(chunk) {
+            let len = chunk.min(data.len() - start);
+            let batch = data.batch(start, len);
+            self.forward(batch.x, len);
+            let norms = &mut norms[..len];
+            norms.fill(0.0);
+            // The loss's Δ is that of the chunk's mean loss: a sample's own gradient is
+            // `len` times its column's share.
+            let scale = (len as f64).powi(2);
+            self.backward_inspecting(&batch, Target::Gradients, |layer, input, n| {
+                let (units, inputs) = (layer.units(), layer.inputs());
+                let delta = layer.delta(n);
+                for (i, norm) in norms.iter_mut().enumerate() {
+                    let squares = |v: &[T]| v.iter().map(|x| x.f64().powi(2)).sum::<f64>();
+                    let d = squares(&delta[i * units..(i + 1) * units]);
+                    let x = squares(&input[i * inputs..(i + 1) * inputs]);
+                    *norm += scale * d * (x + 1.0);
+                }
+            })?;
+            sums.add(&self.grads, len, norms);
+        }
+        Ok(sums.finish())
     }
 
     /// Metrics to compute in [`evaluate`](Network::evaluate) beyond the built-in sums

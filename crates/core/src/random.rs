@@ -22,6 +22,8 @@ pub enum Stream {
     Init = 3,
     /// The order of samples in each epoch.
     Shuffle = 4,
+    /// The training samples the gradient noise scale is measured on.
+    Noise = 5,
 }
 
 /// The generator for `purpose` under `seed`.

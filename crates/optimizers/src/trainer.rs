@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use descent_core::data::{Batch, Dataset, Split};
 use descent_core::metrics::Metrics;
+use descent_core::noise::noise_samples;
 use descent_core::{Float, Network};
 
 use crate::batching::{BatchSize, Batcher, ShuffleState};
@@ -38,6 +39,10 @@ pub struct TrainConfig {
     /// Explicit sample orders, one per epoch, instead of seeded shuffles: to train on
     /// exactly the batches another implementation used.
     pub orders: Option<Arc<Vec<Vec<usize>>>>,
+    /// Whether to measure the gradient noise scale with every record
+    /// ([`EpochRecord::noise_scale`]), on the training samples
+    /// [`noise_samples`](descent_core::noise::noise_samples) picks from `seed`.
+    pub noise_scale: bool,
 }
 
 impl TrainConfig {
@@ -104,6 +109,9 @@ pub struct EpochRecord {
     pub validation: Option<Metrics>,
     /// Loss and metrics on the test set, if there is one.
     pub test: Option<Metrics>,
+    /// The gradient noise scale B_simple of the training set at this point, when measured
+    /// ([`TrainConfig::noise_scale`]) and defined ([`GradientNoise::scale`](descent_core::noise::GradientNoise::scale)).
+    pub noise_scale: Option<f64>,
 }
 
 /// What a training run produced.
@@ -271,13 +279,25 @@ pub fn train_from<T: Float>(
     let train = &data.train;
     let mut batcher = Batcher::new(train, config.batch_size, config.shuffle, config.seed);
     net.reserve(batcher.batch_size());
-    let evaluate = |net: &mut Network<T>, epoch, updates, seconds| EpochRecord {
-        epoch,
-        updates,
-        seconds,
-        train: net.evaluate(train),
-        validation: data.validation.as_ref().map(|d| net.evaluate(d)),
-        test: data.test.as_ref().map(|d| net.evaluate(d)),
+    let probe = config
+        .noise_scale
+        .then(|| noise_samples(train, config.seed));
+    let evaluate = |net: &mut Network<T>, epoch, updates, seconds| -> Result<EpochRecord> {
+        let noise_scale = match &probe {
+            Some(samples) => net
+                .gradient_noise(samples.as_ref().unwrap_or(train))?
+                .scale(),
+            None => None,
+        };
+        Ok(EpochRecord {
+            epoch,
+            updates,
+            seconds,
+            train: net.evaluate(train),
+            validation: data.validation.as_ref().map(|d| net.evaluate(d)),
+            test: data.test.as_ref().map(|d| net.evaluate(d)),
+            noise_scale,
+        })
     };
     let (mut records, mut samples, mut best, mut stalled) = match start {
         Some(state) => {
@@ -291,7 +311,7 @@ pub fn train_from<T: Float>(
         }
         None => {
             let mut records = Vec::with_capacity(config.epochs + 1);
-            records.push(evaluate(net, 0, 0, 0.0));
+            records.push(evaluate(net, 0, 0, 0.0)?);
             supervisor.observe(&records[0]);
             (records, 0u64, None, 0)
         }
@@ -322,7 +342,7 @@ pub fn train_from<T: Float>(
         };
         updates += steps;
         seconds += started.elapsed().as_secs_f64();
-        let record = evaluate(net, epoch + 1, updates, seconds);
+        let record = evaluate(net, epoch + 1, updates, seconds)?;
         supervisor.observe(&record);
         let (loss, separated) = (record.train.loss, record.train.mistakes == Some(0));
         records.push(record);

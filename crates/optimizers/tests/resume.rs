@@ -73,6 +73,7 @@ fn config(batch: usize, epochs: usize) -> TrainConfig {
         learning_rate: 0.05,
         seed: 9,
         orders: None,
+        noise_scale: false,
     }
 }
 
@@ -275,4 +276,41 @@ fn a_changed_state_gives_a_different_run() {
     )
     .expect_err("a state of another network is refused");
     assert!(e.to_string().contains("parameters"), "{e}");
+}
+
+/// Measuring the gradient noise scale between epochs changes no number of the training:
+/// plain SGD (fused, and deferred at batch 1) and rules with state, in f32.
+#[test]
+fn measuring_the_noise_scale_leaves_the_training_as_it_was() {
+    let split = data::<f32>();
+    let schedule = Cosine::new(&ScheduleParameters::default());
+    for kind in ["sgd", "momentum", "adam"] {
+        for batch in [1, 8] {
+            let run = |noise_scale: bool| {
+                let mut net = network::<f32>();
+                let mut r = rule::<f32>(kind, net.params().len());
+                let config = TrainConfig {
+                    noise_scale,
+                    ..config(batch, EPOCHS)
+                };
+                let outcome = train(&mut net, r.as_mut(), &schedule, &split, &config, |_| {})
+                    .expect("trains");
+                (outcome, net.params().to_vec())
+            };
+            let ((plain, p), (measured, q)) = (run(false), run(true));
+            let what = format!("{kind}, batch {batch}");
+            assert!(same(&plain, &measured), "{what}: records differ");
+            assert!(
+                p.iter().zip(&q).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{what}: parameters differ"
+            );
+            assert!(plain.records.iter().all(|r| r.noise_scale.is_none()));
+            let scales: Vec<Option<f64>> = measured.records.iter().map(|r| r.noise_scale).collect();
+            assert_eq!(scales.len(), EPOCHS + 1, "{what}");
+            // Undefined (None) once the mean gradient is lost in the noise of 63 samples;
+            // the untrained model's gradient is not.
+            assert!(scales[0].is_some(), "{what}: {scales:?}");
+            assert!(scales.iter().flatten().all(|&v| v > 0.0), "{what}: {scales:?}");
+        }
+    }
 }

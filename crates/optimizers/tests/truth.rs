@@ -44,6 +44,7 @@ fn config(epochs: usize, batch: BatchSize, lr: f64) -> TrainConfig {
         learning_rate: lr,
         seed: 0,
         orders: None,
+        noise_scale: false,
     }
 }
 

@@ -248,6 +248,17 @@ pub struct TrainingConfig {
     /// does not change a run's numbers, so it is not part of the run id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every: Option<usize>,
+    /// Measure the gradient noise scale B_simple at every epoch (curves column
+    /// `noise_scale`). It does not change the training, but it adds a column, so it is part
+    /// of the run id when on (and left out when off, keeping the ids of runs that never
+    /// measured it).
+    #[serde(default, skip_serializing_if = "is_off")]
+    pub noise_scale: bool,
+}
+
+/// Whether a switch is off: such switches are left out of the resolved configuration.
+fn is_off(on: &bool) -> bool {
+    !on
 }
 
 fn batch_size() -> BatchSetting {
@@ -294,6 +305,7 @@ impl Default for TrainingConfig {
             shuffle: true,
             precision: FloatPrecision::default(),
             checkpoint_every: None,
+            noise_scale: false,
         }
     }
 }

@@ -8,7 +8,9 @@
 //! The format is safetensors: the parameters (`params`) and the optimizer's buffers
 //! (`rule.<name>`) in the run's precision; the shuffle order (`order`, U64); the records so
 //! far (`records`, U64, one row per epoch: [`RECORD_COLUMNS`] words, then two per extra
-//! metric and part — a presence flag and the f64 bits — floats as their bits), and
+//! metric and part — a presence flag and the f64 bits — floats as their bits), the
+//! records' gradient noise scales when measured (`noise_scale`, U64: f64 bits, NaN for
+//! none), and
 //! string metadata: `format`, `run_id`, `precision`, the optimizer's buffer names and
 //! counters, the samples seen, the convergence tracker (`best` as the hex bits of an f64, empty before a trained epoch,
 //! `stalled`) and the shuffle stream's position.
@@ -265,6 +267,7 @@ fn record_of(row: &[u64], extras: usize) -> Result<EpochRecord, String> {
         train: part(0).ok_or("a record without training metrics")?,
         validation: part(1),
         test: part(2),
+        noise_scale: None,
     })
 }
 
@@ -293,6 +296,19 @@ fn encode<T: Stored>(run_id: &str, state: &TrainState<T>) -> Result<Vec<u8>, Str
         vec![state.records.len(), RECORD_COLUMNS + 6 * extras],
         words(state.records.iter().flat_map(|r| record_row(r, extras))),
     ));
+    if state.records.iter().any(|r| r.noise_scale.is_some()) {
+        data.push((
+            "noise_scale".into(),
+            Dtype::U64,
+            vec![state.records.len()],
+            words(
+                state
+                    .records
+                    .iter()
+                    .map(|r| r.noise_scale.unwrap_or(f64::NAN).to_bits()),
+            ),
+        ));
+    }
     let mut metadata = HashMap::from([
         ("format".to_owned(), FORMAT.to_owned()),
         ("run_id".to_owned(), run_id.to_owned()),
@@ -407,10 +423,19 @@ fn decode<T: Stored>(bytes: &[u8], run_id: &str) -> Result<TrainState<T>, String
         .filter(|&c| c >= RECORD_COLUMNS && (c - RECORD_COLUMNS).is_multiple_of(6))
         .ok_or("its records have the wrong number of columns")?;
     let extras = (columns - RECORD_COLUMNS) / 6;
-    let records = words("records")?
+    let mut records = words("records")?
         .chunks_exact(columns)
         .map(|row| record_of(row, extras))
         .collect::<Result<Vec<_>, _>>()?;
+    if tensors.names().contains(&"noise_scale") {
+        let scales = words("noise_scale")?;
+        if scales.len() != records.len() {
+            return Err("its noise scales are not one per record".into());
+        }
+        for (record, bits) in records.iter_mut().zip(scales) {
+            record.noise_scale = Some(f64::from_bits(bits)).filter(|v| !v.is_nan());
+        }
+    }
     let order = words("order")?
         .into_iter()
         .map(|i| usize::try_from(i).map_err(|_| "a sample index out of range".to_owned()))
@@ -471,6 +496,7 @@ mod tests {
                     train: metrics(1.0 / (epoch as f64 + 1.0)),
                     validation: None,
                     test: (epoch > 0).then(|| metrics(f64::INFINITY)),
+                    noise_scale: (epoch > 0).then(|| 40.0 / (epoch as f64 + 0.5)),
                 })
                 .collect(),
         }

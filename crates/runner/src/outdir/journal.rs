@@ -43,11 +43,16 @@ impl Status {
     }
 }
 
+/// The curves column of the gradient noise scale B_simple, in [`Curves::metrics`] when the
+/// run measured it (`training.noise_scale`).
+pub const NOISE_SCALE: &str = "noise_scale";
+
 /// The per-epoch record of a run, column by column (all vectors have one entry per epoch).
 ///
 /// `metrics` holds the task's metrics by column name: for classification
 /// `train_accuracy`, `val_accuracy`, `test_accuracy`; for regression `train_r2`, `val_r2`,
-/// `test_r2`. An entry is `None` where that part of the data does not exist.
+/// `test_r2`; and [`NOISE_SCALE`] when measured. An entry is `None` where that part of the
+/// data does not exist (or the noise scale is undefined).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Curves {
     /// Epoch number, from 1.

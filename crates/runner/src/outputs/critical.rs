@@ -3,9 +3,12 @@
 //! S(B) = S_min + E_min / B, where S_min is the fewest updates any batch size needs and E_min
 //! the fewest samples; B_crit = E_min / S_min is where the trade-off turns.
 
+use std::collections::HashMap;
+
 use polars::prelude::DataFrame;
 
 use crate::outdir::error::Result;
+use crate::outdir::journal::NOISE_SCALE;
 use crate::outputs::tables::{float_values, labels, target_column};
 
 /// A run that reached a target: its seed, its mean batch per update (samples over updates,
@@ -41,6 +44,52 @@ pub(crate) fn reaching(runs: &DataFrame, metric: &str, value: f64) -> Result<Vec
             _ => None,
         })
         .collect())
+}
+
+/// The gradient noise scale of each run of `runs` that reached `value` of `metric`: the mean
+/// of its finite B_simple (curves column [`NOISE_SCALE`]) over the epochs it trained until
+/// it reached the target (the untrained model's value only for a run that reached it
+/// untrained). Runs with no finite value there are left out.
+///
+/// # Errors
+/// When the tables lack the run ids, the target's epochs, or the curves' epochs and noise
+/// scales.
+pub(crate) fn noise_until_target(
+    runs: &DataFrame,
+    curves: &DataFrame,
+    metric: &str,
+    value: f64,
+) -> Result<Vec<f64>> {
+    let epochs = float_values(runs, &target_column(metric, value, "epochs"))?;
+    let target: HashMap<String, f64> = labels(runs, "run_id")?
+        .into_iter()
+        .zip(epochs)
+        .filter_map(|(id, epoch)| Some((id, epoch?)))
+        .collect();
+    let mut sums: HashMap<&str, (f64, usize)> = HashMap::new();
+    let ids = labels(curves, "run_id")?;
+    let curve_epochs = float_values(curves, "epoch")?;
+    let scales = float_values(curves, NOISE_SCALE)?;
+    for ((id, epoch), scale) in ids.iter().zip(curve_epochs).zip(scales) {
+        let (Some(&reached), Some(epoch), Some(scale)) = (target.get(id), epoch, scale) else {
+            continue;
+        };
+        let counted = if reached == 0.0 {
+            epoch == 0.0
+        } else {
+            epoch > 0.0 && epoch <= reached
+        };
+        if counted && scale.is_finite() {
+            let sum = sums.entry(id.as_str()).or_default();
+            *sum = (sum.0 + scale, sum.1 + 1);
+        }
+    }
+    let mut means: Vec<(&str, f64)> = sums
+        .into_iter()
+        .map(|(id, (sum, count))| (id, sum / count as f64))
+        .collect();
+    means.sort_by(|a, b| a.0.cmp(b.0));
+    Ok(means.into_iter().map(|(_, mean)| mean).collect())
 }
 
 /// The (batch, updates) pairs of `runs`, what [`Fit::of`] fits.

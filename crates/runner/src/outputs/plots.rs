@@ -4,7 +4,8 @@
 //! For every metric of `[report]` and every x axis: `plots/<metric>_vs_<x>.png`, one line per
 //! value of `group_by` (the mean over seeds) with a shaded band (min–max over seeds); and
 //! `plots/<metric>_final.png`, the final value per group as mean ± 1 std with every seed
-//! shown. Other swept keys are never averaged over silently: each combination of their values
+//! shown; `plots/noise_scale_vs_epoch.png` likewise when the runs measured the gradient noise
+//! scale. Other swept keys are never averaged over silently: each combination of their values
 //! gets its own panel. Text is set in DejaVu Sans, embedded in the binary, so a figure is the
 //! same bytes on every machine.
 
@@ -23,6 +24,7 @@ use std::path::Path;
 use polars::prelude::DataFrame;
 
 use crate::outdir::error::{OutputError, Result};
+use crate::outdir::journal::NOISE_SCALE;
 use crate::outdir::{PLOTS, ReportSpec, X_AXES};
 use crate::outputs::tables::{config_columns, float_values, quality_columns, swept_columns};
 use facets::Facets;
@@ -130,6 +132,11 @@ pub fn write_plots(
         }
         let values = float_values(runs, metric)?;
         prepared.push(final_figure(spec, &facets, &values, metric));
+    }
+    // The gradient noise scale, when the runs measured it, against the epochs.
+    if curves.column(NOISE_SCALE).is_ok() && curves.column("epoch").is_ok() {
+        let series = RunSeries::read(runs, curves, "epoch", NOISE_SCALE)?;
+        prepared.push(curve_figure(spec, &facets, &series, "epoch", NOISE_SCALE));
     }
     // A swept key of numbers gets the final metrics against it: along the key, the lines
     // are the groups (or the variants, when the key is the group).

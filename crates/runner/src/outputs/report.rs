@@ -9,10 +9,12 @@ use crate::outdir::atomic::write_atomically;
 use crate::outdir::error::{OutputError, Result};
 use crate::outdir::journal::Status;
 use crate::outdir::{EXPERIMENT, MANIFEST, Manifest, REPORT_MD, ReportSpec};
-use crate::outputs::critical::{Fit, pairs, reaching};
+use crate::outdir::journal::NOISE_SCALE;
+use crate::outputs::critical::{Fit, noise_until_target, pairs, reaching};
 use crate::outputs::plots::{PlotSpec, Plots, write_plots};
 use crate::outputs::tables::{
-    MeanStd, NULL_LABEL, TARGET_PARTS, config_columns, display_names, distinct, float_values,
+    MeanStd, NULL_LABEL, TARGET_PARTS, config_columns, curve_column_names, display_names,
+    distinct, float_values,
     labels, mean_std, quality_columns, read_confusion, read_curves, read_runs, render_value,
     summary_frame, swept_columns, target_column, target_of,
 };
@@ -27,6 +29,9 @@ pub struct ReportInput<'a> {
     pub description: &'a str,
     /// The runs table.
     pub runs: &'a DataFrame,
+    /// The curves table's columns that the report reads: the gradient noise scale
+    /// ([`NOISE_SCALE`]) with the epochs, when the runs measured it.
+    pub curves: &'a DataFrame,
     /// The summary table of `runs` (see [`summary_frame`]).
     pub summary: &'a DataFrame,
     /// The figures drawn, linked inline.
@@ -58,7 +63,15 @@ pub fn write_report(dir: &Path, spec: &PlotSpec, description: &str) -> Result<Pl
         ..spec.clone()
     };
     spec.check(&runs)?;
-    let curves = read_curves(dir, &spec.curve_columns())?;
+    let mut columns = spec.curve_columns();
+    if curve_column_names(dir)?.iter().any(|c| c == NOISE_SCALE) {
+        for column in ["epoch", NOISE_SCALE] {
+            if !columns.iter().any(|c| c == column) {
+                columns.push(column.to_owned());
+            }
+        }
+    }
+    let curves = read_curves(dir, &columns)?;
     let confusion = read_confusion(dir)?;
     let mut plots = write_plots(dir, spec, &runs, &curves, confusion.as_ref())?;
     plots.skipped.extend(
@@ -71,6 +84,7 @@ pub fn write_report(dir: &Path, spec: &PlotSpec, description: &str) -> Result<Pl
         spec,
         description,
         runs: &runs,
+        curves: &curves,
         summary: &summary,
         plots: &plots,
     };
@@ -98,7 +112,7 @@ pub fn render_report(dir: &Path, input: &ReportInput<'_>) -> Result<String> {
         what_was_run(input.runs, input.summary, manifest.as_deref())?,
         summary_section(input.summary, input.runs)?,
         best_section(&input.spec.report, input.summary, input.runs)?,
-        targets_section(&input.spec.report, input.summary, input.runs)?,
+        targets_section(&input.spec.report, input.summary, input.runs, input.curves)?,
         plots_section(input.plots),
         problems_section(input.runs)?,
         experiment_section(experiment.as_deref()),
@@ -290,7 +304,12 @@ fn best_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> Res
 /// Per `[report] targets` entry, who got there first: the configurations by mean updates to
 /// reach it, with how many seeds reached it and the mean ± std of epochs, updates, samples
 /// and training seconds; empty without targets.
-fn targets_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> Result<String> {
+fn targets_section(
+    spec: &ReportSpec,
+    summary: &DataFrame,
+    runs: &DataFrame,
+    curves: &DataFrame,
+) -> Result<String> {
     if spec.targets.is_empty() {
         return Ok(String::new());
     }
@@ -358,7 +377,7 @@ fn targets_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> 
             .iter()
             .any(|c| c == "training.batch_size")
         {
-            out.push_str(&critical_batch_size(runs, metric, value)?);
+            out.push_str(&critical_batch_size(runs, curves, metric, value)?);
         }
     }
     Ok(out)
@@ -366,8 +385,14 @@ fn targets_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> 
 
 /// The critical batch size fitted to the runs' updates and samples to a target (their ratio
 /// is each run's mean batch per update, so `full` counts as the training set's size): over
-/// all runs, and per seed for its spread.
-fn critical_batch_size(runs: &DataFrame, metric: &str, value: f64) -> Result<String> {
+/// all runs, and per seed for its spread; beside it, the gradient noise scale the runs
+/// measured on their way to the target, when they did.
+fn critical_batch_size(
+    runs: &DataFrame,
+    curves: &DataFrame,
+    metric: &str,
+    value: f64,
+) -> Result<String> {
     let points = reaching(runs, metric, value)?;
     let Some(fit) = Fit::of(&pairs(&points)) else {
         return Ok(format!(
@@ -397,11 +422,50 @@ fn critical_batch_size(runs: &DataFrame, metric: &str, value: f64) -> Result<Str
         "\nCritical batch size (S(B) = S_min + E_min / B fitted by least squares to the updates S \
          of the {} run(s) that reached the target; McCandlish et al. 2018): S_min = {} updates, \
          E_min = {} samples, **B_crit = E_min / S_min = {}**{spread}. Below B_crit a larger batch \
-         saves updates almost for free in samples; above it, it mostly costs samples.\n",
+         saves updates almost for free in samples; above it, it mostly costs samples. The model \
+         assumes each batch size trains at its own best learning rate; with one learning rate \
+         for all, large batches take more updates than they need, and B_crit comes out \
+         smaller.\n{}",
         points.len(),
         format_significant(fit.s_min),
         format_significant(fit.e_min),
         format_significant(fit.b_crit()),
+        noise_beside(curves, runs, metric, value, fit.b_crit())?,
+    ))
+}
+
+/// The measured gradient noise scale next to a fitted B_crit, or how to measure it.
+fn noise_beside(
+    curves: &DataFrame,
+    runs: &DataFrame,
+    metric: &str,
+    value: f64,
+    b_crit: f64,
+) -> Result<String> {
+    if curves.column(NOISE_SCALE).is_err() {
+        return Ok("\nSet `training.noise_scale = true` to compare B_crit with the gradient \
+                   noise scale measured during training.\n"
+            .into());
+    }
+    let per_run = noise_until_target(runs, curves, metric, value)?;
+    let MeanStd {
+        mean: Some(mean),
+        std,
+    } = mean_std(&per_run)
+    else {
+        return Ok("\nGradient noise scale: no run that reached the target has a defined \
+                   B_simple on its way there.\n"
+            .into());
+    };
+    Ok(format!(
+        "\nGradient noise scale measured on the way (B_simple = tr(Σ)/|G|², averaged over each \
+         run's epochs until it reached the target, then over the {} run(s)): **B_simple = {}**, \
+         so B_crit / B_simple = {}. McCandlish et al. found the two within about an order of \
+         magnitude of each other; B_simple is their noise scale B_noise when the loss curves \
+         alike in every direction. See `plots/noise_scale_vs_epoch.png`.\n",
+        per_run.len(),
+        format_mean_std(Some(mean), std),
+        format_significant(b_crit / mean),
     ))
 }
 
@@ -821,10 +885,52 @@ mod tests {
             ],
         )
         .unwrap();
-        let text = critical_batch_size(&runs, "x", 1.0).unwrap();
+        let text = critical_batch_size(&runs, &DataFrame::empty(), "x", 1.0).unwrap();
         assert!(text.contains("S_min = 100.00 updates"), "{text}");
         assert!(text.contains("E_min = 800.0 samples"), "{text}");
         assert!(text.contains("B_crit = E_min / S_min = 8.000**"), "{text}");
         assert!(text.contains("B_crit = 8.000 ± 0 over 2 seed(s)"), "{text}");
+        assert!(text.contains("Set `training.noise_scale = true`"), "{text}");
+    }
+
+    #[test]
+    fn the_noise_scale_beside_b_crit_is_averaged_over_the_epochs_before_the_target() {
+        use polars::prelude::{Column, DataFrame};
+        // Runs a and b reached the target at epochs 2 and 1; c never did.
+        let runs = DataFrame::new(
+            3,
+            vec![
+                Column::new("run_id".into(), ["a", "b", "c"]),
+                Column::new("x_to_1_epochs".into(), [Some(2.0), Some(1.0), None]),
+            ],
+        )
+        .unwrap();
+        let ids = ["a", "a", "a", "a", "b", "b", "c", "c"];
+        let epochs = [0u32, 1, 2, 3, 0, 1, 0, 1];
+        // Epoch 0 (untrained) and epochs after the target do not count: a's mean is 3,
+        // b's 10 (c never reached it), so B_simple = 6.5 ± 4.9 and B_crit / B_simple = 2.
+        let scales = [
+            Some(100.0),
+            Some(2.0),
+            Some(4.0),
+            Some(50.0),
+            Some(100.0),
+            Some(10.0),
+            Some(1.0),
+            Some(1.0),
+        ];
+        let curves = DataFrame::new(
+            8,
+            vec![
+                Column::new("run_id".into(), ids),
+                Column::new("epoch".into(), epochs),
+                Column::new(NOISE_SCALE.into(), scales),
+            ],
+        )
+        .unwrap();
+        let text = noise_beside(&curves, &runs, "x", 1.0, 13.0).unwrap();
+        assert!(text.contains("over the 2 run(s)"), "{text}");
+        assert!(text.contains("B_simple = 6.5 ± 4.9**"), "{text}");
+        assert!(text.contains("B_crit / B_simple = 2."), "{text}");
     }
 }

@@ -25,7 +25,7 @@ use crate::outdir::{
     SUMMARY_CSV,
 };
 use columns::{LOSSES, configurations, final_value_columns};
-use files::{read_parquet, write_csv, write_curves, write_parquet};
+use files::{parquet_columns, read_parquet, write_csv, write_curves, write_parquet};
 
 pub(crate) use columns::{
     NULL_LABEL, TARGET_PARTS, display_names, distinct, float_values, labels, target_column,
@@ -383,6 +383,11 @@ pub fn read_runs(dir: &Path) -> Result<DataFrame> {
 /// small on large sweeps).
 pub fn read_curves(dir: &Path, columns: &[String]) -> Result<DataFrame> {
     read_parquet(&dir.join(CURVES_PARQUET), Some(columns.to_vec()))
+}
+
+/// The names of the columns of `curves.parquet` in `dir`, read from its schema alone.
+pub fn curve_column_names(dir: &Path) -> Result<Vec<String>> {
+    parquet_columns(&dir.join(CURVES_PARQUET))
 }
 
 /// A swept key's column, typed by its values (see [`runs_frame`]).

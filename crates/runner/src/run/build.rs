@@ -118,5 +118,6 @@ pub fn train_config(c: &RunConfig, seed: u64) -> TrainConfig {
         learning_rate: c.optimizer.learning_rate,
         seed,
         orders: None,
+        noise_scale: c.training.noise_scale,
     }
 }

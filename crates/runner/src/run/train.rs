@@ -13,7 +13,7 @@ use descent_optim::trainer::{
 use crate::config::schema::{FloatPrecision, RunConfig};
 use crate::config::settings::SettingError;
 use crate::outdir::checkpoint::{self, Stored};
-use crate::outdir::journal::{Confusion, Curves, RunRecord, Status};
+use crate::outdir::journal::{Confusion, Curves, NOISE_SCALE, RunRecord, Status};
 use crate::outdir::model::{self, ModelInfo};
 use crate::registry::{Precision, Registry};
 use crate::run::build::{build_network, build_plan, registered, train_config};
@@ -260,6 +260,13 @@ pub fn record(run: &PlannedRun, outcome: &Outcome, registry: &Registry) -> RunRe
             .push(r.test.as_ref().map(|m| m.loss).and_then(finite));
         for (k, v) in metrics_of(r, registry) {
             curves.metrics.entry(k).or_default().push(v);
+        }
+        if run.spec.config.training.noise_scale {
+            curves
+                .metrics
+                .entry(NOISE_SCALE.to_owned())
+                .or_default()
+                .push(r.noise_scale);
         }
     }
     let status = match outcome.stop {

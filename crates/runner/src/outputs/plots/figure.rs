@@ -7,6 +7,7 @@ use super::PlotSpec;
 use super::facets::Facets;
 use super::series::{Band, RunSeries, Trace, band};
 use crate::outdir::PLOTS;
+use crate::outdir::journal::NOISE_SCALE;
 use crate::outputs::tables::{MeanStd, finite, mean_std};
 
 /// A figure ready to draw, or the reason there is none.
@@ -407,7 +408,9 @@ impl Axis {
             _ => Some((low, high)),
         };
         if let Some((low, high)) =
-            log_range.filter(|&(l, h)| metric.ends_with("loss") && spans_decades(l, h))
+            log_range.filter(|&(l, h)| {
+                (metric.ends_with("loss") || metric == NOISE_SCALE) && spans_decades(l, h)
+            })
         {
             let margin = 10f64.powf(0.05 * (high / low).log10());
             return Some(Axis {

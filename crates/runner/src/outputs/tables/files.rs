@@ -46,6 +46,15 @@ pub(super) fn read_parquet(path: &Path, columns: Option<Vec<String>>) -> Result<
         .map_err(OutputError::table_file(path))
 }
 
+/// The column names of the Parquet file at `path`, from its schema alone.
+pub(super) fn parquet_columns(path: &Path) -> Result<Vec<String>> {
+    let file = File::open(path).map_err(OutputError::io("read", path))?;
+    let schema = ParquetReader::new(file)
+        .schema()
+        .map_err(OutputError::table_file(path))?;
+    Ok(schema.iter_names().map(|name| name.to_string()).collect())
+}
+
 /// Streams every run's curves from the journal into `curves.parquet` and `curves.csv`,
 /// showing each full record to `observe` on the way (what else needs the curves reads them
 /// in this one pass over the journal).
