@@ -29,7 +29,12 @@ fn one_by_one(net: &mut Network<f64>, data: &Dataset<f64>) -> (f64, f64) {
         .collect();
     let trace = gradients
         .iter()
-        .map(|g| g.iter().zip(&mean).map(|(a, m)| (a - m).powi(2)).sum::<f64>())
+        .map(|g| {
+            g.iter()
+                .zip(&mean)
+                .map(|(a, m)| (a - m).powi(2))
+                .sum::<f64>()
+        })
         .sum::<f64>()
         / (n - 1) as f64;
     let mean_squared: f64 = mean.iter().map(|m| m * m).sum();
@@ -93,7 +98,10 @@ impl Linear {
         let y = (0..n)
             .map(|i| {
                 let xi = &x[i * d..(i + 1) * d];
-                xi.iter().zip(&self.teacher).map(|(a, t)| a * t).sum::<f64>()
+                xi.iter()
+                    .zip(&self.teacher)
+                    .map(|(a, t)| a * t)
+                    .sum::<f64>()
                     + self.teacher_bias
                     + self.sigma * noise[i]
             })
@@ -150,13 +158,22 @@ fn linear_regression_on_gaussian_data_has_the_closed_form_noise() {
     let data = problem.data(200_000, 7);
     let noise = problem.network().gradient_noise(&data).expect("noise");
     let truth = problem.truth();
-    assert!(close(noise.trace, truth.trace, 0.02), "{noise:?} vs {truth:?}");
+    assert!(
+        close(noise.trace, truth.trace, 0.02),
+        "{noise:?} vs {truth:?}"
+    );
     assert!(
         close(noise.squared_norm, truth.squared_norm, 0.02),
         "{noise:?} vs {truth:?}"
     );
-    let (scale, expected) = (noise.scale().expect("defined"), truth.trace / truth.squared_norm);
-    assert!(close(scale, expected, 0.03), "B_simple {scale} vs {expected}");
+    let (scale, expected) = (
+        noise.scale().expect("defined"),
+        truth.trace / truth.squared_norm,
+    );
+    assert!(
+        close(scale, expected, 0.03),
+        "B_simple {scale} vs {expected}"
+    );
 }
 
 #[test]

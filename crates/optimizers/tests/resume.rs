@@ -310,7 +310,10 @@ fn measuring_the_noise_scale_leaves_the_training_as_it_was() {
             // Undefined (None) once the mean gradient is lost in the noise of 63 samples;
             // the untrained model's gradient is not.
             assert!(scales[0].is_some(), "{what}: {scales:?}");
-            assert!(scales.iter().flatten().all(|&v| v > 0.0), "{what}: {scales:?}");
+            assert!(
+                scales.iter().flatten().all(|&v| v > 0.0),
+                "{what}: {scales:?}"
+            );
         }
     }
 }

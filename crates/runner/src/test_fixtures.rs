@@ -87,6 +87,7 @@ pub(crate) fn run(group: usize, seed: usize) -> RunRecord {
             epoch: epochs,
         },
         confusion: None,
+        boundary: None,
     }
 }
 

@@ -117,6 +117,11 @@ pub struct RunRecord {
     /// split only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confusion: Option<Confusion>,
+    /// What the final model predicts over its input space, for the first seed of each
+    /// configuration whose data has two input features (classification) or one
+    /// (regression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<Boundary>,
 }
 
 /// How often each class was predicted as each class.
@@ -141,6 +146,28 @@ impl Confusion {
         Self { classes, counts }
     }
 }
+/// A trained model's predictions over the plane of its two input features (classification:
+/// the predicted class of each cell of a grid) or along its one feature (regression: the
+/// predicted value), with training points on top, in the data's own units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Boundary {
+    /// The axes' names: the two features, or the feature and the target.
+    pub axes: [String; 2],
+    /// The class names by class index; empty for regression.
+    pub classes: Vec<String>,
+    /// The grid's x positions (cell centres).
+    pub xs: Vec<f64>,
+    /// The grid's y positions (cell centres); empty for regression.
+    pub ys: Vec<f64>,
+    /// Classification: the predicted class index of cell `(xs[i], ys[j])` at
+    /// `j * xs.len() + i`; regression: the predicted value at `xs[i]`.
+    pub predicted: Vec<f64>,
+    /// Training points `(x, y)`: two features, or the feature and the target.
+    pub points: Vec<[f64; 2]>,
+    /// Each point's class index; empty for regression.
+    pub labels: Vec<u32>,
+}
+
 /// Orders task metric names for tables: `test_*` first (the headline numbers), then
 /// `train_*`, then `val_*`, then anything else, alphabetically within each; duplicates dropped.
 pub fn order_metrics<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<String> {

@@ -52,6 +52,11 @@ pub const SUMMARY_CSV: &str = "summary.csv";
 pub const CONFUSION_PARQUET: &str = "confusion.parquet";
 /// The same as CSV.
 pub const CONFUSION_CSV: &str = "confusion.csv";
+/// What the first seed of each configuration predicts over its input space (two-feature
+/// classification, one-feature regression), with its training points, long format.
+pub const BOUNDARY_PARQUET: &str = "boundary.parquet";
+/// The same as CSV.
+pub const BOUNDARY_CSV: &str = "boundary.csv";
 
 /// Removes what a previous run of shard `shard` wrote in `dir` (its journal and manifest;
 /// not the files every shard shares), for `--fresh`.
@@ -80,6 +85,8 @@ pub fn clear(dir: &Path) -> Result<()> {
         SUMMARY_CSV,
         CONFUSION_PARQUET,
         CONFUSION_CSV,
+        BOUNDARY_PARQUET,
+        BOUNDARY_CSV,
     ];
     let mut doomed: Vec<PathBuf> = files.iter().chain(&tables).map(|f| dir.join(f)).collect();
     if let Ok(entries) = std::fs::read_dir(dir) {

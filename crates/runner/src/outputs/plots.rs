@@ -5,10 +5,11 @@
 //! value of `group_by` (the mean over seeds) with a shaded band (min–max over seeds); and
 //! `plots/<metric>_final.png`, the final value per group as mean ± 1 std with every seed
 //! shown; `plots/noise_scale_vs_epoch.png` likewise when the runs measured the gradient noise
-//! scale. Other swept keys are never averaged over silently: each combination of their values
-//! gets its own panel. Text is set in DejaVu Sans, embedded in the binary, so a figure is the
+//! scale; `plots/decision_boundary.png` from the decision-boundary table. Other swept keys are
+//! never averaged over silently: each combination of their values gets its own panel. Text is set in DejaVu Sans, embedded in the binary, so a figure is the
 //! same bytes on every machine.
 
+mod boundary;
 mod canvas;
 mod confusion;
 mod critical;
@@ -111,7 +112,8 @@ fn distinct_count(keys: &[Option<f64>]) -> usize {
 /// Draws every figure of `spec` into `dir/plots/` and says what was drawn.
 ///
 /// `runs` is the runs table, `curves` the curves table with at least
-/// [`PlotSpec::curve_columns`]. Call [`PlotSpec::check`] first for errors that name the valid
+/// [`PlotSpec::curve_columns`]; `confusion` and `boundary` the confusion and decision-boundary
+/// tables, when the runs have them. Call [`PlotSpec::check`] first for errors that name the valid
 /// choices. Each PNG is written under a temporary name and renamed into place.
 pub fn write_plots(
     dir: &Path,
@@ -119,6 +121,7 @@ pub fn write_plots(
     runs: &DataFrame,
     curves: &DataFrame,
     confusion: Option<&DataFrame>,
+    boundary: Option<&DataFrame>,
 ) -> Result<Plots> {
     text::register_font()?;
     let plots_dir = dir.join(PLOTS);
@@ -183,6 +186,11 @@ pub fn write_plots(
             dir, spec, runs, &facets, confusion,
         )?);
     }
+    if let Some(boundary) = boundary {
+        plots
+            .files
+            .extend(boundary::boundary_plot(dir, spec, runs, boundary)?);
+    }
     Ok(plots)
 }
 
@@ -211,10 +219,59 @@ mod tests {
     }
 
     #[test]
+    fn runs_with_boundaries_get_the_decision_boundary_figure_one_panel_each() {
+        use crate::outdir::journal::Boundary;
+        use crate::outputs::tables::boundary_frame;
+        let mut records = sweep();
+        // Two runs: a plane split at x = 0 into classes "a" and "b", and a regression curve.
+        let grid: Vec<f64> = (0..10).map(|i| f64::from(i) - 4.5).collect();
+        records[0].boundary = Some(Boundary {
+            axes: ["width".into(), "height".into()],
+            classes: vec!["a".into(), "b".into()],
+            predicted: (0..100)
+                .map(|k| f64::from(u8::from(grid[k % 10] > 0.0)))
+                .collect(),
+            xs: grid.clone(),
+            ys: grid.clone(),
+            points: vec![[-2.0, 1.0], [3.0, -1.0]],
+            labels: vec![0, 1],
+        });
+        records[1].boundary = Some(Boundary {
+            axes: ["x".into(), "y".into()],
+            classes: Vec::new(),
+            xs: grid.clone(),
+            ys: Vec::new(),
+            predicted: grid.iter().map(|x| 2.0 * x).collect(),
+            points: vec![[0.0, 0.5]],
+            labels: Vec::new(),
+        });
+        let table = boundary_frame(&records)
+            .expect("table")
+            .expect("boundaries");
+        assert_eq!(table.height(), 100 + 2 + 10 + 1);
+        let classes = crate::outputs::tables::labels(&table, "class").expect("classes");
+        assert_eq!(&classes[..2], ["a", "a"]);
+        assert_eq!(classes[5], "b", "the cell right of x = 0");
+        let dir = TempDir::new("boundary");
+        let (runs, curves) = frames(&records);
+        let plots =
+            write_plots(dir.path(), &spec(), &runs, &curves, None, Some(&table)).expect("plots");
+        assert!(
+            plots
+                .files
+                .iter()
+                .any(|p| p.file == "plots/decision_boundary.png")
+        );
+        let (width, height) = png_size(&dir.path().join("plots/decision_boundary.png"));
+        // Two panels side by side, one row.
+        assert_eq!((width, height), (840, 60 + 420 + 50));
+    }
+
+    #[test]
     fn every_metric_gets_a_curve_per_x_and_a_final_chart() {
         let dir = TempDir::new("plots");
         let (runs, curves) = frames(&sweep());
-        let plots = write_plots(dir.path(), &spec(), &runs, &curves, None).expect("plots");
+        let plots = write_plots(dir.path(), &spec(), &runs, &curves, None, None).expect("plots");
         let files: Vec<&str> = plots.files.iter().map(|p| p.file.as_str()).collect();
         assert_eq!(
             files,
@@ -249,8 +306,8 @@ mod tests {
         let (first, second) = (TempDir::new("plots-a"), TempDir::new("plots-b"));
         let (runs, curves) = frames(&with_problems());
         let spec = spec();
-        let plots = write_plots(first.path(), &spec, &runs, &curves, None).expect("plots");
-        write_plots(second.path(), &spec, &runs, &curves, None).expect("plots again");
+        let plots = write_plots(first.path(), &spec, &runs, &curves, None, None).expect("plots");
+        write_plots(second.path(), &spec, &runs, &curves, None, None).expect("plots again");
         for plot in &plots.files {
             let read = |dir: &TempDir| std::fs::read(dir.path().join(&plot.file)).expect("png");
             assert!(read(&first) == read(&second), "{} differs", plot.file);
@@ -261,7 +318,7 @@ mod tests {
     fn panels_enlarge_nothing_up_to_four_and_render() {
         let dir = TempDir::new("plots-panels");
         let (runs, curves) = frames(&with_learning_rates());
-        let plots = write_plots(dir.path(), &spec(), &runs, &curves, None).expect("plots");
+        let plots = write_plots(dir.path(), &spec(), &runs, &curves, None, None).expect("plots");
         let (along, panelled): (Vec<&Plot>, Vec<&Plot>) = plots
             .files
             .iter()
@@ -307,7 +364,7 @@ mod tests {
         let (runs, curves) = frames(&with_problems());
         let mut spec = spec();
         spec.report.metrics.push("val_loss".to_string());
-        let plots = write_plots(dir.path(), &spec, &runs, &curves, None).expect("plots");
+        let plots = write_plots(dir.path(), &spec, &runs, &curves, None, None).expect("plots");
         assert_eq!(plots.files.len(), 6);
         assert_eq!(
             plots.skipped,

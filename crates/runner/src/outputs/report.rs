@@ -7,16 +7,15 @@ use polars::prelude::DataFrame;
 
 use crate::outdir::atomic::write_atomically;
 use crate::outdir::error::{OutputError, Result};
+use crate::outdir::journal::NOISE_SCALE;
 use crate::outdir::journal::Status;
 use crate::outdir::{EXPERIMENT, MANIFEST, Manifest, REPORT_MD, ReportSpec};
-use crate::outdir::journal::NOISE_SCALE;
 use crate::outputs::critical::{Fit, noise_until_target, pairs, reaching};
 use crate::outputs::plots::{PlotSpec, Plots, write_plots};
 use crate::outputs::tables::{
-    MeanStd, NULL_LABEL, TARGET_PARTS, config_columns, curve_column_names, display_names,
-    distinct, float_values,
-    labels, mean_std, quality_columns, read_confusion, read_curves, read_runs, render_value,
-    summary_frame, swept_columns, target_column, target_of,
+    MeanStd, NULL_LABEL, TARGET_PARTS, configuration_texts, curve_column_names, distinct,
+    float_values, labels, mean_std, quality_columns, read_boundary, read_confusion, read_curves,
+    read_runs, render_value, shown_columns, summary_frame, swept_columns, target_column, target_of,
 };
 
 /// Everything [`render_report`] puts on the page besides the files it reads from the output
@@ -73,7 +72,15 @@ pub fn write_report(dir: &Path, spec: &PlotSpec, description: &str) -> Result<Pl
     }
     let curves = read_curves(dir, &columns)?;
     let confusion = read_confusion(dir)?;
-    let mut plots = write_plots(dir, spec, &runs, &curves, confusion.as_ref())?;
+    let boundary = read_boundary(dir)?;
+    let mut plots = write_plots(
+        dir,
+        spec,
+        &runs,
+        &curves,
+        confusion.as_ref(),
+        boundary.as_ref(),
+    )?;
     plots.skipped.extend(
         unproduced
             .iter()
@@ -443,9 +450,11 @@ fn noise_beside(
     b_crit: f64,
 ) -> Result<String> {
     if curves.column(NOISE_SCALE).is_err() {
-        return Ok("\nSet `training.noise_scale = true` to compare B_crit with the gradient \
+        return Ok(
+            "\nSet `training.noise_scale = true` to compare B_crit with the gradient \
                    noise scale measured during training.\n"
-            .into());
+                .into(),
+        );
     }
     let per_run = noise_until_target(runs, curves, metric, value)?;
     let MeanStd {
@@ -453,9 +462,11 @@ fn noise_beside(
         std,
     } = mean_std(&per_run)
     else {
-        return Ok("\nGradient noise scale: no run that reached the target has a defined \
+        return Ok(
+            "\nGradient noise scale: no run that reached the target has a defined \
                    B_simple on its way there.\n"
-            .into());
+                .into(),
+        );
     };
     Ok(format!(
         "\nGradient noise scale measured on the way (B_simple = tr(Σ)/|G|², averaged over each \
@@ -564,30 +575,6 @@ fn files_section() -> String {
 fn fence_for(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     "`".repeat(longest.max(2) + 1)
-}
-
-/// The configuration columns worth showing, with their display names: all but `variant`
-/// when every run has the same variant and something else varies.
-fn shown_columns(runs: &DataFrame) -> Result<Vec<(String, String)>> {
-    let columns = config_columns(runs)?;
-    let hide_variant = columns.len() > 1 && distinct(&labels(runs, "variant")?).0.len() <= 1;
-    let names = display_names(&columns);
-    Ok(columns
-        .into_iter()
-        .zip(names)
-        .filter(|(column, _)| !(hide_variant && column == "variant"))
-        .collect())
-}
-
-/// Each configuration row of `frame` described as `batch_size = 32, learning_rate = 0.1`.
-fn configuration_texts(frame: &DataFrame, runs: &DataFrame) -> Result<Vec<String>> {
-    let mut parts: Vec<Vec<String>> = vec![Vec::new(); frame.height()];
-    for (column, name) in shown_columns(runs)? {
-        for (row, value) in labels(frame, &column)?.into_iter().enumerate() {
-            parts[row].push(format!("{name} = {value}"));
-        }
-    }
-    Ok(parts.iter().map(|part| part.join(", ")).collect())
 }
 
 /// `3`, or `3 (1 diverged)` when some runs of the configuration ended badly.

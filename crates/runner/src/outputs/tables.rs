@@ -21,15 +21,15 @@ use crate::outdir::journal::order_metrics;
 use crate::outdir::journal::{RunRecord, Status};
 use crate::outdir::journal_reader::Journal;
 use crate::outdir::{
-    CONFUSION_CSV, CONFUSION_PARQUET, CURVES_CSV, CURVES_PARQUET, RUNS_CSV, RUNS_PARQUET,
-    SUMMARY_CSV,
+    BOUNDARY_CSV, BOUNDARY_PARQUET, CONFUSION_CSV, CONFUSION_PARQUET, CURVES_CSV, CURVES_PARQUET,
+    RUNS_CSV, RUNS_PARQUET, SUMMARY_CSV,
 };
 use columns::{LOSSES, configurations, final_value_columns};
 use files::{parquet_columns, read_parquet, write_csv, write_curves, write_parquet};
 
 pub(crate) use columns::{
-    NULL_LABEL, TARGET_PARTS, display_names, distinct, float_values, labels, target_column,
-    target_of,
+    NULL_LABEL, TARGET_PARTS, configuration_texts, display_names, distinct, float_values, labels,
+    shown_columns, target_column, target_of,
 };
 pub use columns::{
     config_columns, quality_columns, render_value, swept_cells, swept_columns, swept_label,
@@ -315,22 +315,124 @@ pub fn write_tables(dir: &Path, journal: &Journal, spec: &ReportSpec) -> Result<
     write_parquet(&dir.join(RUNS_PARQUET), &mut runs)?;
     write_csv(&dir.join(RUNS_CSV), &mut runs)?;
     write_csv(&dir.join(SUMMARY_CSV), &mut summary_frame(&runs)?)?;
-    let confusion = dir.join(CONFUSION_PARQUET);
-    match confusion_frame(journal.runs())? {
-        Some(mut frame) => {
-            write_parquet(&confusion, &mut frame)?;
-            write_csv(&dir.join(CONFUSION_CSV), &mut frame)?;
-        }
-        None => {
-            for stale in [confusion, dir.join(CONFUSION_CSV)] {
-                if stale.exists() {
-                    std::fs::remove_file(&stale)
-                        .map_err(crate::outdir::error::OutputError::io("remove", &stale))?;
+    let optional = [
+        (
+            confusion_frame(journal.runs())?,
+            CONFUSION_PARQUET,
+            CONFUSION_CSV,
+        ),
+        (
+            boundary_frame(journal.runs())?,
+            BOUNDARY_PARQUET,
+            BOUNDARY_CSV,
+        ),
+    ];
+    for (frame, parquet, csv) in optional {
+        let (parquet, csv) = (dir.join(parquet), dir.join(csv));
+        match frame {
+            Some(mut frame) => {
+                write_parquet(&parquet, &mut frame)?;
+                write_csv(&csv, &mut frame)?;
+            }
+            // No run has one now: a previous run's file would be stale.
+            None => {
+                for stale in [parquet, csv] {
+                    if stale.exists() {
+                        std::fs::remove_file(&stale)
+                            .map_err(crate::outdir::error::OutputError::io("remove", &stale))?;
+                    }
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The decision boundaries of the runs that have one ([`RunRecord::boundary`]), one row per
+/// run and point: `run_id`, `kind` (`cell` of the class grid, `curve` of a regression's
+/// predictions, or training `point`), `x`, `y`, `class` (the class name; empty for
+/// regression) and the axes' names `x_name`, `y_name`; `None` when no run has one.
+pub fn boundary_frame(records: &[RunRecord]) -> Result<Option<DataFrame>> {
+    let mut t = BoundaryRows::default();
+    for record in records {
+        let Some(b) = &record.boundary else { continue };
+        let class = |index: usize| {
+            Some(
+                b.classes
+                    .get(index)
+                    .cloned()
+                    .unwrap_or_else(|| index.to_string()),
+            )
+        };
+        let mut push = |kind: &'static str, x: f64, y: f64, class: Option<String>| {
+            t.ids.push(record.run_id.as_str());
+            t.kinds.push(kind);
+            t.xs.push(x);
+            t.ys.push(y);
+            t.classes.push(class);
+            t.x_names.push(b.axes[0].as_str());
+            t.y_names.push(b.axes[1].as_str());
+        };
+        if b.ys.is_empty() {
+            for (&x, &y) in b.xs.iter().zip(&b.predicted) {
+                push("curve", x, y, None);
+            }
+        } else {
+            for (k, &predicted) in b.predicted.iter().enumerate() {
+                let (x, y) = (b.xs[k % b.xs.len()], b.ys[k / b.xs.len()]);
+                push("cell", x, y, class(predicted as usize));
+            }
+        }
+        for (i, &[x, y]) in b.points.iter().enumerate() {
+            push(
+                "point",
+                x,
+                y,
+                b.labels.get(i).and_then(|&l| class(l as usize)),
+            );
+        }
+    }
+    if t.ids.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(DataFrame::new(
+        t.ids.len(),
+        vec![
+            Column::new("run_id".into(), t.ids),
+            Column::new("kind".into(), t.kinds),
+            Column::new("x".into(), t.xs),
+            Column::new("y".into(), t.ys),
+            Column::new("class".into(), t.classes),
+            Column::new("x_name".into(), t.x_names),
+            Column::new("y_name".into(), t.y_names),
+        ],
+    )?))
+}
+
+/// The columns of [`boundary_frame`] as they are gathered.
+#[derive(Default)]
+struct BoundaryRows<'a> {
+    ids: Vec<&'a str>,
+    kinds: Vec<&'static str>,
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    classes: Vec<Option<String>>,
+    x_names: Vec<&'a str>,
+    y_names: Vec<&'a str>,
+}
+
+/// Reads `boundary.parquet` back from `dir`, if runs have decision boundaries.
+pub fn read_boundary(dir: &Path) -> Result<Option<DataFrame>> {
+    read_optional_parquet(&dir.join(BOUNDARY_PARQUET))
+}
+
+/// Reads the Parquet file at `path`, `None` when there is none.
+fn read_optional_parquet(path: &Path) -> Result<Option<DataFrame>> {
+    if path.is_file() {
+        read_parquet(path, None).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// The test-split confusion matrices of the runs that have one, one row per run and cell:
@@ -366,12 +468,7 @@ pub fn confusion_frame(records: &[RunRecord]) -> Result<Option<DataFrame>> {
 
 /// Reads `confusion.parquet` back from `dir`, if the runs have confusion matrices.
 pub fn read_confusion(dir: &Path) -> Result<Option<DataFrame>> {
-    let path = dir.join(CONFUSION_PARQUET);
-    if path.is_file() {
-        read_parquet(&path, None).map(Some)
-    } else {
-        Ok(None)
-    }
+    read_optional_parquet(&dir.join(CONFUSION_PARQUET))
 }
 
 /// Reads `runs.parquet` back from `dir`.

@@ -1,6 +1,7 @@
 //! The run pipeline: validate an experiment into a plan, train its runs in parallel, and
 //! journal each as it finishes.
 
+pub(crate) mod boundary;
 pub mod build;
 pub mod error;
 pub mod execute;

@@ -16,6 +16,7 @@ use crate::outdir::checkpoint::{self, Stored};
 use crate::outdir::journal::{Confusion, Curves, NOISE_SCALE, RunRecord, Status};
 use crate::outdir::model::{self, ModelInfo};
 use crate::registry::{Precision, Registry};
+use crate::run::boundary::boundary;
 use crate::run::build::{build_network, build_plan, registered, train_config};
 use crate::run::error::{RunError, SettingRefused};
 use crate::run::interrupt;
@@ -97,8 +98,20 @@ fn train_in<T: Precision + Stored>(
             let predicted = net.classify(test);
             record.confusion = Some(Confusion::of(classes.clone(), test.labels(), &predicted));
         }
+        if first_seed(plan, run) {
+            record.boundary = boundary(&mut net, &data.split.train, &data.preprocessing);
+        }
     }
     Ok(record)
+}
+
+/// Whether `run` has the lowest seed of its configuration (variant and swept values): the
+/// run whose model the decision-boundary figure shows.
+fn first_seed(plan: &Plan, run: &PlannedRun) -> bool {
+    plan.runs
+        .iter()
+        .filter(|r| r.spec.variant == run.spec.variant && r.spec.swept == run.spec.swept)
+        .all(|r| r.spec.seed >= run.spec.seed)
 }
 
 /// How `descent run` supervises a run: it stops between epochs once a signal has arrived,
@@ -328,6 +341,7 @@ fn untrained(run: &PlannedRun, status: Status) -> RunRecord {
         samples_per_epoch: 0,
         curves: Curves::default(),
         confusion: None,
+        boundary: None,
     }
 }
 

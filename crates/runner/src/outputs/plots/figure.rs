@@ -407,11 +407,9 @@ impl Axis {
             Some((smallest, _)) if floor && low >= 0.0 => Some((smallest, high)),
             _ => Some((low, high)),
         };
-        if let Some((low, high)) =
-            log_range.filter(|&(l, h)| {
-                (metric.ends_with("loss") || metric == NOISE_SCALE) && spans_decades(l, h)
-            })
-        {
+        if let Some((low, high)) = log_range.filter(|&(l, h)| {
+            (metric.ends_with("loss") || metric == NOISE_SCALE) && spans_decades(l, h)
+        }) {
             let margin = 10f64.powf(0.05 * (high / low).log10());
             return Some(Axis {
                 low: low / margin,

@@ -200,3 +200,27 @@ fn columns_between(frame: &DataFrame, after: &str, before: &str) -> Result<Vec<S
     let end = position(&names, before)?.max(start);
     Ok(names[start..end].to_vec())
 }
+
+/// The configuration columns worth showing, with their display names: all but `variant`
+/// when every run has the same variant and something else varies.
+pub(crate) fn shown_columns(runs: &DataFrame) -> Result<Vec<(String, String)>> {
+    let columns = config_columns(runs)?;
+    let hide_variant = columns.len() > 1 && distinct(&labels(runs, "variant")?).0.len() <= 1;
+    let names = display_names(&columns);
+    Ok(columns
+        .into_iter()
+        .zip(names)
+        .filter(|(column, _)| !(hide_variant && column == "variant"))
+        .collect())
+}
+
+/// Each configuration row of `frame` described as `batch_size = 32, learning_rate = 0.1`.
+pub(crate) fn configuration_texts(frame: &DataFrame, runs: &DataFrame) -> Result<Vec<String>> {
+    let mut parts: Vec<Vec<String>> = vec![Vec::new(); frame.height()];
+    for (column, name) in shown_columns(runs)? {
+        for (row, value) in labels(frame, &column)?.into_iter().enumerate() {
+            parts[row].push(format!("{name} = {value}"));
+        }
+    }
+    Ok(parts.iter().map(|part| part.join(", ")).collect())
+}
