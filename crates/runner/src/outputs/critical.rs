@@ -46,15 +46,15 @@ pub(crate) fn reaching(runs: &DataFrame, metric: &str, value: f64) -> Result<Vec
         .collect())
 }
 
-/// The gradient noise scale of each run of `runs` that reached `value` of `metric`: the mean
-/// of its finite B_simple (curves column [`NOISE_SCALE`]) over the epochs it trained until
-/// it reached the target (the untrained model's value only for a run that reached it
-/// untrained). Runs with no finite value there are left out.
+/// The gradient noise scale of each run of `runs` that reached `value` of `metric`, at the
+/// epoch it reached it (curves column [`NOISE_SCALE`]): McCandlish et al. compare B_crit with
+/// the noise scale where training is when it reaches the target. Runs without a finite value
+/// there are left out; the order is that of the run ids.
 ///
 /// # Errors
 /// When the tables lack the run ids, the target's epochs, or the curves' epochs and noise
 /// scales.
-pub(crate) fn noise_until_target(
+pub(crate) fn noise_at_target(
     runs: &DataFrame,
     curves: &DataFrame,
     metric: &str,
@@ -66,30 +66,20 @@ pub(crate) fn noise_until_target(
         .zip(epochs)
         .filter_map(|(id, epoch)| Some((id, epoch?)))
         .collect();
-    let mut sums: HashMap<&str, (f64, usize)> = HashMap::new();
     let ids = labels(curves, "run_id")?;
     let curve_epochs = float_values(curves, "epoch")?;
     let scales = float_values(curves, NOISE_SCALE)?;
-    for ((id, epoch), scale) in ids.iter().zip(curve_epochs).zip(scales) {
-        let (Some(&reached), Some(epoch), Some(scale)) = (target.get(id), epoch, scale) else {
-            continue;
-        };
-        let counted = if reached == 0.0 {
-            epoch == 0.0
-        } else {
-            epoch > 0.0 && epoch <= reached
-        };
-        if counted && scale.is_finite() {
-            let sum = sums.entry(id.as_str()).or_default();
-            *sum = (sum.0 + scale, sum.1 + 1);
-        }
-    }
-    let mut means: Vec<(&str, f64)> = sums
-        .into_iter()
-        .map(|(id, (sum, count))| (id, sum / count as f64))
+    let mut found: Vec<(&str, f64)> = ids
+        .iter()
+        .zip(curve_epochs)
+        .zip(scales)
+        .filter_map(|((id, epoch), scale)| {
+            let (reached, epoch, scale) = (target.get(id)?, epoch?, scale?);
+            (epoch == *reached && scale.is_finite()).then_some((id.as_str(), scale))
+        })
         .collect();
-    means.sort_by(|a, b| a.0.cmp(b.0));
-    Ok(means.into_iter().map(|(_, mean)| mean).collect())
+    found.sort_by(|a, b| a.0.cmp(b.0));
+    Ok(found.into_iter().map(|(_, scale)| scale).collect())
 }
 
 /// The (batch, updates) pairs of `runs`, what [`Fit::of`] fits.

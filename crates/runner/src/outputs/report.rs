@@ -10,7 +10,7 @@ use crate::outdir::error::{OutputError, Result};
 use crate::outdir::journal::NOISE_SCALE;
 use crate::outdir::journal::Status;
 use crate::outdir::{EXPERIMENT, MANIFEST, Manifest, REPORT_MD, ReportSpec};
-use crate::outputs::critical::{Fit, noise_until_target, pairs, reaching};
+use crate::outputs::critical::{Fit, noise_at_target, pairs, reaching};
 use crate::outputs::plots::{PlotSpec, Plots, write_plots};
 use crate::outputs::tables::{
     MeanStd, NULL_LABEL, TARGET_PARTS, configuration_texts, curve_column_names, distinct,
@@ -456,27 +456,32 @@ fn noise_beside(
                 .into(),
         );
     }
-    let per_run = noise_until_target(runs, curves, metric, value)?;
-    let MeanStd {
-        mean: Some(mean),
-        std,
-    } = mean_std(&per_run)
-    else {
+    let mut per_run = noise_at_target(runs, curves, metric, value)?;
+    if per_run.is_empty() {
         return Ok(
             "\nGradient noise scale: no run that reached the target has a defined \
-                   B_simple on its way there.\n"
+                   B_simple at that epoch.\n"
                 .into(),
         );
+    }
+    per_run.sort_by(f64::total_cmp);
+    let n = per_run.len();
+    let median = if n % 2 == 1 {
+        per_run[n / 2]
+    } else {
+        (per_run[n / 2 - 1] + per_run[n / 2]) / 2.0
     };
     Ok(format!(
-        "\nGradient noise scale measured on the way (B_simple = tr(Σ)/|G|², averaged over each \
-         run's epochs until it reached the target, then over the {} run(s)): **B_simple = {}**, \
-         so B_crit / B_simple = {}. McCandlish et al. found the two within about an order of \
-         magnitude of each other; B_simple is their noise scale B_noise when the loss curves \
-         alike in every direction. See `plots/noise_scale_vs_epoch.png`.\n",
-        per_run.len(),
-        format_mean_std(Some(mean), std),
-        format_significant(b_crit / mean),
+        "\nGradient noise scale B_simple = tr(Σ)/|G|² measured at the epoch each run reached the \
+         target: **median {} over {n} run(s)** (range {}–{}), so B_crit / B_simple = {}. \
+         McCandlish et al. found the two within about an order of magnitude of each other for \
+         learning rates tuned per batch size; B_simple is their noise scale B_noise when the \
+         loss curves alike in every direction. It grows as the loss falls: see \
+         `plots/noise_scale_vs_epoch.png`.\n",
+        format_significant(median),
+        format_significant(per_run[0]),
+        format_significant(per_run[n - 1]),
+        format_significant(b_crit / median),
     ))
 }
 
@@ -881,7 +886,7 @@ mod tests {
     }
 
     #[test]
-    fn the_noise_scale_beside_b_crit_is_averaged_over_the_epochs_before_the_target() {
+    fn the_noise_scale_beside_b_crit_is_the_one_at_the_epoch_each_run_reached_the_target() {
         use polars::prelude::{Column, DataFrame};
         // Runs a and b reached the target at epochs 2 and 1; c never did.
         let runs = DataFrame::new(
@@ -894,8 +899,7 @@ mod tests {
         .unwrap();
         let ids = ["a", "a", "a", "a", "b", "b", "c", "c"];
         let epochs = [0u32, 1, 2, 3, 0, 1, 0, 1];
-        // Epoch 0 (untrained) and epochs after the target do not count: a's mean is 3,
-        // b's 10 (c never reached it), so B_simple = 6.5 ± 4.9 and B_crit / B_simple = 2.
+        // a's value at epoch 2 is 4, b's at epoch 1 is 10: median 7, B_crit / B_simple = 2.
         let scales = [
             Some(100.0),
             Some(2.0),
@@ -915,9 +919,9 @@ mod tests {
             ],
         )
         .unwrap();
-        let text = noise_beside(&curves, &runs, "x", 1.0, 13.0).unwrap();
-        assert!(text.contains("over the 2 run(s)"), "{text}");
-        assert!(text.contains("B_simple = 6.5 ± 4.9**"), "{text}");
-        assert!(text.contains("B_crit / B_simple = 2."), "{text}");
+        let text = noise_beside(&curves, &runs, "x", 1.0, 14.0).unwrap();
+        assert!(text.contains("**median 7"), "{text}");
+        assert!(text.contains("over 2 run(s)** (range 4"), "{text}");
+        assert!(text.contains("B_crit / B_simple = 2"), "{text}");
     }
 }
