@@ -12,6 +12,7 @@ use polars::prelude::DataFrame;
 
 use super::canvas::{DrawError, Drawn};
 use super::draw::{PALETTE, tick_label};
+use super::figure::bounds;
 use super::text::{Line, font, width};
 use super::{Plot, PlotSpec};
 use crate::outdir::PLOTS;
@@ -157,19 +158,15 @@ fn draw(path: &Path, title: &str, panels: &[Panel], classes: &[String]) -> Drawn
 }
 
 fn draw_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, panel: &Panel) -> Drawn {
-    let bounds = |values: &mut dyn Iterator<Item = f64>| {
-        values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-            (l.min(v), h.max(v))
-        })
-    };
     let cells = panel.cells.iter().map(|c| (c.0, c.1));
     let points = panel.points.iter().map(|p| (p.0, p.1));
-    let all: Vec<(f64, f64)> = cells
+    let (xs, ys): (Vec<f64>, Vec<f64>) = cells
         .chain(points)
         .chain(panel.curve.iter().copied())
-        .collect();
-    let (x_low, x_high) = bounds(&mut all.iter().map(|p| p.0));
-    let (y_low, y_high) = bounds(&mut all.iter().map(|p| p.1));
+        .unzip();
+    let empty = || DrawError("a panel without points".into());
+    let (x_low, x_high) = bounds(&xs).ok_or_else(empty)?;
+    let (y_low, y_high) = bounds(&ys).ok_or_else(empty)?;
     // Cells are centres of a regular grid: half a step beyond them on every side.
     let step = |values: &mut dyn Iterator<Item = f64>| {
         let distinct: BTreeSet<u64> = values.map(f64::to_bits).collect();

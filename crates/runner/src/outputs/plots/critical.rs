@@ -9,7 +9,7 @@ use polars::prelude::DataFrame;
 
 use super::canvas::{DrawError, Drawn};
 use super::draw::{PALETTE, log_coordinates, tick_label};
-use super::figure::file_stem;
+use super::figure::{bounds, file_stem};
 use super::text::{Line, font};
 use super::{Plot, PlotSpec};
 use crate::outdir::PLOTS;
@@ -68,21 +68,20 @@ fn draw(path: &Path, title: &str, points: &[Reaching], fit: Fit) -> Drawn {
     root.fill(&WHITE)?;
     let (top, body) = root.split_vertically(56);
     Line::centred(24.0).draw(&top, title, (600, 28))?;
-    let bounds = |values: &mut dyn Iterator<Item = f64>| {
-        values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-            (l.min(v), h.max(v))
-        })
-    };
-    let (b_low, b_high) = bounds(&mut points.iter().map(|p| p.batch));
+    let batches: Vec<f64> = points.iter().map(|p| p.batch).collect();
+    let (b_low, b_high) = bounds(&batches).ok_or_else(|| DrawError("no points".into()))?;
     let (b_low, b_high) = (b_low / 1.5, b_high * 1.5);
     let curve = |b: f64| (fit.s_min + fit.e_min / b, b * fit.s_min + fit.e_min);
-    let (y_low, y_high) = bounds(
-        &mut points.iter().flat_map(|p| [p.updates, p.samples]).chain(
+    let heights: Vec<f64> = points
+        .iter()
+        .flat_map(|p| [p.updates, p.samples])
+        .chain(
             [b_low, b_high]
                 .iter()
                 .flat_map(|&b| [curve(b).0, curve(b).1]),
-        ),
-    );
+        )
+        .collect();
+    let (y_low, y_high) = bounds(&heights).ok_or_else(|| DrawError("no points".into()))?;
     let mut chart = ChartBuilder::on(&body)
         .margin(24)
         .x_label_area_size(56)

@@ -471,10 +471,11 @@ impl Axis {
 }
 
 /// The smallest and largest of `values`.
-fn bounds(values: &[f64]) -> Option<(f64, f64)> {
-    let low = values.iter().copied().reduce(f64::min)?;
-    let high = values.iter().copied().reduce(f64::max)?;
-    Some((low, high))
+pub(super) fn bounds<'a>(values: impl IntoIterator<Item = &'a f64>) -> Option<(f64, f64)> {
+    values.into_iter().fold(None, |range, &v| match range {
+        None => Some((v, v)),
+        Some((low, high)) => Some((f64::min(low, v), f64::max(high, v))),
+    })
 }
 
 #[cfg(test)]
