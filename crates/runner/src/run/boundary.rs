@@ -23,12 +23,11 @@ pub(crate) fn boundary<T: Float>(
     train: &Dataset<T>,
     preprocessing: &Preprocessing,
 ) -> Option<Boundary> {
-    let task = train.task();
-    let two_features = task.is_classification() && train.features() == 2;
-    let one_feature = !task.is_classification() && train.features() == 1 && net.outputs() == 1;
-    if !(two_features || one_feature) || train.is_empty() {
+    if !drawable(train) {
         return None;
     }
+    let task = train.task();
+    let classification = task.is_classification();
     let units = Units::of(preprocessing, train.features());
     let kept = train.len().min(POINTS);
     let names = train.feature_names();
@@ -39,7 +38,7 @@ pub(crate) fn boundary<T: Float>(
             .unwrap_or_else(|| format!("x{}", j + 1))
     };
     let x = train.x();
-    if two_features {
+    if classification {
         let points: Vec<[f64; 2]> = (0..kept)
             .map(|i| [units.raw(0, x[2 * i]), units.raw(1, x[2 * i + 1])])
             .collect();
@@ -92,6 +91,17 @@ pub(crate) fn boundary<T: Float>(
             labels: Vec::new(),
         })
     }
+}
+
+/// Whether models trained on `train` get a [`Boundary`]: classification over two input
+/// features, or regression of one target from one feature.
+pub(crate) fn drawable<T: Float>(train: &Dataset<T>) -> bool {
+    let features = if train.task().is_classification() {
+        2
+    } else {
+        1
+    };
+    !train.is_empty() && train.features() == features
 }
 
 /// `n` evenly spaced positions covering `values` with a 5% margin on each side (one unit

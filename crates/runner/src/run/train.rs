@@ -16,7 +16,7 @@ use crate::outdir::checkpoint::{self, Stored};
 use crate::outdir::journal::{Confusion, Curves, NOISE_SCALE, RunRecord, Status};
 use crate::outdir::model::{self, ModelInfo};
 use crate::registry::{Precision, Registry};
-use crate::run::boundary::boundary;
+use crate::run::boundary::{boundary, drawable};
 use crate::run::build::{build_network, build_plan, registered, train_config};
 use crate::run::error::{RunError, SettingRefused};
 use crate::run::interrupt;
@@ -98,7 +98,9 @@ fn train_in<T: Precision + Stored>(
             let predicted = net.classify(test);
             record.confusion = Some(Confusion::of(classes.clone(), test.labels(), &predicted));
         }
-        if first_seed(plan, run) {
+        // Only the first seed's model is drawn; the cheap test goes first, as finding the
+        // first seed reads the whole plan.
+        if drawable(&data.split.train) && first_seed(plan, run) {
             record.boundary = boundary(&mut net, &data.split.train, &data.preprocessing);
         }
     }
