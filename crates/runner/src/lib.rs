@@ -30,6 +30,7 @@ pub mod outputs;
 pub mod plugin;
 pub mod registry;
 pub mod run;
+pub mod search;
 mod suggest;
 #[cfg(test)]
 mod test_fixtures;
