@@ -98,6 +98,10 @@ pub fn render_report(dir: &Path, input: &ReportInput<'_>) -> Result<String> {
         what_was_run(input.runs, input.summary, manifest.as_deref())?,
         summary_section(input.summary, input.runs)?,
         best_section(&input.spec.report, input.summary, input.runs)?,
+        match &input.spec.report.search {
+            Some(search) => crate::search::trials::report_section(input.runs, search)?,
+            None => String::new(),
+        },
         targets_section(&input.spec.report, input.summary, input.runs)?,
         plots_section(input.plots),
         problems_section(input.runs)?,

@@ -25,7 +25,8 @@ use crate::outdir::{
     SUMMARY_CSV,
 };
 use columns::{LOSSES, configurations, final_value_columns};
-use files::{read_parquet, write_csv, write_curves, write_parquet};
+pub(crate) use files::write_csv;
+use files::{read_parquet, write_curves, write_parquet};
 
 pub(crate) use columns::{
     NULL_LABEL, TARGET_PARTS, display_names, distinct, float_values, labels, target_column,
@@ -315,6 +316,9 @@ pub fn write_tables(dir: &Path, journal: &Journal, spec: &ReportSpec) -> Result<
     write_parquet(&dir.join(RUNS_PARQUET), &mut runs)?;
     write_csv(&dir.join(RUNS_CSV), &mut runs)?;
     write_csv(&dir.join(SUMMARY_CSV), &mut summary_frame(&runs)?)?;
+    if let Some(search) = &spec.search {
+        crate::search::trials::write_trials(dir, &runs, search)?;
+    }
     let confusion = dir.join(CONFUSION_PARQUET);
     match confusion_frame(journal.runs())? {
         Some(mut frame) => {
