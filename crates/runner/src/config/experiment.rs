@@ -1124,13 +1124,16 @@ fn flatten(table: &Table, prefix: &str, out: &mut Vec<(String, Value)>) {
 }
 
 /// The searched keys of `[search.space]` and their distributions as written: its leaves,
-/// where a table that names one distribution is a leaf (`"optimizer.learning_rate" =
-/// { log_uniform = [1e-4, 1.0] }` or `optimizer.learning_rate = { ... }` alike).
+/// where a table that holds something other than tables is a leaf, a distribution
+/// (`"optimizer.learning_rate" = { log_uniform = [1e-4, 1.0] }` or
+/// `optimizer.learning_rate = { ... }` alike; a misspelt one too, to be reported as such).
 fn distributions(table: &Table, prefix: &str, out: &mut Vec<(String, Value)>) {
     for (key, value) in table {
         let path = join(prefix, key);
         match value {
-            Value::Table(t) if !Distribution::is_written(value) => distributions(t, &path, out),
+            Value::Table(t) if t.values().all(Value::is_table) && !t.is_empty() => {
+                distributions(t, &path, out);
+            }
             other => out.push((path, other.clone())),
         }
     }

@@ -14,6 +14,7 @@ mod critical;
 mod draw;
 mod facets;
 mod figure;
+mod search;
 mod series;
 mod text;
 
@@ -133,7 +134,15 @@ pub fn write_plots(
     }
     // A swept key of numbers gets the final metrics against it: along the key, the lines
     // are the groups (or the variants, when the key is the group).
-    for key in swept_columns(runs)? {
+    // Not for a search's keys: each trial has its own values, so the other keys would give
+    // every trial a panel of one point.
+    let searched = |key: &str| {
+        spec.report
+            .search
+            .as_ref()
+            .is_some_and(|s| key == crate::search::TRIAL || s.keys.iter().any(|(k, _)| k == key))
+    };
+    for key in swept_columns(runs)?.into_iter().filter(|k| !searched(k)) {
         let keys = float_values(runs, &key)
             .ok()
             .filter(|k| k.iter().all(Option::is_some));
@@ -151,6 +160,7 @@ pub fn write_plots(
             prepared.push(sweep_figure(spec, &along, &keys, &values, &key, metric));
         }
     }
+    prepared.extend(search::search_figures(spec, runs)?);
     // The figures are independent: they are drawn in parallel, and listed in order. A
     // figure is a drawn file or the reason there is none.
     let drawn: Vec<Result<std::result::Result<Plot, String>>> = prepared

@@ -70,6 +70,31 @@ impl<'a> Halving<'a> {
         }
     }
 
+    /// The most runs each of the first `rungs` rungs can have: every run in the first, then
+    /// per bracket `max(1, trials / reduction_factor)` of the trials of the rung before.
+    pub fn most_runs(&self, rungs: usize) -> Vec<usize> {
+        let mut trials: BTreeMap<String, usize> = BTreeMap::new();
+        for run in self.runs {
+            let bracket = self.spec.bracket(&run.variant, &run.swept);
+            *trials.entry(bracket).or_default() += 1;
+        }
+        let seeds = self
+            .runs
+            .iter()
+            .map(|r| r.seed)
+            .collect::<HashSet<_>>()
+            .len()
+            .max(1);
+        let mut out = Vec::with_capacity(rungs);
+        for _ in 0..rungs {
+            out.push(trials.values().sum());
+            for runs in trials.values_mut() {
+                *runs = (*runs / seeds / self.spec.reduction_factor.max(2)).max(1) * seeds;
+            }
+        }
+        out
+    }
+
     /// Rung `k`'s decision over its runs `runs`, from every journal of the rung in `dir`;
     /// `None` while a run of the rung is not done (not trained yet, failed or interrupted).
     ///

@@ -56,13 +56,6 @@ impl SpaceError {
 }
 
 impl Distribution {
-    /// Whether `value` is written as a distribution (a table of one key that names one):
-    /// how a leaf of `[search.space]` is told from a table of dotted keys.
-    pub fn is_written(value: &Value) -> bool {
-        matches!(value, Value::Table(t) if t.len() == 1
-            && t.keys().all(|k| DISTRIBUTIONS.contains(&k.as_str())))
-    }
-
     /// Reads a distribution as written (`{ log_uniform = [1e-4, 1.0] }`).
     ///
     /// # Errors
@@ -378,8 +371,5 @@ mod tests {
         assert!(e.help.unwrap().contains("log_uniform"));
         assert!(parsed("{ choice = [] }").is_err());
         assert!(parsed("[1, 2]").is_err());
-        assert!(Distribution::is_written(&toml::Value::Table(
-            toml::from_str("choice = [1]").unwrap()
-        )));
     }
 }
