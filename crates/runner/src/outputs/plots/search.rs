@@ -153,16 +153,26 @@ fn best_so_far(spec: &PlotSpec, search: &SearchSpec, all: &[Trial]) -> Prepared 
         high: Vec::new(),
     };
     let (mut spent, mut best) = (0usize, None);
+    let mut push = |x: f64, y: f64| {
+        band.x.push(x);
+        band.mean.push(y);
+        band.low.push(y);
+        band.high.push(y);
+    };
     for t in order {
         spent += t.epochs_spent;
+        let before = best;
         if search.better(t.metric, best) {
             best = t.metric;
         }
+        // A step: the best so far holds until the epoch a better trial finished.
+        if let (Some(b), Some(a)) = (best, before)
+            && b != a
+        {
+            push(spent as f64, a);
+        }
         if let Some(b) = best {
-            band.x.push(spent as f64);
-            band.mean.push(b);
-            band.low.push(b);
-            band.high.push(b);
+            push(spent as f64, b);
         }
     }
     let metric = &search.metric;
