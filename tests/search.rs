@@ -164,6 +164,18 @@ fn searched_keys_and_bounds_are_checked_like_grid_values() {
             text(&o.stderr)
         );
     }
+    // A key is swept or searched, not both.
+    let (dir, _) = experiment(&format!(
+        "{}\n[grid]\n\"model.hidden\" = [[4]]\n",
+        halving()
+    ));
+    let o = descent(&["check", "exp.toml"], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("also a grid axis"),
+        "{}",
+        text(&o.stderr)
+    );
     // Ranking on validation data needs a validation split.
     let (dir, _) = experiment(&halving().replace("validation_fraction = 0.2", ""));
     let o = descent(

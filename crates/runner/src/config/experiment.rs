@@ -320,6 +320,16 @@ pub fn parse(
         e.diagnostics.into_iter().for_each(|d| errors.push(d));
         None
     });
+    for (key, _) in search.iter().flat_map(|s| &s.space) {
+        if axes.iter().any(|a| a.key == *key) {
+            let at = join("search.space", key);
+            errors.push(cx.at(
+                &cx.origin(&at),
+                &at,
+                format!("`{key}` is also a grid axis: sweep it in [grid] or search it, not both"),
+            ));
+        }
+    }
     // An override of a searched key fixes it, as it fixes a grid axis.
     if let Some(s) = &mut search {
         s.space

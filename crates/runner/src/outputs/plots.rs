@@ -5,7 +5,8 @@
 //! value of `group_by` (the mean over seeds) with a shaded band (min–max over seeds); and
 //! `plots/<metric>_final.png`, the final value per group as mean ± 1 std with every seed
 //! shown. Other swept keys are never averaged over silently: each combination of their values
-//! gets its own panel. Text is set in DejaVu Sans, embedded in the binary, so a figure is the
+//! gets its own panel. A search adds `plots/search_<key>.png` and `plots/search_best_so_far.png`
+//! (see `search`). Text is set in DejaVu Sans, embedded in the binary, so a figure is the
 //! same bytes on every machine.
 
 mod canvas;

@@ -255,13 +255,14 @@ fn best_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> Res
     let configs = configuration_texts(summary, runs)?;
     let counts = run_counts(summary)?;
     let mut rows = Vec::new();
-    let mut on_test = false;
+    let (mut on_test, mut on_validation) = (false, false);
     for name in quality_columns(runs)? {
         let validation = name
             .strip_prefix("test_")
             .map(|m| format!("val_{m}"))
             .filter(|v| has_values(summary, &format!("{v}_mean")));
         on_test |= name.starts_with("test_") && validation.is_none();
+        on_validation |= validation.is_some();
         let chooser = validation.as_deref().unwrap_or(&name);
         let means = float_values(summary, &format!("{chooser}_mean"))?;
         let lower_is_better = spec.lower_is_better(&name);
@@ -297,12 +298,19 @@ fn best_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> Res
         );
     }
     let header = ["metric", "best configuration", "mean ± std", "runs"].map(String::from);
-    let choice = if on_test {
-        "Test metrics are chosen on test data (there is no validation split): their best \
-         values are optimistic."
-    } else {
-        "Test metrics are chosen on the validation split (the configuration with the best \
-         validation value), so their values are unbiased."
+    let choice = match (on_validation, on_test) {
+        (true, false) => {
+            "Test metrics are chosen on the validation split (the configuration with the best \
+             validation value), so their values are unbiased."
+        }
+        (true, true) => {
+            "A test metric is chosen on the validation split where it has a validation \
+             counterpart (as its label says), else on test data, which is optimistic."
+        }
+        (false, _) => {
+            "Test metrics are chosen on test data (there is no validation split): their best \
+             values are optimistic."
+        }
     };
     Ok(format!(
         "## Best configuration per metric\n\nBy mean over seeds. {choice}\n\n{}",
@@ -764,7 +772,11 @@ mod tests {
         let report = std::fs::read_to_string(dir.path().join(REPORT_MD)).expect("report.md");
         let row = line_with(&report, "| test_accuracy (at the highest val_accuracy) |");
         assert!(!row.contains("batch_size = 8"), "{row}");
-        assert!(report.contains("chosen on the validation split"));
+        // The fixture has no validation loss: test_loss is still chosen on test data.
+        assert!(
+            report.contains("chosen on the validation split where"),
+            "{report}"
+        );
     }
 
     #[test]
