@@ -198,7 +198,20 @@ fn searched_keys_and_bounds_are_checked_like_grid_values() {
 #[test]
 fn a_promoted_run_ends_where_a_straight_run_does() {
     let (dir, _) = experiment(&halving());
-    run_ok(dir.path(), "halving", &["--jobs", "2"]);
+    let o = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args([
+            "run", "exp.toml", "--out", "halving", "--quiet", "--jobs", "2",
+        ])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("descent runs");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // The promoted runs (6 at the second rung, 2 at the third) continue from their state.
+    let continued = text(&o.stderr)
+        .matches("continuing from the checkpoint")
+        .count();
+    assert_eq!(continued, 8, "{}", text(&o.stderr));
     let journal = records(&dir.path().join("halving/runs.jsonl"));
     assert_eq!(journal.len(), 18, "every run has its record");
     // 9 trials → 3 → 1: one trial (two seeds) trains to the end, the others stop at a rung.
@@ -253,25 +266,27 @@ fn halving_decides_the_same_for_any_jobs_after_a_kill_and_across_shards() {
         "--jobs 2 changed the search"
     );
 
-    // Killed once the second rung has started, then run again.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_descent"))
-        .args([
-            "run", "exp.toml", "--out", "killed", "--quiet", "--jobs", "2",
-        ])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("descent starts");
-    let rung = dir.path().join("killed/search/rung-1.jsonl");
-    for _ in 0..2000 {
-        if rung.exists() || child.try_wait().ok().flatten().is_some() {
-            break;
+    // Killed once the second rung has started, again once the third has, then run again.
+    for rung in ["rung-1.jsonl", "rung-2.jsonl"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_descent"))
+            .args([
+                "run", "exp.toml", "--out", "killed", "--quiet", "--jobs", "2",
+            ])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("descent starts");
+        let journal = dir.path().join("killed/search").join(rung);
+        for _ in 0..2000 {
+            if journal.exists() || child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            sleep(Duration::from_millis(5));
         }
-        sleep(Duration::from_millis(5));
+        child.kill().ok();
+        child.wait().ok();
     }
-    child.kill().ok();
-    child.wait().ok();
     run_ok(dir.path(), "killed", &["--jobs", "1"]);
     assert_eq!(
         one,
@@ -294,5 +309,22 @@ fn halving_decides_the_same_for_any_jobs_after_a_kill_and_across_shards() {
         one,
         outcome(dir.path(), "sharded"),
         "shards changed the search"
+    );
+}
+
+#[test]
+fn descent_slurm_plans_one_array_per_rung_sized_to_the_rung() {
+    let (dir, _) = experiment(&halving());
+    let o = descent(
+        &["slurm", "exp.toml", "--tasks", "4", "--out", "cluster"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // 9 trials × 2 seeds: 18 runs, then 3 trials (6 runs), then 1 (2 runs), at most 4 tasks.
+    assert!(
+        text(&o.stdout).contains("for each of its 3 rungs")
+            && text(&o.stdout).contains("tasks per rung: 4, 4, 2"),
+        "{}",
+        text(&o.stdout)
     );
 }
