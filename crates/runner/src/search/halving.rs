@@ -302,15 +302,6 @@ fn stop_runs(dir: &Path, decisions: &[RungDecision]) -> Result<()> {
     Ok(())
 }
 
-/// The rung the next `descent run --shard` of a halving search trains: the first one not
-/// decided in `dir`.
-///
-/// # Errors
-/// When the decisions cannot be read.
-pub fn current_rung(dir: &Path) -> Result<usize> {
-    Ok(read_decisions(dir)?.len())
-}
-
 /// `descent run --shard K/N` of a halving search: this shard's share of the first rung not
 /// yet decided in `dir` (`descent merge` decides each rung). Returns what was trained and
 /// how many of its runs failed.
@@ -413,15 +404,4 @@ pub fn merge(dir: &Path, halving: Halving<'_>) -> Result<Merge> {
     };
     halving.write_journal(dir, decisions.len() + 1)?;
     Ok(outcome)
-}
-
-/// The rung each trial reached, by (bracket, trial): the last rung whose decision lists it.
-pub fn reached(decisions: &[RungDecision]) -> BTreeMap<(String, usize), usize> {
-    let mut out = BTreeMap::new();
-    for d in decisions {
-        for t in &d.trials {
-            out.insert((t.bracket.clone(), t.trial), d.rung);
-        }
-    }
-    out
 }
