@@ -9,7 +9,11 @@
 # `descent run --shard auto`, and a merge job with --dependency=afterok on it), waits for
 # both jobs, runs the same experiment locally with plain `descent run`, and checks that the
 # merged runs.csv, curves.csv and summary.csv equal the local ones, timing columns aside.
-# Prints the job ids and timings. On exit, stops the cluster if this script started it.
+# Then a halving search (9 trials, rungs at 1, 3 and 9 epochs) through `descent slurm
+# --submit`: one 2-task array and one merge job per rung, each array after the merge of the
+# rung before (afterok); its runs.csv, curves.csv, trials.csv and search/decisions.json must
+# equal a local run's. Prints the job ids and timings. On exit, stops the cluster if this
+# script started it.
 #
 # Environment:
 #   DESCENT_BIN          the descent binary to use (default: `cargo build`, then
@@ -145,11 +149,11 @@ tlocal=$(now)
 "$DESCENT" run exp.toml "${SETS[@]}" --out "$WORK/local" --quiet
 log "local run took $(elapsed "$tlocal")s"
 
-python3 - "$WORK/local" "$WORK/cluster" <<'EOF'
+cat >compare.py <<'EOF'
 import csv
 import sys
 
-local, cluster = sys.argv[1], sys.argv[2]
+local, cluster, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 # Columns that measure time: the only ones allowed to differ between machines.
 timing = {"train_seconds", "samples_per_second", "seconds"}
 
@@ -161,7 +165,12 @@ def table(directory, name):
     return [[row[i] for i in keep] for row in rows]
 
 failed = False
-for name in ["runs.csv", "curves.csv", "summary.csv"]:
+for name in names:
+    if name.endswith(".json"):
+        same = open(f"{local}/{name}").read() == open(f"{cluster}/{name}").read()
+        print(f"slurm-test: {name}: {'equal to' if same else 'DIFFERS from'} the local run")
+        failed |= not same
+        continue
     a, b = table(local, name), table(cluster, name)
     if a == b:
         print(f"slurm-test: {name}: {len(a) - 1} rows equal to the local run (timing columns aside)")
@@ -176,7 +185,58 @@ for name in ["runs.csv", "curves.csv", "summary.csv"]:
             print(f"  {len(a) - 1} local rows, {len(b) - 1} cluster rows", file=sys.stderr)
 sys.exit(1 if failed else 0)
 EOF
+python3 compare.py "$WORK/local" "$WORK/cluster" runs.csv curves.csv summary.csv
+
+# --- A halving search, one job array and one merge job per rung ----------------------
+cat >halving.toml <<'EOF'
+# 9 sampled trials halved by 3 from 1 epoch: rungs at 1, 3 and 9 epochs, ranked on validation.
+[experiment]
+name = "slurm_halving"
+
+[dataset]
+name = "moons"
+samples = 200
+noise = 0.2
+validation_fraction = 0.2
+
+[model]
+kind = "mlp"
+hidden = [8]
+activation = "tanh"
+
+[training]
+epochs = 9
+
+[search]
+kind = "halving"
+trials = 9
+min_epochs = 1
+reduction_factor = 3
+
+[search.space]
+"optimizer.learning_rate" = { log_uniform = [1e-3, 1.0] }
+"training.batch_size" = { int_log_uniform = [2, 64] }
+EOF
+log "submitting with: descent slurm halving.toml --tasks 2 --time 5 --submit"
+thalving=$(now)
+out=$("$DESCENT" slurm halving.toml --tasks 2 --time 5 --out "$WORK/cluster-halving" --submit)
+printf '%s\n' "$out"
+mapfile -t HALVING_IDS < <(sed -n 's/^submitted rung [0-9]*: array job \([0-9]*\).*merge job \([0-9]*\).*/\1\n\2/p' <<<"$out")
+((${#HALVING_IDS[@]} == 6)) || die "descent slurm --submit printed ${#HALVING_IDS[@]} job ids, not 3 arrays and 3 merges"
+if ! "$LOCAL" wait "${HALVING_IDS[@]}"; then
+    for f in "$WORK"/cluster-halving/slurm/*.out; do
+        [[ -e $f ]] || continue
+        printf '\n----- %s -----\n' "$f" >&2
+        tail -n 30 "$f" >&2
+    done
+    die "the halving search's jobs did not complete"
+fi
+HALVING_TIME=$(elapsed "$thalving")
+"$DESCENT" run halving.toml --out "$WORK/local-halving" --quiet
+python3 compare.py "$WORK/local-halving" "$WORK/cluster-halving" \
+    runs.csv curves.csv trials.csv search/decisions.json
 
 PASSED=1
 echo "slurm-test: array job $ARRAY_ID (tasks ${ARRAY_ID}_0, ${ARRAY_ID}_1) -> merge job $MERGE_ID (afterok:$ARRAY_ID): COMPLETED"
-echo "slurm-test: jobs took ${JOBS_TIME}s from submission to merged report; whole test $(elapsed "$T0")s"
+echo "slurm-test: jobs took ${JOBS_TIME}s from submission to merged report"
+echo "slurm-test: halving search: jobs ${HALVING_IDS[*]} (array, merge per rung) in ${HALVING_TIME}s; whole test $(elapsed "$T0")s"

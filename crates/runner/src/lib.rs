@@ -10,6 +10,7 @@
 //!   with an [`error::OpError`] whose kind is the exit code;
 //! - [`run`], [`outputs`], `cluster`: the run pipeline, what an output directory shows,
 //!   and scale-out on a cluster (shards and SLURM scripts);
+//! - [`search`]: `[search]`, sampled trials and successive halving over the run pipeline;
 //! - [`outdir`]: the output directory's files, the journal among them;
 //! - `builtins`, [`datasets`]: the built-in parts and the data on disk, registered in
 //! - [`registry`] (the named parts) over [`config`] (experiment files).
@@ -30,6 +31,7 @@ pub mod outputs;
 pub mod plugin;
 pub mod registry;
 pub mod run;
+pub mod search;
 mod suggest;
 #[cfg(test)]
 mod test_fixtures;

@@ -162,6 +162,7 @@ pub(crate) fn spec() -> PlotSpec {
             x: vec!["epoch".to_string(), "seconds".to_string()],
             lower_is_better: crate::outdir::manifest::built_in_lower_is_better(),
             targets: std::collections::BTreeMap::new(),
+            search: None,
         },
     }
 }

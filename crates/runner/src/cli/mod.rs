@@ -207,6 +207,14 @@ pub fn execute_command(cli: Cli, plugins: &[Plugin]) -> u8 {
             per_layer,
         } => gradcheck(&registry, &file, &sets, tolerance, per_layer),
         Command::Merge { dir } => merge::merge(&dir, &registry).map(|m| {
+            if let Some(rung) = m.next_rung {
+                eprintln!(
+                    "run the shards of rung {rung} next (`descent run FILE --shard K/N --out {}`), \
+                     then merge again",
+                    dir.display()
+                );
+                return if m.complete() { OK } else { SOME_FAILED };
+            }
             eprintln!(
                 "merged {} of {} run(s) ({} failed) into {}",
                 m.found,
@@ -356,14 +364,28 @@ fn check(registry: &Registry, file: &Path, sets: &[String]) -> Result<u8> {
 /// The expanded runs as an aligned text table.
 pub fn runs_table(plan: &Plan) -> String {
     let specs: Vec<&RunSpec> = plan.runs.iter().map(|r| &r.spec).collect();
-    let mut out = spec_table(&plan.experiment.axes, &specs);
+    let e = &plan.experiment;
+    let searched = e.search.iter().flat_map(|s| {
+        std::iter::once(crate::search::TRIAL.to_owned())
+            .chain(s.space.iter().map(|(k, _)| k.clone()))
+    });
+    let columns: Vec<String> = e.axes.iter().cloned().chain(searched).collect();
+    let mut out = spec_table(&columns, &specs);
+    let trials = e.search.as_ref().map_or(1, |s| s.trials);
+    let points = plan.runs.len() / (e.variants.len() * trials * e.seeds.len()).max(1);
+    let search = e
+        .search
+        .as_ref()
+        .map_or_else(String::new, |s| format!(" × {} trial(s)", s.trials));
     out.push_str(&format!(
-        "{} run(s): {} variant(s) × {} grid point(s) × {} seed(s)\n",
+        "{} run(s): {} variant(s) × {points} grid point(s){search} × {} seed(s)\n",
         plan.runs.len(),
-        plan.experiment.variants.len(),
-        plan.runs.len() / (plan.experiment.variants.len() * plan.experiment.seeds.len()).max(1),
-        plan.experiment.seeds.len()
+        e.variants.len(),
+        e.seeds.len()
     ));
+    if let Some(spec) = &plan.report.search {
+        out.push_str(&crate::search::describe(spec, &plan.experiment.runs));
+    }
     out
 }
 

@@ -11,6 +11,7 @@ use crate::config::{ConfigError, Diagnostic};
 use crate::error::OpError;
 use crate::outdir::atomic::write_atomically;
 use crate::run::plan::Plan;
+use crate::search::halving::Halving;
 
 /// The largest default number of array tasks (SLURM's default `MaxArraySize` is 1001).
 pub(crate) const MAX_DEFAULT_TASKS: usize = 1000;
@@ -111,7 +112,31 @@ pub(crate) fn slurm(
         plan.runs.len(),
         merge_path.display()
     );
-    if args.submit {
+    let rungs = rung_tasks(plan, tasks);
+    if args.submit && rungs.len() > 1 {
+        // A halving search: per rung, an array (as many tasks as the rung can use) after the
+        // merge that decided the rung before it, then the merge that decides this one.
+        let mut previous: Option<String> = None;
+        for (k, rung_tasks) in rungs.iter().enumerate() {
+            let mut options = vec![format!("--array=0-{}", rung_tasks - 1)];
+            options.extend(
+                previous
+                    .iter()
+                    .map(|id| format!("--dependency=afterok:{id}")),
+            );
+            let array_id = sbatch(&options, &array_path)?;
+            let merge_id = sbatch(&[format!("--dependency=afterok:{array_id}")], &merge_path)?;
+            println!(
+                "submitted rung {k}: array job {array_id} ({rung_tasks} task(s)), merge job \
+                 {merge_id} (afterok:{array_id})"
+            );
+            previous = Some(merge_id);
+        }
+        eprintln!(
+            "the report will be {} once the last rung's merge job is done",
+            out.join(crate::outdir::REPORT_MD).display()
+        );
+    } else if args.submit {
         let array_id = sbatch(&[], &array_path)?;
         println!("submitted array job {array_id} ({tasks} task(s))");
         let merge_id = sbatch(&[format!("--dependency=afterok:{array_id}")], &merge_path)?;
@@ -119,6 +144,18 @@ pub(crate) fn slurm(
         eprintln!(
             "follow them with: squeue -j {array_id},{merge_id}; the report will be {}",
             out.join(crate::outdir::REPORT_MD).display()
+        );
+    } else if rungs.len() > 1 {
+        println!(
+            "a halving search runs rung by rung: for each of its {} rungs, submit the array \
+             (after the previous rung's merge job) and then the merge job, which decides the \
+             rung (tasks per rung: {}); or add --submit to this command",
+            rungs.len(),
+            rungs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     } else {
         println!(
@@ -136,6 +173,25 @@ pub(crate) fn slurm(
         out.display()
     );
     Ok(())
+}
+
+/// The array tasks of each rung of a halving search (`tasks` at most, and no more than the
+/// rung's runs); `[tasks]` for any other experiment.
+fn rung_tasks(plan: &Plan, tasks: usize) -> Vec<usize> {
+    let runs = &plan.experiment.runs;
+    let Some(halving) = Halving::new(runs, plan.report.search.as_ref()) else {
+        return vec![tasks];
+    };
+    let rungs = runs
+        .iter()
+        .map(|r| halving.rungs(r).len())
+        .max()
+        .unwrap_or(1);
+    halving
+        .most_runs(rungs)
+        .into_iter()
+        .map(|n| n.clamp(1, tasks))
+        .collect()
 }
 
 /// The override that makes a task killed at its time limit lose at most one epoch of each

@@ -1,5 +1,5 @@
 //! Reading an experiment file: sections, `--set` overrides, and the expansion into runs
-//! (variants × grid points × seeds).
+//! (variants × grid points × search trials × seeds).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -14,16 +14,18 @@ use super::run_id::run_id;
 use super::schema::{DATASET_COMMON, MODEL_COMMON, OPTIMIZER_COMMON, RunConfig};
 use super::settings::{Catalog, Group, SettingError, settle};
 use super::spans::{Spans, join};
+use crate::search::{Distribution, Search, SearchSection, TRIAL};
 
 /// The sections that configure a run (the others describe the experiment).
 pub const RUN_SECTIONS: [&str; 4] = ["dataset", "model", "optimizer", "training"];
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "experiment",
     "dataset",
     "model",
     "optimizer",
     "training",
     "grid",
+    "search",
     "variant",
     "report",
 ];
@@ -73,7 +75,7 @@ pub struct ReportSection {
 /// One run to train: a resolved configuration and a seed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
-    /// Position in the expansion (variants, then grid points, then seeds).
+    /// Position in the expansion (variants, then grid points, then trials, then seeds).
     pub index: usize,
     /// Stable hash of `config`, `variant` and `seed`.
     pub run_id: String,
@@ -81,7 +83,8 @@ pub struct RunSpec {
     pub variant: String,
     /// The seed of initialisation and shuffling.
     pub seed: u64,
-    /// The grid point: each swept key's value, as written.
+    /// The grid point and the search trial: each swept key's value, as written or sampled,
+    /// and the trial's number (`trial`).
     pub swept: BTreeMap<String, serde_json::Value>,
     /// The resolved configuration.
     pub config: RunConfig,
@@ -116,6 +119,12 @@ pub struct Experiment {
     pub overrides: Vec<String>,
     /// The runs, in order.
     pub runs: Vec<RunSpec>,
+    /// `[search]`, if the file has one.
+    pub search: Option<Search>,
+    /// Configurations that put each searched key at each end of its distribution (each
+    /// choice, for a choice), located at that bound: validated like the runs, never
+    /// trained, so that a bound out of range is an error even before a trial samples it.
+    pub probes: Vec<RunSpec>,
     spans: Spans,
 }
 
@@ -307,6 +316,25 @@ pub fn parse(
         e.diagnostics.into_iter().for_each(|d| errors.push(d));
         Vec::new()
     });
+    let mut search = cx.search(&doc).unwrap_or_else(|e| {
+        e.diagnostics.into_iter().for_each(|d| errors.push(d));
+        None
+    });
+    for (key, _) in search.iter().flat_map(|s| &s.space) {
+        if axes.iter().any(|a| a.key == *key) {
+            let at = join("search.space", key);
+            errors.push(cx.at(
+                &cx.origin(&at),
+                &at,
+                format!("`{key}` is also a grid axis: sweep it in [grid] or search it, not both"),
+            ));
+        }
+    }
+    // An override of a searched key fixes it, as it fixes a grid axis.
+    if let Some(s) = &mut search {
+        s.space
+            .retain(|(key, _)| !run_overrides.iter().any(|o| o.key == *key));
+    }
     if !errors.diagnostics.is_empty() {
         return Err(errors);
     }
@@ -322,24 +350,51 @@ pub fn parse(
     } else {
         &variants
     };
+    let searched = search_axes(search.as_ref(), &axes);
+    let mut probes = Vec::new();
     for variant in variant_list {
         for point in grid_points(&axes) {
-            match cx.run_config(&base, variant, &axes, &point, &run_overrides, catalog) {
-                Ok(run) => {
-                    for &seed in &experiment.seeds {
-                        runs.push(RunSpec {
-                            index: runs.len(),
-                            run_id: run_id(&run.config, &variant.name, seed),
-                            variant: variant.name.clone(),
-                            seed,
-                            swept: run.swept.clone(),
-                            config: run.config.clone(),
-                            origins: run.origins.clone(),
-                            written: run.written.clone(),
-                        });
-                    }
+            for probe in cx.probe_points(search.as_ref(), &point) {
+                match cx.run_config(&base, variant, &searched, &probe, &run_overrides, catalog) {
+                    Ok(run) => probes.push(run.spec(probes.len(), &variant.name, 0)),
+                    Err(problems) => problems.into_iter().for_each(|d| errors.push(d)),
                 }
-                Err(problems) => problems.into_iter().for_each(|d| errors.push(d)),
+            }
+        }
+    }
+    // A searched key in error is so in every trial: it is reported once, at its bounds.
+    if !errors.diagnostics.is_empty() {
+        return Err(errors);
+    }
+    let trials: Vec<Option<usize>> = match &search {
+        Some(s) => (0..s.trials).map(Some).collect(),
+        None => vec![None],
+    };
+    for variant in variant_list {
+        for grid_point in grid_points(&axes) {
+            for &trial in &trials {
+                let mut point = grid_point.clone();
+                if let (Some(s), Some(t)) = (&search, trial) {
+                    point.extend(
+                        s.sample(t)
+                            .into_iter()
+                            .zip(&s.space)
+                            .map(|(value, (key, _))| {
+                                (value, cx.origin(&join("search.space", key)))
+                            }),
+                    );
+                }
+                match cx.run_config(&base, variant, &searched, &point, &run_overrides, catalog) {
+                    Ok(mut run) => {
+                        if let Some(t) = trial {
+                            run.swept.insert(TRIAL.into(), serde_json::Value::from(t));
+                        }
+                        for &seed in &experiment.seeds {
+                            runs.push(run.spec(runs.len(), &variant.name, seed));
+                        }
+                    }
+                    Err(problems) => problems.into_iter().for_each(|d| errors.push(d)),
+                }
             }
         }
     }
@@ -361,6 +416,8 @@ pub fn parse(
         resolved,
         overrides: sets.to_vec(),
         runs,
+        search,
+        probes,
         source,
         spans,
     })
@@ -393,6 +450,12 @@ fn resolve(doc: Table, name: &str, run_overrides: &[&Override]) -> Table {
                     remove_path(table, &o.key);
                 }
             }
+        }
+        if let Some(Value::Table(search)) = doc.get_mut("search")
+            && let Some(Value::Table(space)) = search.get_mut("space")
+            && space.remove(&o.key).is_none()
+        {
+            remove_path(space, &o.key);
         }
         if let Some(Value::Table(grid)) = doc.get_mut("grid")
             && has_path(grid, &o.key)
@@ -458,6 +521,34 @@ struct ExpandedRun {
     origins: HashMap<String, Origin>,
     swept: BTreeMap<String, serde_json::Value>,
     written: Vec<String>,
+}
+
+impl ExpandedRun {
+    /// The run of this configuration with `seed`, at position `index`.
+    fn spec(&self, index: usize, variant: &str, seed: u64) -> RunSpec {
+        RunSpec {
+            index,
+            run_id: run_id(&self.config, variant, seed),
+            variant: variant.to_owned(),
+            seed,
+            swept: self.swept.clone(),
+            config: self.config.clone(),
+            origins: self.origins.clone(),
+            written: self.written.clone(),
+        }
+    }
+}
+
+/// The grid's axes followed by the searched keys (whose values each trial samples).
+fn search_axes(search: Option<&Search>, axes: &[Axis]) -> Vec<Axis> {
+    let searched = search
+        .into_iter()
+        .flat_map(|s| &s.space)
+        .map(|(key, _)| Axis {
+            key: key.clone(),
+            values: Vec::new(),
+        });
+    axes.iter().cloned().chain(searched).collect()
 }
 
 /// One swept key and its values, each with where it was written.
@@ -675,6 +766,17 @@ impl Context<'_> {
             let Some(first) = seen.insert(&run.run_id, run) else {
                 continue;
             };
+            if let (Some(a), Some(b)) = (first.swept.get(TRIAL), run.swept.get(TRIAL)) {
+                return Some(self.at(
+                    &self.origin("search.space"),
+                    "search.space",
+                    format!(
+                        "trials {a} and {b} sampled the same values (run id {}): with only \
+                         choices to sample, list more values or ask for fewer trials",
+                        run.run_id
+                    ),
+                ));
+            }
             let key = run
                 .swept
                 .iter()
@@ -812,21 +914,7 @@ impl Context<'_> {
         flatten(grid, "", &mut leaves);
         for (key, value) in leaves {
             let at = join("grid", &key);
-            if !RUN_SECTIONS
-                .iter()
-                .any(|s| key.split('.').next() == Some(*s))
-                || !key.contains('.')
-            {
-                let mut d = self.at(
-                    &self.origin(&at),
-                    &at,
-                    "a grid axis must be a key of [dataset], [model], [optimizer] or [training]"
-                        .into(),
-                );
-                d.help = Some(format!(
-                    "write e.g. `training.batch_size = [1, 32]` under [grid]; did you mean `{}`?",
-                    join("training", &key)
-                ));
+            if let Some(d) = self.not_a_run_key(&at, &key, "a grid axis", "[grid]", "[1, 32]") {
                 errors.push(d);
                 continue;
             }
@@ -848,6 +936,121 @@ impl Context<'_> {
         } else {
             Err(errors)
         }
+    }
+
+    /// Unless `key` is a dotted key of a run section: the error at `at`, for `what` (`a grid
+    /// axis`) written under `table` with values like `example`.
+    fn not_a_run_key(
+        &self,
+        at: &str,
+        key: &str,
+        what: &str,
+        table: &str,
+        example: &str,
+    ) -> Option<Diagnostic> {
+        let runs = RUN_SECTIONS
+            .iter()
+            .any(|s| key.split('.').next() == Some(*s));
+        if runs && key.contains('.') {
+            return None;
+        }
+        let mut d = self.at(
+            &self.origin(at),
+            at,
+            format!("{what} must be a key of [dataset], [model], [optimizer] or [training]"),
+        );
+        d.help = Some(format!(
+            "write e.g. `training.batch_size = {example}` under {table}; did you mean `{}`?",
+            join("training", key)
+        ));
+        Some(d)
+    }
+
+    /// `[search]` and its `[search.space]`, if the file has them.
+    fn search(&self, doc: &Table) -> Result<Option<Search>, ConfigError> {
+        let Some(section) = self
+            .section::<Option<SearchSection>>(doc, "search")
+            .map_err(ConfigError::single)?
+        else {
+            return Ok(None);
+        };
+        if let Err((key, message)) = section.check() {
+            let at = join("search", key);
+            return Err(ConfigError::single(self.at(
+                &self.origin(&at),
+                &at,
+                message,
+            )));
+        }
+        let mut errors = ConfigError {
+            diagnostics: Vec::new(),
+        };
+        let mut leaves = Vec::new();
+        distributions(&section.space, "", &mut leaves);
+        let mut space = Vec::new();
+        for (key, value) in leaves {
+            let at = join("search.space", &key);
+            let example = "{ int_log_uniform = [1, 512] }";
+            if let Some(d) =
+                self.not_a_run_key(&at, &key, "a searched key", "[search.space]", example)
+            {
+                errors.push(d);
+                continue;
+            }
+            match Distribution::parse(&value) {
+                Ok(d) => space.push((key, d)),
+                Err(e) => {
+                    let at = join(&at, &e.at);
+                    let mut d = self.at(&self.origin(&at), &at, e.message);
+                    d.help = e.help;
+                    errors.push(d);
+                }
+            }
+        }
+        if !errors.diagnostics.is_empty() {
+            return Err(errors);
+        }
+        Ok(Some(Search {
+            kind: section.kind,
+            trials: section.trials,
+            seed: section.seed,
+            metric: section.metric,
+            mode: section.mode,
+            min_epochs: section.min_epochs,
+            reduction_factor: section.reduction_factor,
+            space,
+        }))
+    }
+
+    /// The grid point `point` with every searched key at each end of its distribution in
+    /// turn (the others at their first end), each value located at its bound; none without
+    /// a search.
+    fn probe_points(
+        &self,
+        search: Option<&Search>,
+        point: &[(Value, Origin)],
+    ) -> Vec<Vec<(Value, Origin)>> {
+        let Some(search) = search else {
+            return Vec::new();
+        };
+        let located = |key: &str, (at, value): (String, Value)| {
+            (value, self.origin(&join(&join("search.space", key), &at)))
+        };
+        let first: Vec<(Value, Origin)> = search
+            .space
+            .iter()
+            .filter_map(|(key, d)| d.extremes().into_iter().next().map(|e| located(key, e)))
+            .collect();
+        let mut probes = Vec::new();
+        for (k, (key, d)) in search.space.iter().enumerate() {
+            for extreme in d.extremes() {
+                let mut probe = point.to_vec();
+                probe.extend(first.iter().cloned());
+                probe[point.len() + k] = located(key, extreme);
+                probes.push(probe);
+            }
+        }
+        probes
     }
 
     /// The `[[variant]]` tables.
@@ -925,6 +1128,22 @@ fn flatten(table: &Table, prefix: &str, out: &mut Vec<(String, Value)>) {
         let path = join(prefix, key);
         match value {
             Value::Table(t) => flatten(t, &path, out),
+            other => out.push((path, other.clone())),
+        }
+    }
+}
+
+/// The searched keys of `[search.space]` and their distributions as written: its leaves,
+/// where a table that holds something other than tables is a leaf, a distribution
+/// (`"optimizer.learning_rate" = { log_uniform = [1e-4, 1.0] }` or
+/// `optimizer.learning_rate = { ... }` alike; a misspelt one too, to be reported as such).
+fn distributions(table: &Table, prefix: &str, out: &mut Vec<(String, Value)>) {
+    for (key, value) in table {
+        let path = join(prefix, key);
+        match value {
+            Value::Table(t) if t.values().all(Value::is_table) && !t.is_empty() => {
+                distributions(t, &path, out);
+            }
             other => out.push((path, other.clone())),
         }
     }

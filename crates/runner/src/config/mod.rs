@@ -4,7 +4,7 @@
 pub mod diagnostic;
 mod experiment;
 mod overrides;
-mod run_id;
+pub(crate) mod run_id;
 pub mod schema;
 pub mod settings;
 mod spans;

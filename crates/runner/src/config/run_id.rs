@@ -40,7 +40,7 @@ fn sorted(value: Value) -> Value {
 }
 
 /// 64-bit FNV-1a: a tiny, fixed, portable hash (not for security).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -18,6 +18,7 @@ use crate::outdir::lock::{DirLock, LOCK, Mode};
 use crate::outdir::shard::Shard;
 use crate::outdir::{self, EXPERIMENT, JOURNAL, MANIFEST, Manifest};
 use crate::registry::Registry;
+use crate::search::halving::{self, Halving};
 
 /// What a merge found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,9 @@ pub struct Merged {
     pub failed: usize,
     /// Runs found in no journal.
     pub missing: usize,
+    /// A halving search's rung whose shards run next: the merge decided the rung before it,
+    /// and the tables wait for the last rung.
+    pub next_rung: Option<usize>,
 }
 
 impl Merged {
@@ -51,16 +55,18 @@ impl Merged {
 pub fn merge(dir: &Path, registry: &Registry) -> Result<Merged, OpError> {
     let experiment = config::load(&dir.join(EXPERIMENT), &[], registry)?;
     let _lock = DirLock::acquire(dir, LOCK, Mode::Shared, "descent merge")?;
+    let manifests = shard_files(dir, Shard::of_manifest)?
+        .into_iter()
+        .map(|(_, path)| Manifest::read(&path))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(merged) = merge_rung(dir, &experiment, &manifests)? {
+        return Ok(merged);
+    }
     let journals = shard_files(dir, Shard::of_journal)?;
     let mut paths: Vec<PathBuf> = journals.iter().map(|(_, path)| path.clone()).collect();
     if dir.join(JOURNAL).is_file() {
         paths.insert(0, dir.join(JOURNAL));
     }
-    let manifests = shard_files(dir, Shard::of_manifest)?
-        .into_iter()
-        .map(|(_, path)| Manifest::read(&path))
-        .collect::<Result<Vec<_>>>()?;
-
     let (journal, left_out) = outdir::journal_of(&experiment, &paths)?;
     for file in journal.files() {
         if let Some(line) = file.ignored_line {
@@ -117,6 +123,46 @@ pub fn merge(dir: &Path, registry: &Registry) -> Result<Merged, OpError> {
         found: journal.runs().len(),
         failed,
         missing: missing.len(),
+        next_rung: None,
+    })
+}
+
+/// For a halving search, decides the rung its shards just trained ([`halving::merge`]):
+/// what the merge did when the search goes on (or waits for runs of the rung); `None`
+/// once every rung is decided, for the tables to be written from `runs.jsonl`.
+fn merge_rung(
+    dir: &Path,
+    experiment: &Experiment,
+    manifests: &[Manifest],
+) -> Result<Option<Merged>> {
+    let search = manifests.first().and_then(|m| m.report.search.as_ref());
+    let Some(h) = Halving::new(&experiment.runs, search) else {
+        return Ok(None);
+    };
+    let runs = experiment.runs.len();
+    let merged = |missing, next_rung| Merged {
+        runs,
+        found: runs - missing,
+        failed: 0,
+        missing,
+        next_rung,
+    };
+    Ok(match halving::merge(dir, h)? {
+        halving::Merge::Finished => None,
+        halving::Merge::Next { rung, runs } => {
+            eprintln!(
+                "rung {rung} of the halving search is decided: {runs} run(s) go on to rung {}",
+                rung + 1
+            );
+            Some(merged(0, Some(rung + 1)))
+        }
+        halving::Merge::Waiting { rung, missing } => {
+            eprintln!(
+                "warning: {missing} run(s) of rung {rung} of the halving search are in no \
+                 journal or failed: run their shards again, then merge again"
+            );
+            Some(merged(missing, Some(rung)))
+        }
     })
 }
 

@@ -12,6 +12,7 @@ use crate::outputs::write_all;
 use crate::registry::Registry;
 use crate::run::execute::{Options, Summary, execute, manifest};
 use crate::run::plan::Plan;
+use crate::search::halving::{self, Halving};
 
 /// `descent run` after the command line: locks `dir` (see [`crate::outdir::lock`]), trains
 /// `plan`'s runs into it (resuming from its journal unless `options.fresh`), then writes the
@@ -34,7 +35,11 @@ pub fn run_plan(
     }
     let started = now();
     outdir::write_experiment(dir, &plan.experiment, None)?;
-    let summary = execute(plan, registry, dir, None, options)?;
+    let halving = Halving::new(&plan.experiment.runs, plan.report.search.as_ref());
+    let summary = match halving {
+        Some(h) => halving::run(plan, h, registry, dir, options)?,
+        None => execute(plan, registry, dir, None, options)?,
+    };
     let failed = write_run(dir, plan, &started, options, &summary)?;
     Ok((summary, failed))
 }

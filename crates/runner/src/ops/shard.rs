@@ -13,6 +13,7 @@ use crate::outdir::{self, Manifest};
 use crate::registry::Registry;
 use crate::run::execute::{self, Options, Summary};
 use crate::run::plan::Plan;
+use crate::search::halving::{self, Halving};
 
 /// `descent run FILE --shard K/N`: trains this shard's runs of `plan` into `dir`, journaled
 /// in the shard's own journal, and writes `experiment.toml` and the shard's manifest (before
@@ -56,10 +57,18 @@ pub fn run(
     };
     let none = Summary::default();
     outdir::write_manifest(&manifest_path, &manifest(&none, None))?;
-    let summary = execute::execute(plan, registry, dir, Some(shard), options)?;
+    let (summary, failed) = match Halving::new(&plan.experiment.runs, plan.report.search.as_ref()) {
+        Some(h) => halving::run_shard(plan, h, registry, dir, shard, options)?,
+        None => {
+            let summary = execute::execute(plan, registry, dir, Some(shard), options)?;
+            let journal = [dir.join(shard.journal_name())];
+            (
+                summary,
+                outdir::journal_of(&plan.experiment, &journal)?.0.failed(),
+            )
+        }
+    };
     outdir::write_manifest(&manifest_path, &manifest(&summary, Some(outdir::now())))?;
-    let (journal, _) = outdir::journal_of(&plan.experiment, &[dir.join(shard.journal_name())])?;
-    let failed = journal.failed();
     if !options.quiet && summary.signal.is_none() {
         eprintln!(
             "shard {shard}: {} run(s) trained, {} resumed from {}, {failed} failed; when every \

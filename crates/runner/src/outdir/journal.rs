@@ -20,6 +20,9 @@ pub enum Status {
     /// A SIGINT or SIGTERM stopped it between two epochs: it is not finished, a rerun
     /// trains it again (from its checkpoint, if it has one). Tables leave it out.
     Interrupted,
+    /// A halving search stopped it at a rung: its trial was not among the best there. A
+    /// finished run, whose record ends at that rung's epoch.
+    Stopped,
 }
 
 impl Status {
@@ -39,6 +42,7 @@ impl Status {
             Status::Diverged => "diverged",
             Status::Failed => "failed",
             Status::Interrupted => "interrupted",
+            Status::Stopped => "stopped",
         }
     }
 }

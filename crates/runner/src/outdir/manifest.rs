@@ -87,6 +87,9 @@ pub struct ReportSpec {
     /// `[report] targets`: values of metric columns to reach, by column.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub targets: BTreeMap<String, f64>,
+    /// `[search]`, as the outputs need it (the trials table, figures and report section).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<crate::search::SearchSpec>,
 }
 
 impl ReportSpec {

@@ -48,6 +48,12 @@ pub const CURVES_PARQUET: &str = "curves.parquet";
 pub const CURVES_CSV: &str = "curves.csv";
 /// See [`RUNS_PARQUET`].
 pub const SUMMARY_CSV: &str = "summary.csv";
+/// The folder of a search's own files: each rung's journals and the decisions.
+pub const SEARCH: &str = "search";
+/// The decisions of a halving search's rungs, in [`SEARCH`].
+pub const DECISIONS: &str = "decisions.json";
+/// One row per search trial.
+pub const TRIALS_CSV: &str = "trials.csv";
 /// The test-split confusion matrices of the classification runs, long format.
 pub const CONFUSION_PARQUET: &str = "confusion.parquet";
 /// The same as CSV.
@@ -76,7 +82,7 @@ pub fn clear_shard(dir: &Path, shard: Shard) -> Result<()> {
 /// # Errors
 /// When a file exists but cannot be removed.
 pub fn clear(dir: &Path) -> Result<()> {
-    let files = [JOURNAL, EXPERIMENT, MANIFEST, REPORT_MD];
+    let files = [JOURNAL, EXPERIMENT, MANIFEST, REPORT_MD, TRIALS_CSV];
     let tables = [
         RUNS_PARQUET,
         RUNS_CSV,
@@ -108,7 +114,7 @@ pub fn clear(dir: &Path) -> Result<()> {
     for path in &doomed {
         remove_if_there(path)?;
     }
-    for sub in [PLOTS, CHECKPOINTS, MODELS] {
+    for sub in [PLOTS, CHECKPOINTS, MODELS, SEARCH] {
         let sub = dir.join(sub);
         if sub.is_dir() {
             std::fs::remove_dir_all(&sub)

@@ -66,7 +66,8 @@ impl Shard {
         Self::of_file_name(name, "manifest", "json")
     }
 
-    fn file_name(self, stem: &str, extension: &str) -> String {
+    /// The shard's own file `<stem>.shard-K-of-N.<extension>`.
+    pub fn file_name(self, stem: &str, extension: &str) -> String {
         format!("{stem}.shard-{}-of-{}.{extension}", self.index, self.count)
     }
 

@@ -6,7 +6,9 @@
 //! `plots/<metric>_final.png`, the final value per group as mean ± 1 std with every seed
 //! shown; `plots/noise_scale_vs_epoch.png` likewise when the runs measured the gradient noise
 //! scale; `plots/decision_boundary.png` from the decision-boundary table. Other swept keys are
-//! never averaged over silently: each combination of their values gets its own panel. Text is set in DejaVu Sans, embedded in the binary, so a figure is the
+//! never averaged over silently: each combination of their values gets its own panel. A search
+//! adds `plots/search_<key>.png` and `plots/search_best_so_far.png` (see `search`). Text is set
+//! in DejaVu Sans, embedded in the binary, so a figure is the
 //! same bytes on every machine.
 
 mod boundary;
@@ -16,6 +18,7 @@ mod critical;
 mod draw;
 mod facets;
 mod figure;
+mod search;
 mod series;
 mod text;
 
@@ -143,7 +146,15 @@ pub fn write_plots(
     }
     // A swept key of numbers gets the final metrics against it: along the key, the lines
     // are the groups (or the variants, when the key is the group).
-    for key in swept_columns(runs)? {
+    // Not for a search's keys: each trial has its own values, so the other keys would give
+    // every trial a panel of one point.
+    let searched = |key: &str| {
+        spec.report
+            .search
+            .as_ref()
+            .is_some_and(|s| key == crate::search::TRIAL || s.keys.iter().any(|(k, _)| k == key))
+    };
+    for key in swept_columns(runs)?.into_iter().filter(|k| !searched(k)) {
         let keys = float_values(runs, &key)
             .ok()
             .filter(|k| k.iter().all(Option::is_some));
@@ -161,6 +172,7 @@ pub fn write_plots(
             prepared.push(sweep_figure(spec, &along, &keys, &values, &key, metric));
         }
     }
+    prepared.extend(search::search_figures(spec, runs)?);
     // The figures are independent: they are drawn in parallel, and listed in order. A
     // figure is a drawn file or the reason there is none.
     let drawn: Vec<Result<std::result::Result<Plot, String>>> = prepared

@@ -119,6 +119,10 @@ pub fn render_report(dir: &Path, input: &ReportInput<'_>) -> Result<String> {
         what_was_run(input.runs, input.summary, manifest.as_deref())?,
         summary_section(input.summary, input.runs)?,
         best_section(&input.spec.report, input.summary, input.runs)?,
+        match &input.spec.report.search {
+            Some(search) => crate::search::trials::report_section(input.runs, search)?,
+            None => String::new(),
+        },
         targets_section(&input.spec.report, input.summary, input.runs, input.curves)?,
         plots_section(input.plots),
         problems_section(input.runs)?,
@@ -266,13 +270,22 @@ fn summary_section(summary: &DataFrame, runs: &DataFrame) -> Result<String> {
 }
 
 /// The best configuration for each loss and metric: the lowest mean or the highest, as
-/// the metric says.
+/// the metric says. A test metric's configuration is chosen on its validation counterpart
+/// when there is one (choosing on test data is optimistic), and the section says which.
 fn best_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> Result<String> {
     let configs = configuration_texts(summary, runs)?;
     let counts = run_counts(summary)?;
     let mut rows = Vec::new();
+    let (mut on_test, mut on_validation) = (false, false);
     for name in quality_columns(runs)? {
-        let means = float_values(summary, &format!("{name}_mean"))?;
+        let validation = name
+            .strip_prefix("test_")
+            .map(|m| format!("val_{m}"))
+            .filter(|v| has_values(summary, &format!("{v}_mean")));
+        on_test |= name.starts_with("test_") && validation.is_none();
+        on_validation |= validation.is_some();
+        let chooser = validation.as_deref().unwrap_or(&name);
+        let means = float_values(summary, &format!("{chooser}_mean"))?;
         let lower_is_better = spec.lower_is_better(&name);
         let best = means
             .iter()
@@ -288,8 +301,12 @@ fn best_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> Res
             });
         if let Some((row, _)) = best {
             let direction = if lower_is_better { "lowest" } else { "highest" };
+            let label = match &validation {
+                Some(v) => format!("{name} (at the {direction} {v})"),
+                None => format!("{name} ({direction})"),
+            };
             rows.push(vec![
-                format!("{name} ({direction})"),
+                label,
                 configs[row].clone(),
                 mean_std_texts(summary, &name)?[row].clone(),
                 counts[row].clone(),
@@ -302,8 +319,22 @@ fn best_section(spec: &ReportSpec, summary: &DataFrame, runs: &DataFrame) -> Res
         );
     }
     let header = ["metric", "best configuration", "mean ± std", "runs"].map(String::from);
+    let choice = match (on_validation, on_test) {
+        (true, false) => {
+            "Test metrics are chosen on the validation split (the configuration with the best \
+             validation value), so their values are unbiased."
+        }
+        (true, true) => {
+            "A test metric is chosen on the validation split where it has a validation \
+             counterpart (as its label says), else on test data, which is optimistic."
+        }
+        (false, _) => {
+            "Test metrics are chosen on test data (there is no validation split): their best \
+             values are optimistic."
+        }
+    };
     Ok(format!(
-        "## Best configuration per metric\n\nBy mean over seeds.\n\n{}",
+        "## Best configuration per metric\n\nBy mean over seeds. {choice}\n\n{}",
         markdown_table(&header, &rows)
     ))
 }
@@ -775,6 +806,33 @@ mod tests {
             assert!(row.contains("batch_size = 8"), "{row}");
         }
         assert!(report.contains("None: every run converged or reached its epoch limit."));
+        assert!(
+            report.contains("chosen on test data"),
+            "no validation split: said so"
+        );
+    }
+
+    #[test]
+    fn with_a_validation_split_test_metrics_are_chosen_on_it() {
+        // Batch size 8 wins every test metric; make batch size 64 win on validation.
+        let records: Vec<_> = sweep()
+            .into_iter()
+            .map(|mut r| {
+                let eight = r.swept.values().any(|v| v == 8);
+                r.metrics
+                    .insert("val_accuracy".into(), Some(if eight { 0.5 } else { 0.9 }));
+                r
+            })
+            .collect();
+        let (dir, _) = finished("report-validation", &records);
+        let report = std::fs::read_to_string(dir.path().join(REPORT_MD)).expect("report.md");
+        let row = line_with(&report, "| test_accuracy (at the highest val_accuracy) |");
+        assert!(!row.contains("batch_size = 8"), "{row}");
+        // The fixture has no validation loss: test_loss is still chosen on test data.
+        assert!(
+            report.contains("chosen on the validation split where"),
+            "{report}"
+        );
     }
 
     #[test]

@@ -25,7 +25,8 @@ use crate::outdir::{
     RUNS_CSV, RUNS_PARQUET, SUMMARY_CSV,
 };
 use columns::{LOSSES, configurations, final_value_columns};
-use files::{parquet_columns, read_parquet, write_csv, write_curves, write_parquet};
+pub(crate) use files::write_csv;
+use files::{parquet_columns, read_parquet, write_curves, write_parquet};
 
 pub(crate) use columns::{
     NULL_LABEL, TARGET_PARTS, configuration_texts, display_names, distinct, float_values, labels,
@@ -315,6 +316,9 @@ pub fn write_tables(dir: &Path, journal: &Journal, spec: &ReportSpec) -> Result<
     write_parquet(&dir.join(RUNS_PARQUET), &mut runs)?;
     write_csv(&dir.join(RUNS_CSV), &mut runs)?;
     write_csv(&dir.join(SUMMARY_CSV), &mut summary_frame(&runs)?)?;
+    if let Some(search) = &spec.search {
+        crate::search::trials::write_trials(dir, &runs, search)?;
+    }
     let optional = [
         (
             confusion_frame(journal.runs())?,

@@ -104,10 +104,45 @@ pub fn execute(
     shard: Option<Shard>,
     options: &Options,
 ) -> Result<Summary> {
-    let journal_path = dir.join(shard.map_or_else(|| JOURNAL.to_owned(), Shard::journal_name));
+    let stage = Stage {
+        runs: plan
+            .runs
+            .iter()
+            .filter(|r| shard.is_none_or(|s| s.contains(r.spec.index)))
+            .collect(),
+        journal: dir.join(shard.map_or_else(|| JOURNAL.to_owned(), Shard::journal_name)),
+        until: &|_| None,
+    };
+    execute_stage(plan, registry, dir, &stage, options)
+}
+
+/// A part of an experiment's training: which runs, journaled where, trained up to which
+/// epoch (a halving search's rung; `None`: to their end).
+pub struct Stage<'a> {
+    /// The runs to train, unless the journal has them done.
+    pub runs: Vec<&'a PlannedRun>,
+    /// The journal they are recorded in.
+    pub journal: PathBuf,
+    /// The epoch after which each run stops as `stopped`, if it does.
+    pub until: &'a (dyn Fn(&PlannedRun) -> Option<usize> + Sync),
+}
+
+/// [`execute`] for the runs of `stage`: trains each not already done in its journal, up to
+/// its epoch, appending a line per run.
+///
+/// # Errors
+/// Only when the journal cannot be written.
+pub fn execute_stage(
+    plan: &Plan,
+    registry: &Registry,
+    dir: &Path,
+    stage: &Stage<'_>,
+    options: &Options,
+) -> Result<Summary> {
+    let journal_path = &stage.journal;
     let (done, retried, valid_len): (HashSet<String>, HashSet<String>, u64) =
         if journal_path.exists() {
-            let journal = Journal::open(&journal_path)?;
+            let journal = Journal::open(journal_path)?;
             let ids = |keep: fn(Status) -> bool| {
                 journal
                     .runs()
@@ -124,11 +159,7 @@ pub fn execute(
         } else {
             (HashSet::new(), HashSet::new(), 0)
         };
-    let mine: Vec<&PlannedRun> = plan
-        .runs
-        .iter()
-        .filter(|r| shard.is_none_or(|s| s.contains(r.spec.index)))
-        .collect();
+    let mine = &stage.runs;
     let mut todo: Vec<&PlannedRun> = mine
         .iter()
         .copied()
@@ -155,7 +186,7 @@ pub fn execute(
             journal_path.display()
         ));
     }
-    let journal = JournalWriter::open(&journal_path, valid_len)?;
+    let journal = JournalWriter::open(journal_path, valid_len)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.jobs.max(1))
         .build()
@@ -179,7 +210,7 @@ pub fn execute(
             }
             let started = Instant::now();
             tracing::debug!(run_id = %run.spec.run_id, variant = %run.spec.variant, seed = run.spec.seed, "training");
-            let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry, par, dir)))
+            let record = catch_unwind(AssertUnwindSafe(|| train_run(run, plan, registry, par, dir, (stage.until)(run))))
                 .unwrap_or_else(|panic| Err(RunError::Panicked(panic_message(&panic))))
                 .unwrap_or_else(|e| failed(run, e.to_string()));
             tracing::info!(run_id = %record.run_id, status = record.status.as_str(), seconds = started.elapsed().as_secs_f64(), "finished");
@@ -193,8 +224,8 @@ pub fn execute(
             counter.fetch_add(1, Ordering::Relaxed);
             let appended = journal.append(&record).and_then(|()| {
                 // A done run needs its checkpoint no more; an interrupted or failed one
-                // continues from it when rerun.
-                if record.status.is_done() {
+                // continues from it when rerun, and a run stopped at a rung when promoted.
+                if record.status.is_done() && record.status != Status::Stopped {
                     checkpoint::remove(&checkpoint::path(dir, &record.run_id)).map_err(Into::into)
                 } else {
                     Ok(())

@@ -68,7 +68,13 @@ pub fn plan(
     let mut runs = Vec::with_capacity(experiment.runs.len());
     // Seeds share a configuration: each configuration is checked once.
     let mut checked: HashMap<(&str, String), (Task, f64)> = HashMap::new();
-    for spec in &experiment.runs {
+    // The probes of a search's bounds are checked like runs, never trained, and first: a
+    // bound out of range puts trials out of range too, and is reported once, at the bound.
+    let probes = experiment.probes.iter().map(|spec| (spec, false));
+    for (spec, trains) in probes.chain(experiment.runs.iter().map(|spec| (spec, true))) {
+        if trains && !experiment.probes.is_empty() && !errors.diagnostics.is_empty() {
+            break;
+        }
         let cx = RunContext {
             experiment: &experiment,
             spec,
@@ -81,6 +87,9 @@ pub fn plan(
         match known.map_or_else(|| check_run(&cx, registry, &data, &mut warnings), Ok) {
             Ok((task, work)) => {
                 checked.insert(key, (task, work));
+                if !trains {
+                    continue;
+                }
                 runs.push(PlannedRun {
                     spec: spec.clone(),
                     task,
@@ -91,7 +100,14 @@ pub fn plan(
         }
     }
     let report = match report_spec(&experiment, &runs, registry) {
-        Ok(r) => r,
+        Ok(mut r) => {
+            let columns = metric_columns(runs.iter().map(|r| r.task), registry);
+            match crate::search::spec(&experiment, &runs, &columns, &r) {
+                Ok(search) => r.search = search,
+                Err(d) => errors.push(d),
+            }
+            r
+        }
         Err(d) => {
             errors.push(d);
             ReportSpec {
@@ -100,6 +116,7 @@ pub fn plan(
                 x: Vec::new(),
                 lower_is_better: Vec::new(),
                 targets: BTreeMap::new(),
+                search: None,
             }
         }
     };
@@ -491,6 +508,7 @@ fn report_spec(
         x,
         lower_is_better,
         targets,
+        search: None,
     })
 }
 

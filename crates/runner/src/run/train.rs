@@ -25,7 +25,12 @@ use crate::run::plan::{Plan, PlannedRun};
 /// Trains `run` in its configured precision, with `par` the parallelism its large matrix
 /// products may use, keeping its checkpoints (`training.checkpoint_every`) in the output
 /// directory `dir` and stopping between epochs once a SIGINT or SIGTERM has arrived
-/// ([`crate::run::interrupt`]).
+/// ([`crate::run::interrupt`]). A run continues from its checkpoint when it has one.
+///
+/// With `until` (a halving search's rung), the run stops after that epoch, saves its state
+/// as a checkpoint and is recorded as `stopped` there: a promotion continues it from that
+/// state, to the numbers of a run trained straight through (the schedule still spans
+/// `training.epochs`).
 ///
 /// # Errors
 /// A message for anything that stopped the run from training (it becomes a `failed`
@@ -36,10 +41,11 @@ pub fn train_run(
     registry: &Registry,
     par: Par,
     dir: &Path,
+    until: Option<usize>,
 ) -> Result<RunRecord, RunError> {
     match run.spec.config.training.precision {
-        FloatPrecision::F64 => train_in::<f64>(run, plan, registry, par, dir),
-        FloatPrecision::F32 => train_in::<f32>(run, plan, registry, par, dir),
+        FloatPrecision::F64 => train_in::<f64>(run, plan, registry, par, dir, until),
+        FloatPrecision::F32 => train_in::<f32>(run, plan, registry, par, dir, until),
     }
 }
 
@@ -49,24 +55,28 @@ fn train_in<T: Precision + Stored>(
     registry: &Registry,
     par: Par,
     dir: &Path,
+    until: Option<usize>,
 ) -> Result<RunRecord, RunError> {
     let c = &run.spec.config;
     let data = plan.data.get::<T>(&c.dataset, registry)?;
     let id = &run.spec.run_id;
     let file = checkpoint::path(dir, id);
     let every = c.training.checkpoint_every;
-    let state = match every {
-        Some(_) => checkpoint::load::<T>(&file, id).unwrap_or_else(|e| {
+    let state = checkpoint::load::<T>(&file, id)
+        .unwrap_or_else(|e| {
             tracing::warn!("{e}; run {id} trains from the start");
             None
-        }),
-        None => None,
-    };
+        })
+        // A state past the rung (saved there by a process killed before it journaled the
+        // rung) cannot stop at it: the run trains again from the start, to the same numbers.
+        .filter(|s| until.is_none_or(|u| s.epoch() < u));
     if let Some(state) = &state {
         tracing::info!(run_id = %id, epoch = state.epoch(), "continuing from the checkpoint");
     }
     let mut supervisor = RunSupervisor {
         every,
+        until,
+        epoch: state.as_ref().map_or(0, TrainState::epoch),
         file: &file,
         run_id: id,
     };
@@ -84,6 +94,9 @@ fn train_in<T: Precision + Stored>(
         &mut supervisor,
     )?;
     let mut record = record(run, &outcome, registry);
+    if until.is_some_and(|u| outcome.last().epoch >= u) {
+        record.status = Status::Stopped;
+    }
     if record.status.is_done() {
         let mut net = net;
         let info = ModelInfo::of(&net, id, run.task);
@@ -116,24 +129,31 @@ fn first_seed(plan: &Plan, run: &PlannedRun) -> bool {
         .all(|r| r.spec.seed >= run.spec.seed)
 }
 
-/// How `descent run` supervises a run: it stops between epochs once a signal has arrived,
-/// and saves the state every `every` epochs and when stopped.
+/// How `descent run` supervises a run: it stops between epochs once a signal has arrived or
+/// the epoch `until` is done, and saves the state every `every` epochs and when stopped.
 struct RunSupervisor<'a> {
     every: Option<usize>,
+    until: Option<usize>,
+    /// The last epoch observed.
+    epoch: usize,
     file: &'a Path,
     run_id: &'a str,
 }
 
 impl<T: Stored> Supervisor<T> for RunSupervisor<'_> {
+    fn observe(&mut self, record: &EpochRecord) {
+        self.epoch = record.epoch;
+    }
+
     fn interrupted(&self) -> bool {
-        interrupt::requested().is_some()
+        interrupt::requested().is_some() || self.until.is_some_and(|u| self.epoch >= u)
     }
 
     fn wants_state(&self, epoch: usize, end: Option<Stop>) -> bool {
-        self.every.is_some_and(|every| match end {
-            None => epoch.is_multiple_of(every),
-            Some(end) => end == Stop::Interrupted,
-        })
+        match end {
+            None => self.every.is_some_and(|every| epoch.is_multiple_of(every)),
+            Some(end) => end == Stop::Interrupted && (self.every.is_some() || self.until.is_some()),
+        }
     }
 
     fn save(&mut self, state: &TrainState<T>) {

@@ -147,7 +147,7 @@ impl Facets {
 
 /// The viridis colour map at `t` in [0, 1] (dark purple to yellow-green), interpolated
 /// between eight of its stops; its last, yellow stop is left out to stay visible on white.
-fn viridis(t: f64) -> RGBColor {
+pub(super) fn viridis(t: f64) -> RGBColor {
     const STOPS: [(u8, u8, u8); 8] = [
         (68, 1, 84),
         (71, 45, 123),

@@ -400,7 +400,7 @@ impl Axis {
     /// The y axis for `values` (all finite) with a 5 % margin; logarithmic for a loss that
     /// spans decades. With `floor`, zeros (a perceptron with no mistakes left) do not prevent
     /// a log axis: the caller draws them on its bottom edge.
-    fn fit_y(values: &[f64], metric: &str, floor: bool) -> Option<Self> {
+    pub(super) fn fit_y(values: &[f64], metric: &str, floor: bool) -> Option<Self> {
         let (low, high) = bounds(values)?;
         let positive: Vec<f64> = values.iter().copied().filter(|&v| v > 0.0).collect();
         let log_range = match bounds(&positive) {
@@ -433,7 +433,7 @@ impl Axis {
     /// that span decades; widened around a single value.
     /// Zero (the start of training) does not count against a log scale: it is left off
     /// the axis.
-    fn fit_x(values: &[f64], x: &str) -> Option<Self> {
+    pub(super) fn fit_x(values: &[f64], x: &str) -> Option<Self> {
         let (low, high) = bounds(values)?;
         let positive: Vec<f64> = values.iter().copied().filter(|&v| v > 0.0).collect();
         if let Some((smallest, _)) =
@@ -461,7 +461,7 @@ impl Axis {
     }
 
     /// The axis title: `name`, marked when the scale is logarithmic.
-    fn describe(&self, name: &str) -> String {
+    pub(super) fn describe(&self, name: &str) -> String {
         if self.log {
             format!("{name} (log scale)")
         } else {

@@ -28,7 +28,7 @@ pub(super) fn write_parquet(path: &Path, frame: &mut DataFrame) -> Result<()> {
 }
 
 /// Writes `frame` as CSV (with header) to `path` through a temporary file.
-pub(super) fn write_csv(path: &Path, frame: &mut DataFrame) -> Result<()> {
+pub(crate) fn write_csv(path: &Path, frame: &mut DataFrame) -> Result<()> {
     let pending = AtomicFile::new(path);
     CsvWriter::new(pending.create()?)
         .include_header(true)
