@@ -41,6 +41,7 @@ fn config(epochs: usize, batch: BatchSize, lr: f64) -> TrainConfig {
         shuffle: false,
         tolerance: None,
         patience: 1,
+        evaluate_every: 1,
         learning_rate: lr,
         seed: 0,
         orders: None,

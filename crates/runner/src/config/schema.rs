@@ -248,6 +248,12 @@ pub struct TrainingConfig {
     /// does not change a run's numbers, so it is not part of the run id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every: Option<usize>,
+    /// Evaluate the loss and metrics on every part of the data every this many epochs (and
+    /// at the last one); curves have rows for evaluated epochs only, and the stopping rule
+    /// counts evaluations. Left out of the resolved configuration at its default, 1, so
+    /// that run ids of files that do not set it stay as they were.
+    #[serde(default = "every_epoch", skip_serializing_if = "is_every_epoch")]
+    pub evaluate_every: usize,
 }
 
 fn batch_size() -> BatchSetting {
@@ -258,6 +264,12 @@ fn epochs() -> usize {
 }
 fn patience() -> usize {
     5
+}
+fn every_epoch() -> usize {
+    1
+}
+fn is_every_epoch(n: &usize) -> bool {
+    *n == 1
 }
 /// `training.precision`: the float type a run trains in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -294,6 +306,7 @@ impl Default for TrainingConfig {
             shuffle: true,
             precision: FloatPrecision::default(),
             checkpoint_every: None,
+            evaluate_every: every_epoch(),
         }
     }
 }
