@@ -203,6 +203,27 @@ impl<T: Float> Activation<T> for Step {
     }
 }
 
+/// [`Softmax`]'s forward pass. The exponentials are one loop and their sum another (added
+/// in the same order), so that the exponentials vectorise.
+#[inline(always)]
+fn softmax_forward<T: Float>(z: &mut [T], a: &mut [T], bias: &[T], units: usize) {
+    for (z_col, a_col) in z.chunks_exact_mut(units).zip(a.chunks_exact_mut(units)) {
+        let mut max = T::neg_infinity();
+        for (zi, &bi) in z_col.iter_mut().zip(bias) {
+            *zi += bi;
+            max = max.max(*zi);
+        }
+        for (ai, &zi) in a_col.iter_mut().zip(z_col.iter()) {
+            *ai = (zi - max).fast_exp();
+        }
+        let sum = a_col.iter().fold(T::zero(), |s, &ai| s + ai);
+        let inv = T::one() / sum;
+        for ai in a_col.iter_mut() {
+            *ai *= inv;
+        }
+    }
+}
+
 /// Softmax over the units of each sample: multiclass outputs as probabilities.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Softmax;
@@ -213,22 +234,7 @@ impl<T: Float> Activation<T> for Softmax {
     }
 
     fn forward(&self, z: &mut [T], a: &mut [T], bias: &[T], units: usize) {
-        for (z_col, a_col) in z.chunks_exact_mut(units).zip(a.chunks_exact_mut(units)) {
-            let mut max = T::neg_infinity();
-            for (zi, &bi) in z_col.iter_mut().zip(bias) {
-                *zi += bi;
-                max = max.max(*zi);
-            }
-            let mut sum = T::zero();
-            for (ai, &zi) in a_col.iter_mut().zip(z_col.iter()) {
-                *ai = (zi - max).fast_exp();
-                sum += *ai;
-            }
-            let inv = T::one() / sum;
-            for ai in a_col.iter_mut() {
-                *ai *= inv;
-            }
-        }
+        crate::vectorized!(softmax_forward(z: &mut [T], a: &mut [T], bias: &[T], units: usize));
     }
 
     fn backward(&self, _z: &[T], a: &[T], grad: &mut [T], units: usize) -> Result<()> {

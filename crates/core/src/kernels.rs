@@ -25,19 +25,19 @@ pub fn prefer_kernels(macs: usize) -> bool {
 /// `C = A·B` with `C` `m × n`, `A` `m × k`, `B` `k × n`: each column of `C` is a
 /// combination of the columns of `A`.
 pub fn matmul_nn<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
-    dispatch!(nn_body(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize));
+    crate::vectorized!(nn_body(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize));
 }
 
 /// `C += A·Bᵀ` with `C` `m × k`, `A` `m × n`, `B` `k × n`: the weight gradient `Δ·Xᵀ` added
 /// to `C` (zeroed first for a gradient; with `A` scaled by `−η`, an SGD step applied to the
 /// weights directly).
 pub fn add_nt<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize) {
-    dispatch!(nt_body(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize));
+    crate::vectorized!(nt_body(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize));
 }
 
 /// `C = Aᵀ·B` with `C` `k × n`, `A` `m × k`, `B` `m × n`: the input gradient `Wᵀ·Δ`.
 pub fn matmul_tn<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
-    dispatch!(tn_body(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize));
+    crate::vectorized!(tn_body(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize));
 }
 
 /// `W += d·pᵀ`, then `z = W·x`, in one sweep over `W` (`m × k`, column-major; `d` and `z`
@@ -58,7 +58,7 @@ pub fn update_then_multiply<T: Float>(
     m: usize,
     k: usize,
 ) {
-    dispatch!(update_then_multiply_body(
+    crate::vectorized!(update_then_multiply_body(
         w: &mut [T],
         d: &[T],
         p: &[T],
@@ -69,27 +69,39 @@ pub fn update_then_multiply<T: Float>(
     ));
 }
 
-/// Calls a kernel body through the widest vector instructions the CPU has.
-macro_rules! dispatch {
-    ($body:ident($($arg:ident: $ty:ty),* $(,)?)) => {{
+/// Calls `body(args…)`, an `#[inline(always)]` function generic over `T: Float`, compiled
+/// for the widest vector instructions the CPU has (AVX-512, or AVX2 with FMA, else the
+/// compilation target's), chosen at run time; each argument is a variable of the caller
+/// named like the parameter, written with its type, then the return type if there is one:
+/// `vectorized!(adam_pass(params: &mut [T], grads: &[T], ...))`,
+/// `vectorized!(sums(z: &[T], labels: &[u32]) -> (usize, f64))`.
+///
+/// The kernels above go through it, and so do the update rules' single passes over
+/// parameters, gradients and state, so that a plain loop over slices vectorises at the
+/// CPU's full width. Enabling the features changes no result of such a loop: Rust never
+/// contracts `a * b + c` into a fused multiply-add unless asked to (`mul_add`), and `+`,
+/// `−`, `×`, `÷` and `sqrt` are correctly rounded at every width.
+#[macro_export]
+macro_rules! vectorized {
+    ($body:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {{
         #[cfg(target_arch = "x86_64")]
         {
             /// The body compiled for AVX-512.
             #[target_feature(enable = "avx512f,avx2,fma")]
-            fn wide<T: Float>($($arg: $ty),*) {
+            fn wide<T: $crate::Float>($($arg: $ty),*) $(-> $ret)? {
                 $body($($arg),*)
             }
             /// The body compiled for AVX2 and FMA.
             #[target_feature(enable = "avx2,fma")]
-            fn avx2<T: Float>($($arg: $ty),*) {
+            fn avx2<T: $crate::Float>($($arg: $ty),*) $(-> $ret)? {
                 $body($($arg),*)
             }
-            match simd_level() {
+            match $crate::kernels::simd_level() {
                 // SAFETY: the CPU was checked for these features.
-                SimdLevel::Avx512 => unsafe { wide($($arg),*) },
+                $crate::kernels::SimdLevel::Avx512 => unsafe { wide($($arg),*) },
                 // SAFETY: the CPU was checked for these features.
-                SimdLevel::Avx2 => unsafe { avx2($($arg),*) },
-                SimdLevel::Baseline => $body($($arg),*),
+                $crate::kernels::SimdLevel::Avx2 => unsafe { avx2($($arg),*) },
+                $crate::kernels::SimdLevel::Baseline => $body($($arg),*),
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -98,12 +110,11 @@ macro_rules! dispatch {
         }
     }};
 }
-use dispatch;
 
 /// The vector instructions available.
 #[cfg(target_arch = "x86_64")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SimdLevel {
+pub enum SimdLevel {
     /// AVX-512F (with AVX2 and FMA).
     Avx512,
     /// AVX2 and FMA.
@@ -112,9 +123,10 @@ enum SimdLevel {
     Baseline,
 }
 
-/// The best vector instructions of this CPU, detected once.
+/// The best vector instructions of this CPU, detected once ([`vectorized!`](crate::vectorized)
+/// compiles for them).
 #[cfg(target_arch = "x86_64")]
-fn simd_level() -> SimdLevel {
+pub fn simd_level() -> SimdLevel {
     static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
     *LEVEL.get_or_init(|| {
         if is_x86_feature_detected!("avx512f")

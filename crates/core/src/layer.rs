@@ -267,7 +267,10 @@ impl<T: Float> Dense<T> {
         let delta = &mut self.delta[..self.units * batch];
         let accum = match target {
             Target::Gradients => {
-                w.fill(T::zero());
+                // faer's product replaces `w`; the hand-written loops add into it.
+                if small {
+                    w.fill(T::zero());
+                }
                 b.fill(T::zero());
                 Accum::Replace
             }

@@ -63,6 +63,16 @@ pub trait Loss<T: Float>: Send + Sync + Debug {
         None
     }
 
+    /// Whether this loss of `activation`'s outputs is, sample by sample, the metric
+    /// `log_loss` (the cross-entropy of the class probabilities its scores give): then one
+    /// evaluation pass computes the two as one ([`MetricSums::add`]).
+    ///
+    /// [`MetricSums::add`]: crate::metrics::MetricSums::add
+    fn is_log_loss(&self, activation: &dyn Activation<T>) -> bool {
+        let _ = activation;
+        false
+    }
+
     /// The **sum** over the batch of the per-sample loss, in `f64` so that callers can add
     /// batches up before dividing by the sample count.
     fn total(
@@ -170,6 +180,11 @@ impl<T: Float> Loss<T> for LogLoss {
         task == Task::Binary
     }
 
+    /// On a sigmoid output: `softplus(z) − y·z`, the log loss of the score.
+    fn is_log_loss(&self, activation: &dyn Activation<T>) -> bool {
+        activation.name() == "sigmoid"
+    }
+
     fn total(&self, act: &dyn Activation<T>, z: &[T], a: &[T], y: &[T], _outputs: usize) -> f64 {
         if act.name() == "sigmoid" {
             // −[y ln σ(z) + (1−y) ln(1−σ(z))] = softplus(z) − y z
@@ -224,6 +239,11 @@ impl<T: Float> Loss<T> for CrossEntropy {
     /// single output carries both).
     fn fits(&self, task: Task) -> bool {
         matches!(task, Task::Multiclass { .. })
+    }
+
+    /// On a softmax output against one-hot targets: `logsumexp(z) − z_label`.
+    fn is_log_loss(&self, activation: &dyn Activation<T>) -> bool {
+        activation.name() == "softmax"
     }
 
     fn total(&self, act: &dyn Activation<T>, z: &[T], a: &[T], y: &[T], outputs: usize) -> f64 {

@@ -400,8 +400,9 @@ impl<T: Float> Network<T> {
             let len = chunk.min(data.len() - start);
             let batch = data.batch(start, len);
             self.forward(batch.x, len);
-            let total = self.output_loss(&batch);
             let last = self.layers.last().expect("a network has layers");
+            let total =
+                (!self.loss.is_log_loss(last.activation())).then(|| self.output_loss(&batch));
             let (z, a) = (last.pre_activation(len), last.output(len));
             sums.add(&batch, z, a, total);
             sums.add_mistakes(self.loss.mistakes(z, batch.y));

@@ -30,8 +30,13 @@ pub struct TrainConfig {
     /// the epoch that leaves it without a mistake on the training set, since every later
     /// epoch would make none and change nothing.
     pub tolerance: Option<f64>,
-    /// See `tolerance`.
+    /// See `tolerance`; counted in evaluations (see `evaluate_every`).
     pub patience: usize,
+    /// Evaluate (and record) every this many epochs: at epochs that are multiples of it, at
+    /// the last epoch, and at an epoch that diverged, was interrupted or whose state the
+    /// supervisor wants. The stopping rules see evaluated epochs only. 1 evaluates every
+    /// epoch.
+    pub evaluate_every: usize,
     /// The learning rate the schedule scales.
     pub learning_rate: f64,
     /// The seed of the shuffles.
@@ -61,6 +66,9 @@ impl TrainConfig {
         }
         if self.epochs == 0 {
             return bad("epochs", "must be at least 1".into());
+        }
+        if self.evaluate_every == 0 {
+            return bad("evaluate_every", "must be at least 1".into());
         }
         if self.batch_size == BatchSize::Samples(0) {
             return bad("batch_size", "must be at least 1 (or \"full\")".into());
@@ -94,7 +102,7 @@ pub enum Stop {
     Interrupted,
 }
 
-/// The state after an epoch (epoch 0 is the untrained model).
+/// The state after an evaluated epoch (epoch 0 is the untrained model).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochRecord {
     /// Epochs completed.
@@ -119,7 +127,7 @@ pub struct EpochRecord {
 pub struct Outcome {
     /// Why it stopped.
     pub stop: Stop,
-    /// One record per epoch, from epoch 0.
+    /// One record per evaluated epoch ([`TrainConfig::evaluate_every`]), from epoch 0.
     pub records: Vec<EpochRecord>,
     /// Training samples processed (each sample once per epoch).
     pub samples: u64,
@@ -154,7 +162,7 @@ pub struct TrainState<T> {
     pub best: Option<f64>,
     /// Epochs in a row whose loss improved on `best` by less than the tolerance.
     pub stalled: usize,
-    /// One record per epoch so far, from epoch 0.
+    /// One record per evaluated epoch so far, from epoch 0 to the state's epoch.
     pub records: Vec<EpochRecord>,
 }
 
@@ -173,8 +181,9 @@ impl<T> TrainState<T> {
                 self.params.len()
             ));
         }
-        if self.records.iter().enumerate().any(|(i, r)| r.epoch != i) {
-            return bad("the saved records are not one per epoch from epoch 0".into());
+        let increasing = self.records.windows(2).all(|w| w[0].epoch < w[1].epoch);
+        if !increasing || self.records.first().is_some_and(|r| r.epoch != 0) {
+            return bad("the saved records are not of increasing epochs from epoch 0".into());
         }
         if self.records.is_empty() {
             return bad("the saved state has no records".into());
@@ -342,6 +351,14 @@ pub fn train_from<T: Float>(
         };
         updates += steps;
         seconds += started.elapsed().as_secs_f64();
+        let evaluated = diverged
+            || (epoch + 1).is_multiple_of(config.evaluate_every)
+            || epoch + 1 == config.epochs
+            || supervisor.interrupted()
+            || supervisor.wants_state(epoch + 1, None);
+        if !evaluated {
+            continue;
+        }
         let record = evaluate(net, epoch + 1, updates, seconds)?;
         supervisor.observe(&record);
         let (loss, separated) = (record.train.loss, record.train.mistakes == Some(0));

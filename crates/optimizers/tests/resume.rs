@@ -70,6 +70,7 @@ fn config(batch: usize, epochs: usize) -> TrainConfig {
         // never met on this data: the tracker runs but does not stop the training
         tolerance: Some(1e-12),
         patience: 50,
+        evaluate_every: 1,
         learning_rate: 0.05,
         seed: 9,
         orders: None,

@@ -41,6 +41,7 @@ fn config(epochs: usize, batch: BatchSize, lr: f64) -> TrainConfig {
         shuffle: false,
         tolerance: None,
         patience: 1,
+        evaluate_every: 1,
         learning_rate: lr,
         seed: 0,
         orders: None,
@@ -686,4 +687,46 @@ fn explicit_epoch_orders_are_followed() {
     );
     fit(&mut b, &flipped, &config(2, BatchSize::Samples(8), 0.1));
     assert_eq!(a.params(), b.params());
+}
+
+/// With `evaluate_every = 3` over 7 epochs the records are those of epochs 0, 3, 6 and the
+/// last, 7, equal to the same epochs' records of a run that evaluates every epoch (timing
+/// aside), and the weights end the same: evaluation never changes the training.
+#[test]
+fn evaluating_every_third_epoch_records_those_epochs_and_the_last() {
+    let data = only_train(
+        Synthetic {
+            samples: 40,
+            features: 3,
+            classes: 2,
+            noise: 1.0,
+            seed: 5,
+        }
+        .blobs()
+        .unwrap(),
+    );
+    let run = |every| {
+        let mut net = single::<f64>(
+            3,
+            Arc::new(Pointwise(Sigmoid)),
+            Arc::new(LogLoss),
+            Init::Zeros,
+        );
+        let cfg = TrainConfig {
+            evaluate_every: every,
+            ..config(7, BatchSize::Samples(8), 0.1)
+        };
+        let out = fit(&mut net, &data, &cfg);
+        (out, net.params().to_vec())
+    };
+    let (every, weights) = run(1);
+    let (third, same_weights) = run(3);
+    assert_eq!(weights, same_weights);
+    let epochs: Vec<usize> = third.records.iter().map(|r| r.epoch).collect();
+    assert_eq!(epochs, [0, 3, 6, 7]);
+    for r in &third.records {
+        let full = &every.records[r.epoch];
+        assert_eq!((&r.train, r.updates), (&full.train, full.updates));
+    }
+    assert_eq!(third.stop, Stop::MaxEpochs);
 }

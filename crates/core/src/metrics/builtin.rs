@@ -197,7 +197,7 @@ mod tests {
                 len: end - start,
             };
             let (z, a) = (&scores[start * k..end * k], &outputs[start * k..end * k]);
-            sums.add(&batch, z, a, 0.25 * (end - start) as f64);
+            sums.add(&batch, z, a, Some(0.25 * (end - start) as f64));
         }
         let fused = sums.finish();
         let p = Predictions {

@@ -2,7 +2,6 @@
 
 use crate::data::{Batch, Task};
 use crate::float::Float;
-use crate::loss::{log_sum_exp, softplus};
 
 use super::metric::argmax;
 
@@ -67,11 +66,23 @@ impl MetricSums {
         }
     }
 
-    /// Adds a batch: `loss_total` is the loss summed over its samples, `z` and `a` the
-    /// output layer's scores and outputs for `batch`.
-    pub fn add<T: Float>(&mut self, batch: &Batch<'_, T>, z: &[T], a: &[T], loss_total: f64) {
+    /// Adds a batch: `z` and `a` are the output layer's scores and outputs for `batch`, and
+    /// `loss_total` the loss summed over its samples, or `None` when the model's loss is the
+    /// log loss of its scores ([`Loss::is_log_loss`](crate::loss::Loss::is_log_loss)): the
+    /// pass then adds the log loss it computes as the loss too.
+    ///
+    /// Classification is scored in `T`, one pass over the scores with one log-sum-exp per
+    /// sample ([`softmax_cross_entropy`], [`sigmoid_cross_entropy`]), vectorised; the sums
+    /// over samples are kept in `f64`.
+    pub fn add<T: Float>(
+        &mut self,
+        batch: &Batch<'_, T>,
+        z: &[T],
+        a: &[T],
+        loss_total: Option<f64>,
+    ) {
         self.samples += batch.len;
-        self.loss += loss_total;
+        let mut log_loss = 0.0;
         match self.task {
             Task::Regression => {
                 for (&ai, &yi) in a.iter().zip(batch.y) {
@@ -81,20 +92,19 @@ impl MetricSums {
                     self.sum_y2 += y * y;
                 }
             }
-            Task::Binary => {
-                for (&zi, &label) in z.iter().zip(batch.labels) {
-                    let z = zi.f64();
-                    self.correct += usize::from((z > 0.0) == (label == 1));
-                    self.log_loss += softplus(z) - f64::from(label) * z;
-                }
-            }
-            Task::Multiclass { classes } => {
-                for (col, &label) in z.chunks_exact(classes).zip(batch.labels) {
-                    self.correct += usize::from(argmax(col) == label as usize);
-                    self.log_loss += log_sum_exp(col) - col[label as usize].f64();
-                }
+            Task::Binary | Task::Multiclass { .. } => {
+                let (labels, classes) = (batch.labels, self.task.outputs());
+                let correct;
+                (correct, log_loss) = crate::vectorized!(classified(
+                    z: &[T],
+                    labels: &[u32],
+                    classes: usize
+                ) -> (usize, f64));
+                self.correct += correct;
             }
         }
+        self.log_loss += log_loss;
+        self.loss += loss_total.unwrap_or(log_loss);
     }
 
     /// The metrics of everything added so far.
@@ -122,6 +132,53 @@ impl MetricSums {
     }
 }
 
+/// The samples of a batch of classification scores `z` (`classes` per sample, one for two
+/// classes) that are classified right, and their summed log loss.
+#[inline(always)]
+fn classified<T: Float>(z: &[T], labels: &[u32], classes: usize) -> (usize, f64) {
+    let (mut correct, mut log_loss) = (0, 0.0);
+    if classes == 1 {
+        for (&zi, &label) in z.iter().zip(labels) {
+            correct += usize::from((zi > T::zero()) == (label == 1));
+            log_loss += sigmoid_cross_entropy(zi, label == 1).f64();
+        }
+    } else {
+        let mut exps = vec![T::zero(); classes];
+        for (col, &label) in z.chunks_exact(classes).zip(labels) {
+            let (loss, best) = softmax_cross_entropy(col, label as usize, &mut exps);
+            correct += usize::from(best == label as usize);
+            log_loss += loss.f64();
+        }
+    }
+    (correct, log_loss)
+}
+
+/// The cross-entropy of `softmax(z)` for class `label`, `ln Σ_k e^{z_k} − z_label`, and the
+/// class `z` predicts (its first largest score), in `T` with one log-sum-exp: with `m` the
+/// largest score, `(m − z_label) + ln(1 + Σ_{k ≠ argmax} e^{z_k − m})`, whose `ln_1p` keeps
+/// the loss of a confidently right sample accurate (no `lse − z_label` cancellation).
+/// `exps` (as long as `z`) holds the exponentials, computed in one loop that vectorises
+/// before they are added.
+#[inline(always)]
+pub(crate) fn softmax_cross_entropy<T: Float>(z: &[T], label: usize, exps: &mut [T]) -> (T, usize) {
+    let best = argmax(z);
+    let m = z[best];
+    for (e, &zk) in exps.iter_mut().zip(z) {
+        *e = (zk - m).fast_exp();
+    }
+    exps[best] = T::zero();
+    let rest = exps.iter().fold(T::zero(), |s, &e| s + e);
+    ((m - z[label]) + rest.ln_1p(), best)
+}
+
+/// The log loss of `σ(z)` for a sample of class 1 (`positive`) or 0: `softplus(z) − y·z`,
+/// as `max(z, 0) − y·z + ln(1 + e^{−|z|})`, in `T`.
+#[inline(always)]
+pub(crate) fn sigmoid_cross_entropy<T: Float>(z: T, positive: bool) -> T {
+    let yz = if positive { z } else { T::zero() };
+    (z.max(T::zero()) - yz) + (-z.abs()).fast_exp().ln_1p()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,8 +201,8 @@ mod tests {
         let y = [1.0, 2.0, 3.0, 4.0];
         let a = [1.5, 2.0, 2.0, 4.5];
         let mut s = MetricSums::new(Task::Regression);
-        s.add(&batch(&y[..2], &[]), &a[..2], &a[..2], 1.0);
-        s.add(&batch(&y[2..], &[]), &a[2..], &a[2..], 3.0);
+        s.add(&batch(&y[..2], &[]), &a[..2], &a[..2], Some(1.0));
+        s.add(&batch(&y[2..], &[]), &a[2..], &a[2..], Some(3.0));
         let m = s.finish();
         // SSE = 0.25 + 0 + 1 + 0.25 = 1.5; SST = 5
         assert!((m.mse.unwrap() - 0.375).abs() < 1e-12);
@@ -158,7 +215,7 @@ mod tests {
     fn classification_decides_from_scores() {
         let mut s = MetricSums::new(Task::Multiclass { classes: 3 });
         let z = [0.1, 2.0, -1.0, 3.0, 0.0, 0.0];
-        s.add(&batch(&[0.0; 6], &[1, 2]), &z, &z, 0.0);
+        s.add(&batch(&[0.0; 6], &[1, 2]), &z, &z, Some(0.0));
         let m = s.finish();
         assert_eq!(m.accuracy, Some(0.5));
         let lse = |v: &[f64]| v.iter().map(|x| x.exp()).sum::<f64>().ln();
@@ -170,7 +227,7 @@ mod tests {
             &batch(&[1.0, 0.0, 1.0], &[1, 0, 1]),
             &[0.5, 0.2, 0.0],
             &[0.0; 3],
-            0.0,
+            Some(0.0),
         );
         assert!((b.finish().accuracy.unwrap() - 1.0 / 3.0).abs() < 1e-12);
     }

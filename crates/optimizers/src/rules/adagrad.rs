@@ -2,7 +2,7 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed};
 use crate::error::Result;
 
 /// `s ← s + g²`, `θ ← θ − η g / (√s + ε)`.
@@ -27,11 +27,15 @@ impl<T: Float> Adagrad<T> {
 impl<T: Float> UpdateRule<T> for Adagrad<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let (eps, wd) = (self.epsilon, self.weight_decay);
-        for ((p, &g), s) in params.iter_mut().zip(grads).zip(self.s.iter_mut()) {
-            let g = decayed(g, *p, wd);
-            *s += g * g;
-            *p -= lr * g / (s.sqrt() + eps);
-        }
+        let s = &mut self.s[..];
+        descent_core::vectorized!(adagrad_pass(
+            params: &mut [T],
+            grads: &[T],
+            s: &mut [T],
+            lr: T,
+            eps: T,
+            wd: T
+        ));
     }
 
     fn state(&self) -> Option<RuleState<T>> {
@@ -40,5 +44,18 @@ impl<T: Float> UpdateRule<T> for Adagrad<T> {
 
     fn restore(&mut self, state: &RuleState<T>) -> Result<()> {
         state.read_buffer("s", &mut self.s)
+    }
+}
+
+/// One Adagrad step over every parameter, in one pass.
+#[inline(always)]
+fn adagrad_pass<T: Float>(params: &mut [T], grads: &[T], s: &mut [T], lr: T, eps: T, wd: T) {
+    let n = params.len();
+    let (grads, s) = (&grads[..n], &mut s[..n]);
+    for i in 0..n {
+        let g = decayed(grads[i], params[i], wd);
+        let si = s[i] + g * g;
+        params[i] -= lr * g / (si.sqrt() + eps);
+        s[i] = flushed(si);
     }
 }

@@ -2,7 +2,7 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed};
 use crate::error::{OptimError, Result};
 
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, then
@@ -33,24 +33,68 @@ impl<T: Float> Adam<T> {
     }
 }
 
-impl<T: Float> UpdateRule<T> for Adam<T> {
-    fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
+impl<T: Float> Adam<T> {
+    /// One step that first shrinks every parameter by the factor `shrink` (`θ ← shrink·θ`,
+    /// AdamW's decoupled decay `1 − ηλ`; `1` leaves them as they are), in the same single
+    /// pass over parameters, gradients and moments: the result is that of the shrink
+    /// followed by [`UpdateRule::update`], bit for bit.
+    pub fn update_shrunk(&mut self, params: &mut [T], grads: &[T], lr: T, shrink: T) {
         self.step = self.step.saturating_add(1);
         let one = T::one();
-        let (b1, b2, eps, wd) = (self.beta1, self.beta2, self.epsilon, self.weight_decay);
-        let c1 = one / (one - b1.powi(self.step));
-        let c2 = one / (one - b2.powi(self.step));
-        for (((p, &g), m), v) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(self.m.iter_mut())
-            .zip(self.v.iter_mut())
-        {
-            let g = decayed(g, *p, wd);
-            *m = b1 * *m + (one - b1) * g;
-            *v = b2 * *v + (one - b2) * g * g;
-            *p -= lr * (*m * c1) / ((*v * c2).sqrt() + eps);
-        }
+        let k = AdamStep {
+            lr,
+            shrink,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            epsilon: self.epsilon,
+            weight_decay: self.weight_decay,
+            c1: one / (one - self.beta1.powi(self.step)),
+            c2: one / (one - self.beta2.powi(self.step)),
+        };
+        let (m, v) = (&mut self.m[..], &mut self.v[..]);
+        descent_core::vectorized!(adam_pass(
+            params: &mut [T],
+            grads: &[T],
+            m: &mut [T],
+            v: &mut [T],
+            k: AdamStep<T>
+        ));
+    }
+}
+
+/// The constants of one Adam step: the learning rate, the shrink factor, the
+/// hyperparameters and the bias corrections `cᵢ = 1/(1 − βᵢᵗ)`.
+#[derive(Debug, Clone, Copy)]
+struct AdamStep<T> {
+    lr: T,
+    shrink: T,
+    beta1: T,
+    beta2: T,
+    epsilon: T,
+    weight_decay: T,
+    c1: T,
+    c2: T,
+}
+
+/// One Adam step over every parameter, in one pass (see [`Adam::update_shrunk`]).
+#[inline(always)]
+fn adam_pass<T: Float>(params: &mut [T], grads: &[T], m: &mut [T], v: &mut [T], k: AdamStep<T>) {
+    let one = T::one();
+    let n = params.len();
+    let (grads, m, v) = (&grads[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        let p = params[i] * k.shrink;
+        let g = decayed(grads[i], p, k.weight_decay);
+        let mi = k.beta1 * m[i] + (one - k.beta1) * g;
+        let vi = k.beta2 * v[i] + (one - k.beta2) * g * g;
+        params[i] = p - k.lr * (mi * k.c1) / ((vi * k.c2).sqrt() + k.epsilon);
+        (m[i], v[i]) = (flushed(mi), flushed(vi));
+    }
+}
+
+impl<T: Float> UpdateRule<T> for Adam<T> {
+    fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
+        self.update_shrunk(params, grads, lr, T::one());
     }
 
     fn state(&self) -> Option<RuleState<T>> {

@@ -2,7 +2,7 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed};
 use crate::error::Result;
 
 /// Momentum in PyTorch's form: `v ← μv + g`, then `θ ← θ − ηv` (heavy ball) or
@@ -37,12 +37,17 @@ impl<T: Float> Momentum<T> {
 
 impl<T: Float> UpdateRule<T> for Momentum<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
-        let (mu, wd) = (self.momentum, self.weight_decay);
-        for ((p, &g), v) in params.iter_mut().zip(grads).zip(self.velocity.iter_mut()) {
-            let g = decayed(g, *p, wd);
-            *v = mu * *v + g;
-            *p -= lr * if self.nesterov { g + mu * *v } else { *v };
-        }
+        let (mu, wd, nesterov) = (self.momentum, self.weight_decay, self.nesterov);
+        let v = &mut self.velocity[..];
+        descent_core::vectorized!(momentum_pass(
+            params: &mut [T],
+            grads: &[T],
+            v: &mut [T],
+            lr: T,
+            mu: T,
+            wd: T,
+            nesterov: bool
+        ));
     }
 
     fn state(&self) -> Option<RuleState<T>> {
@@ -51,5 +56,35 @@ impl<T: Float> UpdateRule<T> for Momentum<T> {
 
     fn restore(&mut self, state: &RuleState<T>) -> Result<()> {
         state.read_buffer("velocity", &mut self.velocity)
+    }
+}
+
+/// One momentum step over every parameter, in one pass: heavy ball, or Nesterov's.
+#[inline(always)]
+fn momentum_pass<T: Float>(
+    params: &mut [T],
+    grads: &[T],
+    v: &mut [T],
+    lr: T,
+    mu: T,
+    wd: T,
+    nesterov: bool,
+) {
+    let n = params.len();
+    let (grads, v) = (&grads[..n], &mut v[..n]);
+    if nesterov {
+        for i in 0..n {
+            let g = decayed(grads[i], params[i], wd);
+            let vi = mu * v[i] + g;
+            params[i] -= lr * (g + mu * vi);
+            v[i] = flushed(vi);
+        }
+    } else {
+        for i in 0..n {
+            let g = decayed(grads[i], params[i], wd);
+            let vi = mu * v[i] + g;
+            params[i] -= lr * vi;
+            v[i] = flushed(vi);
+        }
     }
 }

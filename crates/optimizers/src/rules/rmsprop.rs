@@ -2,7 +2,7 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed};
 use crate::error::Result;
 
 /// `s ← ρs + (1−ρ)g²`, `θ ← θ − η g / (√s + ε)`.
@@ -29,11 +29,16 @@ impl<T: Float> Rmsprop<T> {
 impl<T: Float> UpdateRule<T> for Rmsprop<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let (rho, eps, wd) = (self.rho, self.epsilon, self.weight_decay);
-        for ((p, &g), s) in params.iter_mut().zip(grads).zip(self.s.iter_mut()) {
-            let g = decayed(g, *p, wd);
-            *s = rho * *s + (T::one() - rho) * g * g;
-            *p -= lr * g / (s.sqrt() + eps);
-        }
+        let s = &mut self.s[..];
+        descent_core::vectorized!(rmsprop_pass(
+            params: &mut [T],
+            grads: &[T],
+            s: &mut [T],
+            lr: T,
+            rho: T,
+            eps: T,
+            wd: T
+        ));
     }
 
     fn state(&self) -> Option<RuleState<T>> {
@@ -42,5 +47,26 @@ impl<T: Float> UpdateRule<T> for Rmsprop<T> {
 
     fn restore(&mut self, state: &RuleState<T>) -> Result<()> {
         state.read_buffer("s", &mut self.s)
+    }
+}
+
+/// One RMSprop step over every parameter, in one pass.
+#[inline(always)]
+fn rmsprop_pass<T: Float>(
+    params: &mut [T],
+    grads: &[T],
+    s: &mut [T],
+    lr: T,
+    rho: T,
+    eps: T,
+    wd: T,
+) {
+    let n = params.len();
+    let (grads, s) = (&grads[..n], &mut s[..n]);
+    for i in 0..n {
+        let g = decayed(grads[i], params[i], wd);
+        let si = rho * s[i] + (T::one() - rho) * g * g;
+        params[i] -= lr * g / (si.sqrt() + eps);
+        s[i] = flushed(si);
     }
 }

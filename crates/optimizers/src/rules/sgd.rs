@@ -27,15 +27,7 @@ impl<T: Float> UpdateRule<T> for Sgd<T> {
 
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let wd = self.weight_decay;
-        if wd == T::zero() {
-            for (p, &g) in params.iter_mut().zip(grads) {
-                *p -= lr * g;
-            }
-        } else {
-            for (p, &g) in params.iter_mut().zip(grads) {
-                *p -= lr * decayed(g, *p, wd);
-            }
-        }
+        descent_core::vectorized!(sgd_pass(params: &mut [T], grads: &[T], lr: T, wd: T));
     }
 
     fn state(&self) -> Option<RuleState<T>> {
@@ -44,5 +36,21 @@ impl<T: Float> UpdateRule<T> for Sgd<T> {
 
     fn restore(&mut self, _state: &RuleState<T>) -> Result<()> {
         Ok(())
+    }
+}
+
+/// One SGD step over every parameter, in one pass.
+#[inline(always)]
+fn sgd_pass<T: Float>(params: &mut [T], grads: &[T], lr: T, wd: T) {
+    let n = params.len();
+    let grads = &grads[..n];
+    if wd == T::zero() {
+        for i in 0..n {
+            params[i] -= lr * grads[i];
+        }
+    } else {
+        for i in 0..n {
+            params[i] -= lr * decayed(grads[i], params[i], wd);
+        }
     }
 }

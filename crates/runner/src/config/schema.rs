@@ -248,12 +248,18 @@ pub struct TrainingConfig {
     /// does not change a run's numbers, so it is not part of the run id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every: Option<usize>,
-    /// Measure the gradient noise scale B_simple at every epoch (curves column
+    /// Measure the gradient noise scale B_simple at every evaluated epoch (curves column
     /// `noise_scale`). It does not change the training, but it adds a column, so it is part
     /// of the run id when on (and left out when off, keeping the ids of runs that never
     /// measured it).
     #[serde(default, skip_serializing_if = "is_off")]
     pub noise_scale: bool,
+    /// Evaluate the loss and metrics on every part of the data every this many epochs (and
+    /// at the last one); curves have rows for evaluated epochs only, and the stopping rule
+    /// counts evaluations. Left out of the resolved configuration at its default, 1, so
+    /// that run ids of files that do not set it stay as they were.
+    #[serde(default = "every_epoch", skip_serializing_if = "is_every_epoch")]
+    pub evaluate_every: usize,
 }
 
 /// Whether a switch is off: such switches are left out of the resolved configuration.
@@ -269,6 +275,12 @@ fn epochs() -> usize {
 }
 fn patience() -> usize {
     5
+}
+fn every_epoch() -> usize {
+    1
+}
+fn is_every_epoch(n: &usize) -> bool {
+    *n == 1
 }
 /// `training.precision`: the float type a run trains in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -306,6 +318,7 @@ impl Default for TrainingConfig {
             precision: FloatPrecision::default(),
             checkpoint_every: None,
             noise_scale: false,
+            evaluate_every: every_epoch(),
         }
     }
 }

@@ -115,6 +115,7 @@ pub fn train_config(c: &RunConfig, seed: u64) -> TrainConfig {
         shuffle: c.training.shuffle,
         tolerance: c.training.tolerance,
         patience: c.training.patience,
+        evaluate_every: c.training.evaluate_every,
         learning_rate: c.optimizer.learning_rate,
         seed,
         orders: None,

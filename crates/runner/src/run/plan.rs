@@ -684,6 +684,11 @@ training = { batch_size = 1 }
                 "at least 1",
             ),
             (
+                "[training]\nevaluate_every = 0\n",
+                "training.evaluate_every",
+                "at least 1",
+            ),
+            (
                 "[training]\ncheckpoint_every = 0\n",
                 "training.checkpoint_every",
                 "at least 1",

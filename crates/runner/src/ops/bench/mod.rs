@@ -32,7 +32,9 @@ pub struct Workload {
     pub activation: &'static str,
     /// What the teacher's labels pose.
     pub task: Task,
-    /// SGD's learning rate.
+    /// The update rule (`optimizer.kind`), with its default settings.
+    pub optimizer: &'static str,
+    /// The learning rate.
     pub learning_rate: f64,
     /// Samples per update.
     pub batch_size: usize,
@@ -46,13 +48,14 @@ const MNIST_HIDDEN: &[usize] = &[256, 128];
 const TEN_CLASSES: Task = Task::Multiclass { classes: 10 };
 
 /// The workloads of SPEC section 7, the same as the peer scripts (PyTorch, JAX, numpy) run.
-pub const WORKLOADS: [Workload; 5] = [
+pub const WORKLOADS: [Workload; 6] = [
     Workload {
         name: "mlp_mnist_b64",
         features: 784,
         hidden: MNIST_HIDDEN,
         activation: "relu",
         task: TEN_CLASSES,
+        optimizer: "sgd",
         learning_rate: 0.05,
         batch_size: 64,
         samples: 60_000,
@@ -64,6 +67,7 @@ pub const WORKLOADS: [Workload; 5] = [
         hidden: MNIST_HIDDEN,
         activation: "relu",
         task: TEN_CLASSES,
+        optimizer: "sgd",
         learning_rate: 0.05,
         batch_size: 1,
         samples: 5_000,
@@ -75,6 +79,7 @@ pub const WORKLOADS: [Workload; 5] = [
         hidden: MNIST_HIDDEN,
         activation: "relu",
         task: TEN_CLASSES,
+        optimizer: "sgd",
         learning_rate: 0.05,
         batch_size: 512,
         samples: 60_000,
@@ -86,6 +91,7 @@ pub const WORKLOADS: [Workload; 5] = [
         hidden: &[16, 16],
         activation: "tanh",
         task: Task::Regression,
+        optimizer: "sgd",
         learning_rate: 0.01,
         batch_size: 1,
         samples: 10_000,
@@ -97,10 +103,23 @@ pub const WORKLOADS: [Workload; 5] = [
         hidden: &[],
         activation: "relu",
         task: Task::Binary,
+        optimizer: "sgd",
         learning_rate: 0.1,
         batch_size: 32,
         samples: 100_000,
         timed_epochs: 3,
+    },
+    Workload {
+        name: "mlp_mnist_b64_adam",
+        features: 784,
+        hidden: MNIST_HIDDEN,
+        activation: "relu",
+        task: TEN_CLASSES,
+        optimizer: "adam",
+        learning_rate: 0.001,
+        batch_size: 64,
+        samples: 60_000,
+        timed_epochs: 2,
     },
 ];
 
@@ -180,7 +199,8 @@ impl Workload {
             )
         };
         let text = format!(
-            "[dataset]\nname = \"teacher\"\n[model]\n{model}\ninit = \"uniform\"\n[optimizer]\nkind = \"sgd\"\nlearning_rate = {}\n[training]\nbatch_size = {}\nepochs = {}\nshuffle = true\nprecision = \"f32\"\n",
+            "[dataset]\nname = \"teacher\"\n[model]\n{model}\ninit = \"uniform\"\n[optimizer]\nkind = \"{}\"\nlearning_rate = {}\n[training]\nbatch_size = {}\nepochs = {}\nshuffle = true\nprecision = \"f32\"\n",
+            self.optimizer,
             self.learning_rate,
             self.batch_size,
             self.timed_epochs + 1
