@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::Context;
 use descent_core::Par;
 use descent_core::data::synthetic::Synthetic;
 use descent_core::data::{Dataset, Split, Task};
@@ -337,6 +338,11 @@ impl Workload {
     /// dump (`peer`) — the same samples, initial weights and shuffles, so that the final
     /// loss can be compared with the peer's.
     ///
+    /// The training runs as `descent run --jobs threads` runs one run: on a thread of a pool
+    /// of `threads` threads, its large products shared with the others. (Called from outside
+    /// a pool, every parallel product would be handed to rayon's global pool while the
+    /// calling thread waits, which made `--threads 2` no faster than `--threads 1`.)
+    ///
     /// # Errors
     /// What training reports, or unreadable peer data.
     pub fn measure(
@@ -362,17 +368,24 @@ impl Workload {
             orders,
             state: None,
         };
-        let (outcome, _) = fit(
-            &self.config(),
-            self.task,
-            &data,
-            0,
-            par,
-            registry,
-            start,
-            &mut Unsupervised,
-        )
-        .map_err(anyhow::Error::msg)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .context("cannot start the thread pool")?;
+        let (outcome, _) = pool
+            .install(|| {
+                fit(
+                    &self.config(),
+                    self.task,
+                    &data,
+                    0,
+                    par,
+                    registry,
+                    start,
+                    &mut Unsupervised,
+                )
+            })
+            .map_err(anyhow::Error::msg)?;
         let warm = outcome.records.get(1).map_or(0.0, |r| r.seconds);
         let last = outcome.last();
         let seconds = last.seconds - warm;
