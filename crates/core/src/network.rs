@@ -211,6 +211,19 @@ impl<T: Float> Network<T> {
         Ok(loss)
     }
 
+    /// [`compute_gradients`](Self::compute_gradients) without the loss, for a training
+    /// step: returns whether the batch's output scores were all finite (the divergence test
+    /// of [`Descent::step`]), which costs no logarithm or exponential.
+    ///
+    /// # Errors
+    /// As [`Network::compute_gradients`].
+    pub fn step_gradients(&mut self, batch: &Batch<'_, T>) -> Result<bool> {
+        self.forward(batch.x, batch.len);
+        let finite = self.outputs_finite(batch.len);
+        self.backward(batch, Target::Gradients)?;
+        Ok(finite)
+    }
+
     /// Plain SGD steps (`θ ← θ − η ∇L`) at a fixed learning rate, taken through the
     /// returned [`Descent`]; the parameters hold every step once it is dropped.
     ///

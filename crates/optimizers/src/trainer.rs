@@ -240,8 +240,8 @@ impl<T, F: FnMut(&EpochRecord)> Supervisor<T> for Observer<F> {
 /// Once the first batch has run, a step allocates nothing: the network's buffers and the
 /// batcher's are sized up front, and evaluation reuses them. Plain SGD is applied during
 /// back-propagation ([`Network::descent`]); other rules get the gradient. A batch whose
-/// output scores (plain SGD) or loss (other rules) are NaN or infinite stops the run as
-/// [`Stop::Diverged`] (the record of that epoch is kept).
+/// output scores are NaN or infinite stops the run as [`Stop::Diverged`] (the record of that
+/// epoch is kept); the loss itself is not computed during training steps.
 ///
 /// # Errors
 /// An invalid configuration, or a network that cannot be back-propagated.
@@ -343,10 +343,10 @@ pub fn train_from<T: Float>(
             run_epoch(&mut batcher, train, &mut samples, |batch| sgd.step(batch))?
         } else {
             run_epoch(&mut batcher, train, &mut samples, |batch| {
-                let loss = net.compute_gradients(batch)?;
+                let finite = net.step_gradients(batch)?;
                 let (params, grads) = net.params_and_grads();
                 rule.update(params, grads, lr);
-                Ok(loss.is_finite())
+                Ok(finite)
             })?
         };
         updates += steps;
