@@ -76,6 +76,19 @@ pub struct Curves {
     pub metrics: BTreeMap<String, Vec<Option<f64>>>,
 }
 
+impl Curves {
+    /// The per-epoch values of the curves column `metric` (`train_loss`, `val_loss`,
+    /// `test_loss`, or a name in [`Curves::metrics`]); `None` for a column the run lacks.
+    pub fn column(&self, metric: &str) -> Option<&[Option<f64>]> {
+        match metric {
+            "train_loss" => Some(&self.train_loss),
+            "val_loss" => Some(&self.val_loss),
+            "test_loss" => Some(&self.test_loss),
+            other => self.metrics.get(other).map(Vec::as_slice),
+        }
+    }
+}
+
 /// One finished run, as one line of `runs.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {

@@ -146,14 +146,7 @@ fn first_reached(
     target: f64,
     lower_is_better: bool,
 ) -> Option<usize> {
-    let c = &run.curves;
-    let values = match metric {
-        "train_loss" => &c.train_loss,
-        "val_loss" => &c.val_loss,
-        "test_loss" => &c.test_loss,
-        other => c.metrics.get(other)?,
-    };
-    values.iter().position(|v| {
+    run.curves.column(metric)?.iter().position(|v| {
         v.is_some_and(|v| {
             if lower_is_better {
                 v <= target

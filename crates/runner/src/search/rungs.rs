@@ -26,14 +26,12 @@ pub fn rung_epochs(min_epochs: usize, factor: usize, epochs: usize) -> Vec<usize
 /// after `epoch`, or after its last epoch when it ended before (converged or diverged);
 /// `None` where it has no finite value.
 pub fn value_at(record: &RunRecord, metric: &str, epoch: usize) -> Option<f64> {
-    let c = &record.curves;
-    let column = match metric {
-        "train_loss" => &c.train_loss,
-        "val_loss" => &c.val_loss,
-        "test_loss" => &c.test_loss,
-        other => c.metrics.get(other)?,
-    };
-    let at = c.epoch.iter().rposition(|&e| e as usize <= epoch)?;
+    let column = record.curves.column(metric)?;
+    let at = record
+        .curves
+        .epoch
+        .iter()
+        .rposition(|&e| e as usize <= epoch)?;
     column.get(at).copied().flatten()
 }
 
@@ -154,6 +152,15 @@ mod tests {
     use crate::outdir::journal::Curves;
     use crate::search::{Kind, Mode};
 
+    /// The promoted trials of `d`, in rank order.
+    fn promoted(d: &RungDecision) -> Vec<usize> {
+        d.trials
+            .iter()
+            .filter(|t| t.promoted)
+            .map(|t| t.trial)
+            .collect()
+    }
+
     fn spec(mode: Mode, factor: usize) -> SearchSpec {
         SearchSpec {
             kind: Kind::Halving,
@@ -248,13 +255,7 @@ mod tests {
         let d = decide(0, &runs, &spec(Mode::Min, 3));
         let order: Vec<usize> = d.trials.iter().map(|t| t.trial).collect();
         assert_eq!(order, vec![5, 1, 2, 0, 3, 4]);
-        let promoted: Vec<usize> = d
-            .trials
-            .iter()
-            .filter(|t| t.promoted)
-            .map(|t| t.trial)
-            .collect();
-        assert_eq!(promoted, vec![1, 2]);
+        assert_eq!(promoted(&d), vec![1, 2]);
         assert_eq!(
             d.promoted_runs().collect::<Vec<_>>(),
             vec!["1a", "1b", "2a", "2b"]
@@ -264,13 +265,7 @@ mod tests {
         let d = decide(0, &runs, &spec(Mode::Max, 2));
         let order: Vec<usize> = d.trials.iter().map(|t| t.trial).collect();
         assert_eq!(order, vec![3, 0, 1, 2, 5, 4]);
-        let promoted: Vec<usize> = d
-            .trials
-            .iter()
-            .filter(|t| t.promoted)
-            .map(|t| t.trial)
-            .collect();
-        assert_eq!(promoted, vec![3, 0, 1]);
+        assert_eq!(promoted(&d), vec![3, 0, 1]);
         // The last rung promotes nothing.
         let last: Vec<AtRung<'_>> = runs.iter().map(|r| AtRung { last: true, ..*r }).collect();
         assert_eq!(
