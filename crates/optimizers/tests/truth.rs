@@ -647,9 +647,9 @@ fn invalid_settings_are_refused_before_training() {
     }
 }
 
-#[test]
-fn explicit_epoch_orders_are_followed() {
-    let data = only_train(
+/// 40 samples of two blobs over three features, training data only.
+fn blobs_40() -> Split<f64> {
+    only_train(
         Synthetic {
             samples: 40,
             features: 3,
@@ -659,7 +659,12 @@ fn explicit_epoch_orders_are_followed() {
         }
         .blobs()
         .unwrap(),
-    );
+    )
+}
+
+#[test]
+fn explicit_epoch_orders_are_followed() {
+    let data = blobs_40();
     let reversed: Vec<usize> = (0..40).rev().collect();
     let orders = std::sync::Arc::new(vec![reversed.clone(), reversed]);
     let mut a = single::<f64>(
@@ -694,17 +699,7 @@ fn explicit_epoch_orders_are_followed() {
 /// aside), and the weights end the same: evaluation never changes the training.
 #[test]
 fn evaluating_every_third_epoch_records_those_epochs_and_the_last() {
-    let data = only_train(
-        Synthetic {
-            samples: 40,
-            features: 3,
-            classes: 2,
-            noise: 1.0,
-            seed: 5,
-        }
-        .blobs()
-        .unwrap(),
-    );
+    let data = blobs_40();
     let run = |every| {
         let mut net = single::<f64>(
             3,
