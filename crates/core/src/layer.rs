@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use faer::Accum;
-use faer::Par;
 use faer::linalg::matmul::matmul;
+use faer::{MatMut, MatRef, Par};
 
 use crate::activation::Activation;
 use crate::buffer;
@@ -22,11 +22,62 @@ pub enum Target<T> {
     Descend(T),
 }
 
-/// Products of fewer multiply-adds than this stay on one thread even when the run may use
-/// more: with `descent bench --threads 2` on this project's 2-core machine, splitting the
-/// 64 × 784 × 256 product (12.8 M) made mlp_mnist_b64 slower (161k vs 179k samples/s),
-/// splitting 512 × 784 × 256 (103 M) made mlp_mnist_b512 1.56× faster.
+/// Products of at least this many multiply-adds are split by faer over the threads a run
+/// may use: with `descent bench --threads 2` on this project's 2-core machine, splitting
+/// 512 × 784 × 256 (103 M) made mlp_mnist_b512 1.56× faster.
 pub const PARALLEL_PRODUCT: usize = 1 << 25;
+
+/// Products of at least this many multiply-adds, and fewer than [`PARALLEL_PRODUCT`], are
+/// computed as two halves of their result's rows, side by side when the run has a second
+/// thread. Below `PARALLEL_PRODUCT` faer's own splitting cost more than it saved (64 × 784 ×
+/// 256, 12.8 M: mlp_mnist_b64 161k vs 179k samples/s); two halves are one fork and join:
+/// `descent bench --threads 2`, medians of five interleaved runs, mlp_mnist_b64 125k → 137k
+/// and mlp_mnist_b512 (whose second layer, 16.8 M, is halved) 149k → 156k samples/s, with
+/// `--threads 1` unchanged.
+pub const HALVED_PRODUCT: usize = 1 << 22;
+
+/// `dst = lhs·rhs` (or `dst += lhs·rhs` with [`Accum::Add`]) with the threads of `par` where
+/// they pay: faer's tiles over every thread from [`PARALLEL_PRODUCT`], two halves of the rows
+/// from [`HALVED_PRODUCT`], one thread below.
+///
+/// Results must not depend on the thread count. faer's matrix–matrix products split the
+/// result into tiles, each summed over the whole depth in the same order whatever the
+/// threads; its matrix–vector product over a column-major matrix instead splits the *sum*
+/// into one partial sum per thread, which rounds differently for every thread count. A
+/// one-unit layer (`dW` is a row) and a batch of one (`Z` and `dX` are columns) make such
+/// products, so they stay sequential. A halved product is halved whatever the threads (one
+/// thread takes the halves in turn), so its bits are those of two fixed products.
+fn product<T: Float>(
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    par: Par,
+) {
+    let (rows, cols) = (dst.nrows(), dst.ncols());
+    let macs = rows * cols * lhs.ncols();
+    let one = T::one();
+    if rows <= 1 || cols <= 1 || macs < HALVED_PRODUCT {
+        return matmul(dst, accum, lhs, rhs, one, Par::Seq);
+    }
+    if macs >= PARALLEL_PRODUCT {
+        return matmul(dst, accum, lhs, rhs, one, par);
+    }
+    // Halves on a 16-row boundary, so that both keep whole vector registers.
+    let half = (rows / 2).next_multiple_of(16).min(rows);
+    let (top, bottom) = dst.split_at_row_mut(half);
+    let (lhs_top, lhs_bottom) = lhs.split_at_row(half);
+    let half_product = |dst, lhs| matmul(dst, accum, lhs, rhs, one, Par::Seq);
+    if par.degree() > 1 {
+        rayon::join(
+            || half_product(top, lhs_top),
+            || half_product(bottom, lhs_bottom),
+        );
+    } else {
+        half_product(top, lhs_top);
+        half_product(bottom, lhs_bottom);
+    }
+}
 
 /// A fully connected layer of `units` neurons over `inputs` inputs.
 ///
@@ -107,24 +158,6 @@ impl<T: Float> Dense<T> {
         kernels::prefer_kernels(self.units * self.inputs * batch)
     }
 
-    /// The parallelism of one of this layer's faer products over `batch` samples, whose
-    /// result is `rows × cols`: `par` for large matrix–matrix products, one thread below
-    /// [`PARALLEL_PRODUCT`] and for every product with a single result row or column.
-    ///
-    /// Results must not depend on the thread count. faer's matrix–matrix products split the
-    /// result into tiles, each summed over the whole depth in the same order whatever the
-    /// threads; its matrix–vector product over a column-major matrix instead splits the
-    /// *sum* into one partial sum per thread, which rounds differently for every thread
-    /// count. A one-unit layer (`dW` is a row) and a batch of one (`Z` and `dX` are columns)
-    /// make such products, so they stay sequential.
-    fn parallelism(&self, batch: usize, rows: usize, cols: usize, par: Par) -> Par {
-        if rows > 1 && cols > 1 && self.units * self.inputs * batch >= PARALLEL_PRODUCT {
-            par
-        } else {
-            Par::Seq
-        }
-    }
-
     /// The weights, `units × inputs` column-major, within `params`.
     pub fn weights<'p>(&self, params: &'p [T]) -> &'p [T] {
         &params[self.offset..self.offset + self.units * self.inputs]
@@ -183,7 +216,6 @@ impl<T: Float> Dense<T> {
             self.settle(params);
         }
         let n = self.units * batch;
-        let par = self.parallelism(batch, self.units, batch, par);
         let (w, b) = self.parameters_mut(params);
         if let Some(input) = self.deferred.take() {
             kernels::update_then_multiply(
@@ -199,12 +231,11 @@ impl<T: Float> Dense<T> {
         } else if self.small(batch) {
             kernels::matmul_nn(&mut self.z, w, x, self.units, self.inputs, batch);
         } else {
-            matmul(
+            product(
                 view_mut(&mut self.z, self.units, batch),
                 Accum::Replace,
                 view(w, self.units, self.inputs),
                 view(x, self.inputs, batch),
-                T::one(),
                 par,
             );
         }
@@ -262,7 +293,6 @@ impl<T: Float> Dense<T> {
         par: Par,
     ) {
         let small = self.small(batch);
-        let par = self.parallelism(batch, self.units, self.inputs, par);
         let (w, b) = self.parameters_mut(out);
         let delta = &mut self.delta[..self.units * batch];
         let accum = match target {
@@ -291,12 +321,11 @@ impl<T: Float> Dense<T> {
         } else if small {
             kernels::add_nt(w, delta, x, self.units, batch, self.inputs);
         } else {
-            matmul(
+            product(
                 view_mut(w, self.units, self.inputs),
                 accum,
                 view(delta, self.units, batch),
                 view(x, self.inputs, batch).transpose(),
-                T::one(),
                 par,
             );
         }
@@ -314,7 +343,6 @@ impl<T: Float> Dense<T> {
         par: Par,
     ) -> Result<()> {
         let n = below.units * batch;
-        let par = self.parallelism(batch, self.inputs, batch, par);
         if self.small(batch) {
             kernels::matmul_tn(
                 &mut below.delta,
@@ -325,12 +353,11 @@ impl<T: Float> Dense<T> {
                 batch,
             );
         } else {
-            matmul(
+            product(
                 view_mut(&mut below.delta, below.units, batch),
                 Accum::Replace,
                 view(self.weights(params), self.units, self.inputs).transpose(),
                 view(&self.delta, self.units, batch),
-                T::one(),
                 par,
             );
         }

@@ -26,5 +26,5 @@ pub mod random;
 pub use error::{CoreError, Result};
 pub use faer::Par;
 pub use float::Float;
-pub use layer::{Dense, PARALLEL_PRODUCT};
+pub use layer::{Dense, HALVED_PRODUCT, PARALLEL_PRODUCT};
 pub use network::{Descent, LayerSpec, Network};

@@ -1,7 +1,8 @@
 //! A network given spare threads (`Par::rayon`) computes exactly what a sequential one does,
 //! for every shape of product a dense layer makes: a one-unit layer (`dW` is a row), a
-//! batch of one (`Z` and `dX` are columns), a wide layer and a tall one. Each shape is
-//! above `PARALLEL_PRODUCT`, so the parallel path is really taken where it is allowed.
+//! batch of one (`Z` and `dX` are columns), a wide layer and a tall one, each above
+//! `PARALLEL_PRODUCT` so that faer's parallel path is really taken where it is allowed; and a
+//! mini-batch whose products are halved (`HALVED_PRODUCT`), with an odd number of units.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use descent_core::activation::{Activation, Identity, Pointwise, Relu, Softmax, T
 use descent_core::data::Batch;
 use descent_core::init::Init;
 use descent_core::loss::{CrossEntropy, Loss, Squared};
-use descent_core::{LayerSpec, Network, PARALLEL_PRODUCT, Par};
+use descent_core::{HALVED_PRODUCT, LayerSpec, Network, PARALLEL_PRODUCT, Par};
 
 /// Reproducible values in [−1, 1) without a random number generator.
 fn values(n: usize, salt: usize) -> Vec<f32> {
@@ -34,8 +35,11 @@ struct Shape {
     loss: fn() -> Arc<dyn Loss<f32>>,
     classes: usize,
     batch: usize,
-    /// The product of this shape that must reach `PARALLEL_PRODUCT` (units · inputs · batch).
+    /// The product of this shape that must reach `PARALLEL_PRODUCT` (units · inputs · batch),
+    /// or fall between `HALVED_PRODUCT` and it for a halved shape.
     largest: usize,
+    /// Whether the largest product is one of the halved ones.
+    halved: bool,
 }
 
 /// Gradients of one batch, then the parameters after two plain SGD steps, with `par`.
@@ -82,6 +86,7 @@ fn every_layer_shape_gives_the_same_numbers_with_any_thread_count() {
             classes: 1,
             batch: 8192,
             largest: 4096 * 8192,
+            halved: false,
         },
         Shape {
             name: "batch of one",
@@ -96,6 +101,7 @@ fn every_layer_shape_gives_the_same_numbers_with_any_thread_count() {
             classes: 1,
             batch: 1,
             largest: 8192 * 4096,
+            halved: false,
         },
         Shape {
             name: "wide (many units, few inputs)",
@@ -110,6 +116,7 @@ fn every_layer_shape_gives_the_same_numbers_with_any_thread_count() {
             classes: 3,
             batch: 512,
             largest: 4096 * 64 * 512,
+            halved: false,
         },
         Shape {
             name: "tall (few units, many inputs)",
@@ -124,12 +131,34 @@ fn every_layer_shape_gives_the_same_numbers_with_any_thread_count() {
             classes: 3,
             batch: 1024,
             largest: 16 * 4096 * 1024,
+            halved: false,
+        },
+        Shape {
+            name: "halved (MNIST-sized mini-batch, odd widths)",
+            inputs: 784,
+            layers: || {
+                vec![
+                    layer(301, Arc::new(Pointwise(Relu))),
+                    layer(77, Arc::new(Pointwise(Tanh))),
+                    layer(10, Arc::new(Softmax)),
+                ]
+            },
+            loss: || Arc::new(CrossEntropy),
+            classes: 10,
+            batch: 64,
+            largest: 301 * 784 * 64,
+            halved: true,
         },
     ];
     for shape in &shapes {
+        let range = if shape.halved {
+            HALVED_PRODUCT..PARALLEL_PRODUCT
+        } else {
+            PARALLEL_PRODUCT..usize::MAX
+        };
         assert!(
-            shape.largest >= PARALLEL_PRODUCT,
-            "{} is too small",
+            range.contains(&shape.largest),
+            "{} is outside its range",
             shape.name
         );
         let sequential = run(shape, Par::Seq);

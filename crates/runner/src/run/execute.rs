@@ -192,7 +192,7 @@ pub fn execute_stage(
         .build()
         .context("cannot start the thread pool")?;
     // Runs train side by side, one thread each; when there are fewer runs than threads,
-    // each run's large products share the spare threads (`descent_core::PARALLEL_PRODUCT`).
+    // each run's large products share the spare threads (`descent_core::HALVED_PRODUCT`).
     // The weights do not change: only products faer splits by output tiles go parallel
     // (`Dense::parallelism`; tests in crates/core/tests/parallel.rs).
     let threads_per_run = options.jobs.max(1) / todo.len().max(1);
