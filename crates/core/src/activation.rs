@@ -203,19 +203,23 @@ impl<T: Float> Activation<T> for Step {
     }
 }
 
-/// [`Softmax`]'s forward pass. The exponentials are one loop and their sum another (added
-/// in the same order), so that the exponentials vectorise.
+/// [`Softmax`]'s forward pass. Each column's largest score is subtracted first, then the
+/// exponentials of the whole batch are one flat loop (it vectorises without a remainder
+/// per column, whose few units would leave most lanes empty), then each column is divided
+/// by its sum, added in unit order.
 #[inline(always)]
 fn softmax_forward<T: Float>(z: &mut [T], a: &mut [T], bias: &[T], units: usize) {
-    for (z_col, a_col) in z.chunks_exact_mut(units).zip(a.chunks_exact_mut(units)) {
-        let mut max = T::neg_infinity();
-        for (zi, &bi) in z_col.iter_mut().zip(bias) {
-            *zi += bi;
-            max = max.max(*zi);
+    add_bias(z, bias, units);
+    for (z_col, a_col) in z.chunks_exact(units).zip(a.chunks_exact_mut(units)) {
+        let max = z_col.iter().fold(T::neg_infinity(), |m, &zi| m.max(zi));
+        for (ai, &zi) in a_col.iter_mut().zip(z_col) {
+            *ai = zi - max;
         }
-        for (ai, &zi) in a_col.iter_mut().zip(z_col.iter()) {
-            *ai = (zi - max).fast_exp();
-        }
+    }
+    for ai in a.iter_mut() {
+        *ai = ai.fast_exp();
+    }
+    for a_col in a.chunks_exact_mut(units) {
         let sum = a_col.iter().fold(T::zero(), |s, &ai| s + ai);
         let inv = T::one() / sum;
         for ai in a_col.iter_mut() {

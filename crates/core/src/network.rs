@@ -364,6 +364,28 @@ impl<T: Float> Network<T> {
     /// # Errors
     /// As [`Network::compute_gradients`].
     pub fn gradient_noise(&mut self, data: &Dataset<T>) -> Result<GradientNoise> {
+        self.measure_noise(data, None)
+    }
+
+    /// [`evaluate`](Self::evaluate) and [`gradient_noise`](Self::gradient_noise) over the
+    /// same `data` from one forward pass: the same numbers as the two calls, bit for bit
+    /// (the same chunks, scored from the same outputs), for the price of the noise alone.
+    ///
+    /// # Errors
+    /// As [`Network::compute_gradients`].
+    pub fn evaluate_with_noise(&mut self, data: &Dataset<T>) -> Result<(Metrics, GradientNoise)> {
+        let mut scoring = self.scoring(data);
+        let noise = self.measure_noise(data, Some(&mut scoring))?;
+        Ok((self.finish_scoring(scoring, data), noise))
+    }
+
+    /// [`gradient_noise`](Self::gradient_noise), also scoring each chunk's forward pass into
+    /// `scoring` when given one.
+    fn measure_noise(
+        &mut self,
+        data: &Dataset<T>,
+        mut scoring: Option<&mut Scoring>,
+    ) -> Result<GradientNoise> {
         let mut sums = NoiseSums::new(self.params.len());
         let chunk = self.capacity.max(1);
         let mut norms = vec![0.0; chunk];
@@ -371,6 +393,9 @@ impl<T: Float> Network<T> {
             let len = chunk.min(data.len() - start);
             let batch = data.batch(start, len);
             self.forward(batch.x, len);
+            if let Some(scoring) = scoring.as_deref_mut() {
+                self.score(scoring, &batch);
+            }
             let norms = &mut norms[..len];
             norms.fill(0.0);
             // The loss's Δ is that of the chunk's mean loss: a sample's own gradient is
@@ -402,36 +427,57 @@ impl<T: Float> Network<T> {
     /// built-in metrics are summed chunk by chunk; the scores and outputs are kept only
     /// for extra metrics that apply.
     pub fn evaluate(&mut self, data: &Dataset<T>) -> Metrics {
+        let mut scoring = self.scoring(data);
+        let chunk = self.capacity.max(1);
+        for start in (0..data.len()).step_by(chunk) {
+            let batch = data.batch(start, chunk.min(data.len() - start));
+            self.forward(batch.x, batch.len);
+            self.score(&mut scoring, &batch);
+        }
+        self.finish_scoring(scoring, data)
+    }
+
+    /// Empty sums to score `data` into, keeping its predictions if an extra metric applies.
+    fn scoring(&self, data: &Dataset<T>) -> Scoring {
         let task = data.task();
         let keep = self.extra_metrics.iter().any(|m| m.applies_to(task));
         let kept = if keep { data.len() * self.outputs() } else { 0 };
-        let (mut scores, mut outputs) = (Vec::with_capacity(kept), Vec::with_capacity(kept));
         let mut sums = MetricSums::new(task);
-        let chunk = self.capacity.max(1);
-        let mut start = 0;
-        while start < data.len() {
-            let len = chunk.min(data.len() - start);
-            let batch = data.batch(start, len);
-            self.forward(batch.x, len);
-            let last = self.layers.last().expect("a network has layers");
-            let total =
-                (!self.loss.is_log_loss(last.activation())).then(|| self.output_loss(&batch));
-            let (z, a) = (last.pre_activation(len), last.output(len));
-            sums.add(&batch, z, a, total);
-            sums.add_mistakes(self.loss.mistakes(z, batch.y));
-            if keep {
-                scores.extend(z.iter().map(|v| v.f64()));
-                outputs.extend(a.iter().map(|v| v.f64()));
-            }
-            start += len;
+        let last = self.layers.last().expect("a network has layers");
+        if last.activation().name() == "softmax" {
+            sums = sums.reading_softmax();
         }
-        let mut metrics = sums.finish();
-        if keep {
+        Scoring {
+            sums,
+            keep,
+            scores: Vec::with_capacity(kept),
+            outputs: Vec::with_capacity(kept),
+        }
+    }
+
+    /// Adds `batch`, whose forward pass was the last one, to `scoring`.
+    fn score(&self, scoring: &mut Scoring, batch: &Batch<'_, T>) {
+        let last = self.layers.last().expect("a network has layers");
+        let total = (!self.loss.is_log_loss(last.activation())).then(|| self.output_loss(batch));
+        let (z, a) = (last.pre_activation(batch.len), last.output(batch.len));
+        scoring.sums.add(batch, z, a, total);
+        scoring.sums.add_mistakes(self.loss.mistakes(z, batch.y));
+        if scoring.keep {
+            scoring.scores.extend(z.iter().map(|v| v.f64()));
+            scoring.outputs.extend(a.iter().map(|v| v.f64()));
+        }
+    }
+
+    /// The metrics of everything `scoring` holds of `data`, the extra ones included.
+    fn finish_scoring(&self, scoring: Scoring, data: &Dataset<T>) -> Metrics {
+        let mut metrics = scoring.sums.finish();
+        if scoring.keep {
+            let task = data.task();
             let targets: Vec<f64> = data.y().iter().map(|v| v.f64()).collect();
             let predictions = Predictions {
                 task,
-                scores: &scores,
-                outputs: &outputs,
+                scores: &scoring.scores,
+                outputs: &scoring.outputs,
                 targets: &targets,
                 labels: data.labels(),
                 loss: metrics.loss,
@@ -444,6 +490,16 @@ impl<T: Float> Network<T> {
         }
         metrics
     }
+}
+
+/// A dataset being scored chunk by chunk ([`Network::evaluate`]): the built-in sums, and
+/// the scores and outputs when an extra metric needs them (`keep`).
+#[derive(Debug)]
+struct Scoring {
+    sums: MetricSums,
+    keep: bool,
+    scores: Vec<f64>,
+    outputs: Vec<f64>,
 }
 
 /// Plain SGD on a network, one batch per [`Descent::step`] (from [`Network::descent`]).

@@ -251,3 +251,47 @@ fn a_large_training_set_is_measured_on_a_fixed_seeded_subset() {
     // Spread over the whole set, not its start.
     assert!(*first.last().expect("samples") > (2 * MAX_NOISE_SAMPLES) as f64);
 }
+
+/// Scoring the training set inside the noise pass ([`Network::evaluate_with_noise`]) gives
+/// the numbers of the two separate calls, bit for bit, and its loss and accuracy are those
+/// of softmax cross-entropy computed sample by sample in `f64` from the network's scores.
+#[test]
+fn the_noise_pass_scores_the_data_as_evaluation_does() {
+    // 600 samples: three evaluation chunks; f32, the precision runs train in.
+    let (n, features, classes) = (600, 6, 4);
+    let x: Vec<f32> = normals(n * features, 5).iter().map(|&v| v as f32).collect();
+    let labels: Vec<u32> = (0..n as u32).map(|i| (i * 5 + i / 7) % 4).collect();
+    let data = Dataset::classification(features, x, labels.clone(), classes).expect("data");
+    let layers = vec![
+        LayerSpec {
+            units: 16,
+            activation: Arc::new(Pointwise(Tanh)),
+            init: Init::Xavier,
+        },
+        LayerSpec {
+            units: classes,
+            activation: Arc::new(Softmax),
+            init: Init::Xavier,
+        },
+    ];
+    let mut net = Network::<f32>::new(features, layers, Arc::new(CrossEntropy), 9).expect("net");
+    let (metrics, noise) = net.evaluate_with_noise(&data).expect("noise");
+    assert_eq!(metrics, net.evaluate(&data));
+    assert_eq!(noise, net.gradient_noise(&data).expect("noise"));
+
+    let (mut loss, mut correct) = (0.0, 0);
+    for (i, &label) in labels.iter().enumerate() {
+        let (z, _) = net.forward(data.batch(i, 1).x, 1);
+        let z: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
+        let lse = z.iter().map(|v| v.exp()).sum::<f64>().ln();
+        loss += lse - z[label as usize];
+        let best = (0..classes).fold(0, |b, k| if z[k] > z[b] { k } else { b });
+        correct += usize::from(best == label as usize);
+    }
+    assert!(
+        close(metrics.loss, loss / n as f64, 1e-5),
+        "{metrics:?} vs {loss}"
+    );
+    assert_eq!(metrics.log_loss, Some(metrics.loss));
+    assert_eq!(metrics.accuracy, Some(correct as f64 / n as f64));
+}

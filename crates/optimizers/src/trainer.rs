@@ -292,17 +292,20 @@ pub fn train_from<T: Float>(
         .noise_scale
         .then(|| noise_samples(train, config.seed));
     let evaluate = |net: &mut Network<T>, epoch, updates, seconds| -> Result<EpochRecord> {
-        let noise_scale = match &probe {
-            Some(samples) => net
-                .gradient_noise(samples.as_ref().unwrap_or(train))?
-                .scale(),
-            None => None,
+        // Measured on the whole training set, the noise's forward pass scores it too.
+        let (train_metrics, noise_scale) = match &probe {
+            Some(None) => {
+                let (metrics, noise) = net.evaluate_with_noise(train)?;
+                (metrics, noise.scale())
+            }
+            Some(Some(samples)) => (net.evaluate(train), net.gradient_noise(samples)?.scale()),
+            None => (net.evaluate(train), None),
         };
         Ok(EpochRecord {
             epoch,
             updates,
             seconds,
-            train: net.evaluate(train),
+            train: train_metrics,
             validation: data.validation.as_ref().map(|d| net.evaluate(d)),
             test: data.test.as_ref().map(|d| net.evaluate(d)),
             noise_scale,

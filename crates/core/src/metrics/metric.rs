@@ -90,10 +90,14 @@ pub trait Metric: Send + Sync + Debug {
 
 /// The index of the largest value (the first of equal ones).
 pub(super) fn argmax<T: Float>(v: &[T]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
+    let Some(&first) = v.first() else {
+        return 0;
+    };
+    // The largest so far stays in a register: no index back into `v` per value.
+    let (mut best, mut top) = (0, first);
+    for (i, &x) in v.iter().enumerate().skip(1) {
+        if x > top {
+            (best, top) = (i, x);
         }
     }
     best
