@@ -2,7 +2,9 @@
 //!
 //! One parameter starting at 1.0, learning rate 0.1, gradients 0.5 then −1.0.
 
-use descent_optim::rules::{Adagrad, Adam, Hyperparameters, Momentum, Rmsprop, Sgd, UpdateRule};
+use descent_optim::rules::{
+    Adagrad, Adam, HALVED_PASS, Hyperparameters, Momentum, Rmsprop, Sgd, UpdateRule,
+};
 
 fn two_steps(rule: &mut dyn UpdateRule<f64>) -> [f64; 2] {
     let mut p = [1.0];
@@ -233,6 +235,54 @@ fn every_rule_takes_the_textbook_steps_on_random_data() {
     }
     check::<f32>();
     check::<f64>();
+}
+
+/// A pass long enough to be cut in halves (`HALVED_PASS`) gives the same bits whether its
+/// halves run on one thread or side by side on two: every rule treats each parameter on its
+/// own.
+#[test]
+fn halved_passes_give_the_same_bits_on_one_thread_and_two() {
+    use rand::{RngExt, SeedableRng};
+    type Make = fn(usize, &Hyperparameters) -> Box<dyn UpdateRule<f32>>;
+    let rules: [(&str, Make); 6] = [
+        ("sgd with weight decay", |n, h| Box::new(Sgd::new(n, h))),
+        ("momentum", |n, h| Box::new(Momentum::new(n, h))),
+        ("nesterov", |n, h| Box::new(Momentum::nesterov(n, h))),
+        ("rmsprop", |n, h| Box::new(Rmsprop::new(n, h))),
+        ("adagrad", |n, h| Box::new(Adagrad::new(n, h))),
+        ("adam", |n, h| Box::new(Adam::new(n, h))),
+    ];
+    let len = HALVED_PASS + 1037;
+    let h = Hyperparameters {
+        weight_decay: 0.1,
+        ..H
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let start: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let grads: Vec<Vec<f32>> = (0..3)
+        .map(|_| (0..len).map(|_| rng.random_range(-2.0..2.0)).collect())
+        .collect();
+    let steps = |make: Make, threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a pool");
+        let (mut rule, mut params) = (make(len, &h), start.clone());
+        pool.install(|| {
+            for g in &grads {
+                rule.update(&mut params, g, 0.01);
+            }
+        });
+        params
+    };
+    for (name, make) in rules {
+        let one = steps(make, 1);
+        assert!(one != start, "{name} did not move");
+        assert!(
+            one == steps(make, 2),
+            "{name}: two threads changed the steps"
+        );
+    }
 }
 
 /// A state that decays (the moments of a parameter whose gradient has become zero) ends at

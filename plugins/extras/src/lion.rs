@@ -1,7 +1,7 @@
 //! Lion: EvoLved Sign Momentum (Chen et al., "Symbolic Discovery of Optimization
 //! Algorithms", 2023).
 
-use descent_optim::rules::{RuleState, flushed};
+use descent_optim::rules::{RuleState, flushed, in_halves};
 use descent_runner::plugin::*;
 
 /// `c = β₁m + (1−β₁)g`, `θ ← θ − η(sign(c) + λθ)`, then `m ← β₂m + (1−β₂)g`.
@@ -31,16 +31,17 @@ impl<T: Float> Lion<T> {
 impl<T: Float> UpdateRule<T> for Lion<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let (b1, b2, wd) = (self.beta1, self.beta2, self.weight_decay);
-        let m = &mut self.m[..];
-        descent_core::vectorized!(lion_pass(
-            params: &mut [T],
-            grads: &[T],
-            m: &mut [T],
-            lr: T,
-            b1: T,
-            b2: T,
-            wd: T
-        ));
+        in_halves((params, grads, &mut self.m[..]), |(params, grads, m)| {
+            descent_core::vectorized!(lion_pass(
+                params: &mut [T],
+                grads: &[T],
+                m: &mut [T],
+                lr: T,
+                b1: T,
+                b2: T,
+                wd: T
+            ));
+        });
     }
 
     fn state(&self) -> Option<RuleState<T>> {

@@ -2,7 +2,7 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed, in_halves};
 use crate::error::Result;
 
 /// `s ← s + g²`, `θ ← θ − η g / (√s + ε)`.
@@ -27,15 +27,16 @@ impl<T: Float> Adagrad<T> {
 impl<T: Float> UpdateRule<T> for Adagrad<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let (eps, wd) = (self.epsilon, self.weight_decay);
-        let s = &mut self.s[..];
-        descent_core::vectorized!(adagrad_pass(
-            params: &mut [T],
-            grads: &[T],
-            s: &mut [T],
-            lr: T,
-            eps: T,
-            wd: T
-        ));
+        in_halves((params, grads, &mut self.s[..]), |(params, grads, s)| {
+            descent_core::vectorized!(adagrad_pass(
+                params: &mut [T],
+                grads: &[T],
+                s: &mut [T],
+                lr: T,
+                eps: T,
+                wd: T
+            ));
+        });
     }
 
     fn state(&self) -> Option<RuleState<T>> {

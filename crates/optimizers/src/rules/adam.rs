@@ -2,7 +2,7 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed, in_halves};
 use crate::error::{OptimError, Result};
 
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, then
@@ -51,14 +51,16 @@ impl<T: Float> Adam<T> {
             c1: one / (one - self.beta1.powi(self.step)),
             c2: one / (one - self.beta2.powi(self.step)),
         };
-        let (m, v) = (&mut self.m[..], &mut self.v[..]);
-        descent_core::vectorized!(adam_pass(
-            params: &mut [T],
-            grads: &[T],
-            m: &mut [T],
-            v: &mut [T],
-            k: AdamStep<T>
-        ));
+        let state = (params, grads, &mut self.m[..], &mut self.v[..]);
+        in_halves(state, |(params, grads, m, v)| {
+            descent_core::vectorized!(adam_pass(
+                params: &mut [T],
+                grads: &[T],
+                m: &mut [T],
+                v: &mut [T],
+                k: AdamStep<T>
+            ));
+        });
     }
 }
 

@@ -6,7 +6,8 @@
 //! every parameter (biases included).
 //!
 //! Each rule's step is one pass over parameters, gradients and state, compiled for the CPU's
-//! widest vector instructions ([`descent_core::vectorized!`]). State that decays geometrically
+//! widest vector instructions ([`descent_core::vectorized!`]), and taken as two halves side
+//! by side when the pool has an idle thread ([`in_halves`]). State that decays geometrically
 //! (a velocity or moment of a parameter whose gradient has become zero, such as a weight into
 //! a dead ReLU unit) would sink into subnormal numbers, on which the CPU takes a slow path for
 //! every operation: a rule stores such values as zero ([`flushed`]). Below the smallest
@@ -15,12 +16,14 @@
 
 mod adagrad;
 mod adam;
+mod halves;
 mod momentum;
 mod rmsprop;
 mod sgd;
 
 pub use adagrad::Adagrad;
 pub use adam::Adam;
+pub use halves::{Cut, HALVED_PASS, in_halves};
 pub use momentum::Momentum;
 pub use rmsprop::Rmsprop;
 pub use sgd::Sgd;

@@ -2,7 +2,7 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed, in_halves};
 use crate::error::Result;
 
 /// Momentum in PyTorch's form: `v ← μv + g`, then `θ ← θ − ηv` (heavy ball) or
@@ -38,16 +38,20 @@ impl<T: Float> Momentum<T> {
 impl<T: Float> UpdateRule<T> for Momentum<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let (mu, wd, nesterov) = (self.momentum, self.weight_decay, self.nesterov);
-        let v = &mut self.velocity[..];
-        descent_core::vectorized!(momentum_pass(
-            params: &mut [T],
-            grads: &[T],
-            v: &mut [T],
-            lr: T,
-            mu: T,
-            wd: T,
-            nesterov: bool
-        ));
+        in_halves(
+            (params, grads, &mut self.velocity[..]),
+            |(params, grads, v)| {
+                descent_core::vectorized!(momentum_pass(
+                    params: &mut [T],
+                    grads: &[T],
+                    v: &mut [T],
+                    lr: T,
+                    mu: T,
+                    wd: T,
+                    nesterov: bool
+                ));
+            },
+        );
     }
 
     fn state(&self) -> Option<RuleState<T>> {

@@ -2,7 +2,7 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed, in_halves};
 use crate::error::Result;
 
 /// `s ← ρs + (1−ρ)g²`, `θ ← θ − η g / (√s + ε)`.
@@ -29,16 +29,17 @@ impl<T: Float> Rmsprop<T> {
 impl<T: Float> UpdateRule<T> for Rmsprop<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let (rho, eps, wd) = (self.rho, self.epsilon, self.weight_decay);
-        let s = &mut self.s[..];
-        descent_core::vectorized!(rmsprop_pass(
-            params: &mut [T],
-            grads: &[T],
-            s: &mut [T],
-            lr: T,
-            rho: T,
-            eps: T,
-            wd: T
-        ));
+        in_halves((params, grads, &mut self.s[..]), |(params, grads, s)| {
+            descent_core::vectorized!(rmsprop_pass(
+                params: &mut [T],
+                grads: &[T],
+                s: &mut [T],
+                lr: T,
+                rho: T,
+                eps: T,
+                wd: T
+            ));
+        });
     }
 
     fn state(&self) -> Option<RuleState<T>> {

@@ -2,7 +2,7 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed};
+use super::{Hyperparameters, RuleState, UpdateRule, decayed, in_halves};
 use crate::error::Result;
 
 /// `θ ← θ − η (g + λθ)`.
@@ -27,7 +27,9 @@ impl<T: Float> UpdateRule<T> for Sgd<T> {
 
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let wd = self.weight_decay;
-        descent_core::vectorized!(sgd_pass(params: &mut [T], grads: &[T], lr: T, wd: T));
+        in_halves((params, grads), |(params, grads)| {
+            descent_core::vectorized!(sgd_pass(params: &mut [T], grads: &[T], lr: T, wd: T));
+        });
     }
 
     fn state(&self) -> Option<RuleState<T>> {
