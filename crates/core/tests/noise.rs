@@ -10,7 +10,7 @@ use descent_core::init::Init;
 use descent_core::loss::{CrossEntropy, Squared};
 use descent_core::noise::GradientNoise;
 use descent_core::random::{Stream, rng};
-use descent_core::{LayerSpec, Network};
+use descent_core::{Float, LayerSpec, Network};
 use rand_distr::{Distribution, StandardNormal};
 
 /// tr(Σ) and |G|² of `n` per-sample gradients computed one sample at a time, by the
@@ -50,16 +50,11 @@ fn close(a: f64, b: f64, relative: f64) -> bool {
     (a - b).abs() <= relative * a.abs().max(b.abs())
 }
 
-#[test]
-fn the_noise_of_an_mlp_equals_that_of_its_per_sample_gradients() {
-    // 300 samples: more than one evaluation chunk, so chunk sums are combined too.
-    let (n, features, classes) = (300, 5, 3);
-    let x = normals(n * features, 1);
-    let labels: Vec<u32> = (0..n as u32).map(|i| (i * 7 + i / 3) % 3).collect();
-    let data = Dataset::classification(features, x, labels, classes).expect("data");
+/// A network of one `tanh` hidden layer and a softmax output over `classes`, seeded.
+fn tanh_softmax<T: Float>(features: usize, hidden: usize, classes: usize, seed: u64) -> Network<T> {
     let layers = vec![
         LayerSpec {
-            units: 8,
+            units: hidden,
             activation: Arc::new(Pointwise(Tanh)),
             init: Init::Xavier,
         },
@@ -69,7 +64,17 @@ fn the_noise_of_an_mlp_equals_that_of_its_per_sample_gradients() {
             init: Init::Xavier,
         },
     ];
-    let mut net = Network::<f64>::new(features, layers, Arc::new(CrossEntropy), 3).expect("net");
+    Network::new(features, layers, Arc::new(CrossEntropy), seed).expect("net")
+}
+
+#[test]
+fn the_noise_of_an_mlp_equals_that_of_its_per_sample_gradients() {
+    // 300 samples: more than one evaluation chunk, so chunk sums are combined too.
+    let (n, features, classes) = (300, 5, 3);
+    let x = normals(n * features, 1);
+    let labels: Vec<u32> = (0..n as u32).map(|i| (i * 7 + i / 3) % 3).collect();
+    let data = Dataset::classification(features, x, labels, classes).expect("data");
+    let mut net = tanh_softmax::<f64>(features, 8, classes, 3);
     let noise = net.gradient_noise(&data).expect("noise");
     let (trace, squared_norm) = one_by_one(&mut net, &data);
     assert_eq!(noise.samples, n);
@@ -262,19 +267,7 @@ fn the_noise_pass_scores_the_data_as_evaluation_does() {
     let x: Vec<f32> = normals(n * features, 5).iter().map(|&v| v as f32).collect();
     let labels: Vec<u32> = (0..n as u32).map(|i| (i * 5 + i / 7) % 4).collect();
     let data = Dataset::classification(features, x, labels.clone(), classes).expect("data");
-    let layers = vec![
-        LayerSpec {
-            units: 16,
-            activation: Arc::new(Pointwise(Tanh)),
-            init: Init::Xavier,
-        },
-        LayerSpec {
-            units: classes,
-            activation: Arc::new(Softmax),
-            init: Init::Xavier,
-        },
-    ];
-    let mut net = Network::<f32>::new(features, layers, Arc::new(CrossEntropy), 9).expect("net");
+    let mut net = tanh_softmax::<f32>(features, 16, classes, 9);
     let (metrics, noise) = net.evaluate_with_noise(&data).expect("noise");
     assert_eq!(metrics, net.evaluate(&data));
     assert_eq!(noise, net.gradient_noise(&data).expect("noise"));
