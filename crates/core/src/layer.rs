@@ -38,7 +38,7 @@ pub const HALVED_PRODUCT: usize = 1 << 22;
 
 /// `dst = lhs·rhs` (or `dst += lhs·rhs` with [`Accum::Add`]) with the threads of `par` where
 /// they pay: faer's tiles over every thread from [`PARALLEL_PRODUCT`], two halves of the rows
-/// from [`HALVED_PRODUCT`], one thread below.
+/// from [`HALVED_PRODUCT`] (when there are at least 32 rows), one thread below.
 ///
 /// Results must not depend on the thread count. faer's matrix–matrix products split the
 /// result into tiles, each summed over the whole depth in the same order whatever the
@@ -57,14 +57,15 @@ fn product<T: Float>(
     let (rows, cols) = (dst.nrows(), dst.ncols());
     let macs = rows * cols * lhs.ncols();
     let one = T::one();
-    if rows <= 1 || cols <= 1 || macs < HALVED_PRODUCT {
-        return matmul(dst, accum, lhs, rhs, one, Par::Seq);
-    }
-    if macs >= PARALLEL_PRODUCT {
+    if rows > 1 && cols > 1 && macs >= PARALLEL_PRODUCT {
         return matmul(dst, accum, lhs, rhs, one, par);
     }
-    // Halves on a 16-row boundary, so that both keep whole vector registers.
-    let half = (rows / 2).next_multiple_of(16).min(rows);
+    // Halves on a 16-row boundary, so that both keep whole vector registers: fewer than 32
+    // rows would leave one of them empty.
+    if rows < 32 || cols <= 1 || macs < HALVED_PRODUCT {
+        return matmul(dst, accum, lhs, rhs, one, Par::Seq);
+    }
+    let half = (rows / 2).next_multiple_of(16);
     let (top, bottom) = dst.split_at_row_mut(half);
     let (lhs_top, lhs_bottom) = lhs.split_at_row(half);
     let half_product = |dst, lhs| matmul(dst, accum, lhs, rhs, one, Par::Seq);
