@@ -36,6 +36,19 @@ die() {
 }
 now() { date +%s.%3N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# await_jobs OUT WHAT ID...: waits for the jobs; if one fails, shows the tail of each job log
+# under OUT/slurm and stops.
+await_jobs() {
+    local out=$1 what=$2 f
+    shift 2
+    "$LOCAL" wait "$@" && return 0
+    for f in "$out"/slurm/*.out; do
+        [[ -e $f ]] || continue
+        printf '\n----- %s -----\n' "$f" >&2
+        tail -n 30 "$f" >&2
+    done
+    die "$what did not complete"
+}
 
 T0=$(now)
 [[ $(id -u) -eq 0 ]] || die "must run as root (scripts/slurm-local.sh installs and starts SLURM)"
@@ -125,14 +138,7 @@ ARRAY_ID=$(sed -n 's/^submitted array job \([0-9][0-9]*\).*/\1/p' <<<"$out")
 MERGE_ID=$(sed -n 's/^submitted merge job \([0-9][0-9]*\).*/\1/p' <<<"$out")
 [[ -n $ARRAY_ID && -n $MERGE_ID ]] || die "descent slurm --submit printed no job ids"
 
-if ! "$LOCAL" wait "$ARRAY_ID" "$MERGE_ID"; then
-    for f in "$WORK"/cluster/slurm/*.out; do
-        [[ -e $f ]] || continue
-        printf '\n----- %s -----\n' "$f" >&2
-        tail -n 30 "$f" >&2
-    done
-    die "the jobs did not complete"
-fi
+await_jobs "$WORK/cluster" "the jobs" "$ARRAY_ID" "$MERGE_ID"
 JOBS_TIME=$(elapsed "$tsub")
 for id in "$ARRAY_ID" "$MERGE_ID"; do
     # One record per array task: its id, state and run time.
@@ -223,14 +229,7 @@ out=$("$DESCENT" slurm halving.toml --tasks 2 --time 5 --out "$WORK/cluster-halv
 printf '%s\n' "$out"
 mapfile -t HALVING_IDS < <(sed -n 's/^submitted rung [0-9]*: array job \([0-9]*\).*merge job \([0-9]*\).*/\1\n\2/p' <<<"$out")
 ((${#HALVING_IDS[@]} == 6)) || die "descent slurm --submit printed ${#HALVING_IDS[@]} job ids, not 3 arrays and 3 merges"
-if ! "$LOCAL" wait "${HALVING_IDS[@]}"; then
-    for f in "$WORK"/cluster-halving/slurm/*.out; do
-        [[ -e $f ]] || continue
-        printf '\n----- %s -----\n' "$f" >&2
-        tail -n 30 "$f" >&2
-    done
-    die "the halving search's jobs did not complete"
-fi
+await_jobs "$WORK/cluster-halving" "the halving search's jobs" "${HALVING_IDS[@]}"
 HALVING_TIME=$(elapsed "$thalving")
 "$DESCENT" run halving.toml --out "$WORK/local-halving" --quiet
 python3 compare.py "$WORK/local-halving" "$WORK/cluster-halving" \
