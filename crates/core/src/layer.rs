@@ -216,20 +216,36 @@ impl<T: Float> Dense<T> {
         if batch != 1 {
             self.settle(params);
         }
-        let n = self.units * batch;
+        let Some(input) = self.deferred.take() else {
+            return self.forward_settled(params, x, batch, par);
+        };
         let (w, b) = self.parameters_mut(params);
-        if let Some(input) = self.deferred.take() {
-            kernels::update_then_multiply(
-                w,
-                &self.delta[..self.units],
-                &input,
-                &mut self.z[..self.units],
-                x,
-                self.units,
-                self.inputs,
-            );
-            self.spare = input;
-        } else if self.small(batch) {
+        kernels::update_then_multiply(
+            w,
+            &self.delta[..self.units],
+            &input,
+            &mut self.z[..self.units],
+            x,
+            self.units,
+            self.inputs,
+        );
+        self.spare = input;
+        self.activate(b, 1);
+    }
+
+    /// [`Dense::forward`] of a layer with no deferred update waiting (after
+    /// [`Dense::settle`], or one that never trained), which only reads the parameters: two
+    /// layers can then run it side by side on the same `params`.
+    ///
+    /// # Panics
+    /// When a deferred update is waiting (debug builds).
+    pub fn forward_settled(&mut self, params: &[T], x: &[T], batch: usize, par: Par) {
+        debug_assert!(
+            self.deferred.is_none(),
+            "forward_settled with an update waiting"
+        );
+        let (w, b) = (self.weights(params), self.bias(params));
+        if self.small(batch) {
             kernels::matmul_nn(&mut self.z, w, x, self.units, self.inputs, batch);
         } else {
             product(
@@ -240,8 +256,25 @@ impl<T: Float> Dense<T> {
                 par,
             );
         }
+        self.activate(b, batch);
+    }
+
+    /// `Z += b`, `A = f(Z)` over the first `batch` columns, after the product.
+    fn activate(&mut self, bias: &[T], batch: usize) {
+        let n = self.units * batch;
         self.activation
-            .forward(&mut self.z[..n], &mut self.a[..n], b, self.units);
+            .forward(&mut self.z[..n], &mut self.a[..n], bias, self.units);
+    }
+
+    /// A layer over the same inputs, units, activation and parameters, with buffers of its
+    /// own (empty until reserved): to run a forward pass beside this one.
+    pub fn twin(&self) -> Self {
+        Self::new(
+            self.inputs,
+            self.units,
+            self.activation.clone(),
+            self.offset,
+        )
     }
 
     /// Applies a deferred weight update, if one is waiting, so that `params` holds the

@@ -27,4 +27,4 @@ pub use error::{CoreError, Result};
 pub use faer::Par;
 pub use float::Float;
 pub use layer::{Dense, HALVED_PRODUCT, PARALLEL_PRODUCT};
-pub use network::{Descent, LayerSpec, Network};
+pub use network::{Descent, HALVED_EVALUATION, LayerSpec, Network};

@@ -1,5 +1,6 @@
 //! The stack of dense layers every model is: forward, back-propagation, evaluation.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use faer::Par;
@@ -30,6 +31,12 @@ pub struct LayerSpec<T: Float> {
 /// Samples evaluated at once when a whole dataset is scored.
 const EVALUATION_CHUNK: usize = 256;
 
+/// Multiply-adds of a forward pass over a whole dataset from which it is scored as two
+/// halves, side by side when the thread pool has an idle thread (a run with spare threads,
+/// the last runs of a sweep). Each half sums its own metrics and the two sums are added, on
+/// one thread as on two, so the figures never depend on the thread count.
+pub const HALVED_EVALUATION: usize = 1 << 20;
+
 /// A feed-forward network: dense layers, then a loss on the last one's output.
 ///
 /// The perceptron, linear and logistic regression are networks of one layer; an MLP has
@@ -50,6 +57,9 @@ pub struct Network<T: Float> {
     capacity: usize,
     par: Par,
     extra_metrics: Vec<Arc<dyn Metric>>,
+    /// Layers with buffers of their own, for the second half of a halved evaluation
+    /// ([`HALVED_EVALUATION`]); empty until the first.
+    twin: Vec<Dense<T>>,
 }
 
 impl<T: Float> Network<T> {
@@ -126,6 +136,7 @@ impl<T: Float> Network<T> {
             capacity: EVALUATION_CHUNK,
             par: Par::Seq,
             extra_metrics: Vec::new(),
+            twin: Vec::new(),
         })
     }
 
@@ -189,12 +200,10 @@ impl<T: Float> Network<T> {
     /// layer's `(Z, A)`.
     pub fn forward(&mut self, x: &[T], batch: usize) -> (&[T], &[T]) {
         self.reserve(batch);
-        let par = self.par;
-        for l in 0..self.layers.len() {
-            let (below, rest) = self.layers.split_at_mut(l);
-            let input = below.last().map_or(x, |prev| prev.output(batch));
-            rest[0].forward(&mut self.params, input, batch, par);
-        }
+        let (params, par) = (&mut self.params, self.par);
+        layer_by_layer(&mut self.layers, x, batch, |layer, input| {
+            layer.forward(params, input, batch, par);
+        });
         let last = self.layers.last().expect("a network has layers");
         (last.pre_activation(batch), last.output(batch))
     }
@@ -320,10 +329,12 @@ impl<T: Float> Network<T> {
 
     /// The loss summed over `batch`, from the output layer's cache of the last forward pass.
     fn output_loss(&self, batch: &Batch<'_, T>) -> f64 {
-        let last = self.layers.last().expect("a network has layers");
-        let (z, a) = (last.pre_activation(batch.len), last.output(batch.len));
-        self.loss
-            .total(last.activation(), z, a, batch.y, self.outputs())
+        output_loss(self.loss.as_ref(), self.output_layer(), batch)
+    }
+
+    /// The last layer, whose outputs are the network's.
+    fn output_layer(&self) -> &Dense<T> {
+        self.layers.last().expect("a network has layers")
     }
 
     /// The class of each sample of `data`, decided from the output scores as the metrics
@@ -389,12 +400,20 @@ impl<T: Float> Network<T> {
         let mut sums = NoiseSums::new(self.params.len());
         let chunk = self.capacity.max(1);
         let mut norms = vec![0.0; chunk];
-        for start in (0..data.len()).step_by(chunk) {
-            let len = chunk.min(data.len() - start);
+        // Scored as `evaluate` scores: the same chunks, summed per half (none is empty
+        // when there are two), the halves added at the end.
+        let mid = self.halfway(data.len());
+        let mut second = scoring.as_deref().map(Scoring::empty_like);
+        for (start, len) in chunks(0..mid, chunk).chain(chunks(mid..data.len(), chunk)) {
             let batch = data.batch(start, len);
             self.forward(batch.x, len);
-            if let Some(scoring) = scoring.as_deref_mut() {
-                self.score(scoring, &batch);
+            let half = if start < mid {
+                scoring.as_deref_mut()
+            } else {
+                second.as_mut()
+            };
+            if let Some(scoring) = half {
+                scoring.add(self.loss.as_ref(), self.output_layer(), &batch);
             }
             let norms = &mut norms[..len];
             norms.fill(0.0);
@@ -413,6 +432,9 @@ impl<T: Float> Network<T> {
             })?;
             sums.add(&self.grads, len, norms);
         }
+        if let (Some(scoring), Some(second)) = (scoring, second) {
+            scoring.merge(second);
+        }
         Ok(sums.finish())
     }
 
@@ -425,16 +447,62 @@ impl<T: Float> Network<T> {
 
     /// The loss and metrics over a whole dataset, scored in chunks in one pass: the
     /// built-in metrics are summed chunk by chunk; the scores and outputs are kept only
-    /// for extra metrics that apply.
+    /// for extra metrics that apply. From [`HALVED_EVALUATION`] the dataset is scored as
+    /// two halves, the second through the network's twin layers, side by side when a
+    /// thread is idle.
     pub fn evaluate(&mut self, data: &Dataset<T>) -> Metrics {
-        let mut scoring = self.scoring(data);
+        self.settle();
+        let n = data.len();
+        let mid = self.halfway(n);
+        if mid < n && self.twin.is_empty() {
+            self.twin = self.layers.iter().map(Dense::twin).collect();
+        }
         let chunk = self.capacity.max(1);
-        for start in (0..data.len()).step_by(chunk) {
-            let batch = data.batch(start, chunk.min(data.len() - start));
-            self.forward(batch.x, batch.len);
-            self.score(&mut scoring, &batch);
+        for layer in &mut self.twin {
+            layer.reserve(chunk.min(n - mid));
+        }
+        let mut scoring = self.scoring(data);
+        let mut second = scoring.empty_like();
+        let (params, loss) = (&self.params[..], self.loss.as_ref());
+        let scorer = |layers, par| Scorer {
+            layers,
+            params,
+            loss,
+            chunk,
+            par,
+        };
+        if mid == n {
+            scorer(&mut self.layers, self.par).score(data, 0..n, &mut scoring);
+        } else {
+            // The halves keep the threads busy already: their products stay sequential
+            // (which gives the same bits as parallel ones).
+            let (mut one, mut other) = (
+                scorer(&mut self.layers, Par::Seq),
+                scorer(&mut self.twin, Par::Seq),
+            );
+            rayon::join(
+                || one.score(data, 0..mid, &mut scoring),
+                || other.score(data, mid..n, &mut second),
+            );
+            scoring.merge(second);
         }
         self.finish_scoring(scoring, data)
+    }
+
+    /// Where scoring `samples` samples splits into two halves ([`HALVED_EVALUATION`]), on a
+    /// 16-sample boundary; `samples` when it does not split.
+    fn halfway(&self, samples: usize) -> usize {
+        let macs = self
+            .layers
+            .iter()
+            .map(|l| l.units() * l.inputs())
+            .sum::<usize>();
+        let mid = (samples / 2).next_multiple_of(16);
+        if macs.saturating_mul(samples) >= HALVED_EVALUATION && mid < samples {
+            mid
+        } else {
+            samples
+        }
     }
 
     /// Empty sums to score `data` into, keeping its predictions if an extra metric applies.
@@ -452,19 +520,6 @@ impl<T: Float> Network<T> {
             keep,
             scores: Vec::with_capacity(kept),
             outputs: Vec::with_capacity(kept),
-        }
-    }
-
-    /// Adds `batch`, whose forward pass was the last one, to `scoring`.
-    fn score(&self, scoring: &mut Scoring, batch: &Batch<'_, T>) {
-        let last = self.layers.last().expect("a network has layers");
-        let total = (!self.loss.is_log_loss(last.activation())).then(|| self.output_loss(batch));
-        let (z, a) = (last.pre_activation(batch.len), last.output(batch.len));
-        scoring.sums.add(batch, z, a, total);
-        scoring.sums.add_mistakes(self.loss.mistakes(z, batch.y));
-        if scoring.keep {
-            scoring.scores.extend(z.iter().map(|v| v.f64()));
-            scoring.outputs.extend(a.iter().map(|v| v.f64()));
         }
     }
 
@@ -500,6 +555,91 @@ struct Scoring {
     keep: bool,
     scores: Vec<f64>,
     outputs: Vec<f64>,
+}
+
+impl Scoring {
+    /// Empty sums like these, for another part of the same data.
+    fn empty_like(&self) -> Self {
+        Self {
+            sums: self.sums.empty_like(),
+            keep: self.keep,
+            scores: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// Adds `batch`, whose forward pass `last` (the output layer) holds, scored by `loss`.
+    fn add<T: Float>(&mut self, loss: &dyn Loss<T>, last: &Dense<T>, batch: &Batch<'_, T>) {
+        let total = (!loss.is_log_loss(last.activation())).then(|| output_loss(loss, last, batch));
+        let (z, a) = (last.pre_activation(batch.len), last.output(batch.len));
+        self.sums.add(batch, z, a, total);
+        self.sums.add_mistakes(loss.mistakes(z, batch.y));
+        if self.keep {
+            self.scores.extend(z.iter().map(|v| v.f64()));
+            self.outputs.extend(a.iter().map(|v| v.f64()));
+        }
+    }
+
+    /// Adds what `later` holds of the samples after these.
+    fn merge(&mut self, later: Self) {
+        self.sums.merge(&later.sums);
+        self.scores.extend(later.scores);
+        self.outputs.extend(later.outputs);
+    }
+}
+
+/// Scores a range of a dataset through layers of its own: the network's, or its twin's
+/// for the second half of a halved evaluation.
+struct Scorer<'a, T: Float> {
+    layers: &'a mut [Dense<T>],
+    params: &'a [T],
+    loss: &'a dyn Loss<T>,
+    chunk: usize,
+    par: Par,
+}
+
+impl<T: Float> Scorer<'_, T> {
+    /// Scores the samples of `range` into `scoring`, `chunk` at a time.
+    fn score(&mut self, data: &Dataset<T>, range: Range<usize>, scoring: &mut Scoring) {
+        for (start, len) in chunks(range, self.chunk) {
+            let batch = data.batch(start, len);
+            let (params, par) = (self.params, self.par);
+            layer_by_layer(self.layers, batch.x, len, |layer, input| {
+                layer.forward_settled(params, input, len, par);
+            });
+            let last = self.layers.last().expect("a network has layers");
+            scoring.add(self.loss, last, &batch);
+        }
+    }
+}
+
+/// Runs `pass` on each layer in turn with its input over `batch` samples: `x` for the
+/// first, the output of the layer below for the others.
+fn layer_by_layer<T: Float>(
+    layers: &mut [Dense<T>],
+    x: &[T],
+    batch: usize,
+    mut pass: impl FnMut(&mut Dense<T>, &[T]),
+) {
+    for l in 0..layers.len() {
+        let (below, rest) = layers.split_at_mut(l);
+        let input = below.last().map_or(x, |prev| prev.output(batch));
+        pass(&mut rest[0], input);
+    }
+}
+
+/// `(start, len)` of the consecutive chunks of at most `chunk` samples that cover `range`.
+fn chunks(range: Range<usize>, chunk: usize) -> impl Iterator<Item = (usize, usize)> {
+    let end = range.end;
+    range
+        .step_by(chunk)
+        .map(move |start| (start, chunk.min(end - start)))
+}
+
+/// The loss summed over `batch`, from `last`'s cache of the last forward pass.
+fn output_loss<T: Float>(loss: &dyn Loss<T>, last: &Dense<T>, batch: &Batch<'_, T>) -> f64 {
+    let (z, a) = (last.pre_activation(batch.len), last.output(batch.len));
+    loss.total(last.activation(), z, a, batch.y, last.units())
 }
 
 /// Plain SGD on a network, one batch per [`Descent::step`] (from [`Network::descent`]).

@@ -10,7 +10,7 @@ use descent_core::init::Init;
 use descent_core::loss::{CrossEntropy, Squared};
 use descent_core::noise::GradientNoise;
 use descent_core::random::{Stream, rng};
-use descent_core::{Float, LayerSpec, Network};
+use descent_core::{Float, HALVED_EVALUATION, LayerSpec, Network};
 use rand_distr::{Distribution, StandardNormal};
 
 /// tr(Σ) and |G|² of `n` per-sample gradients computed one sample at a time, by the
@@ -262,12 +262,13 @@ fn a_large_training_set_is_measured_on_a_fixed_seeded_subset() {
 /// of softmax cross-entropy computed sample by sample in `f64` from the network's scores.
 #[test]
 fn the_noise_pass_scores_the_data_as_evaluation_does() {
-    // 600 samples: three evaluation chunks; f32, the precision runs train in.
-    let (n, features, classes) = (600, 6, 4);
+    // 600 samples: two halves of two evaluation chunks each; f32, the precision runs train in.
+    let (n, features, hidden, classes) = (600, 64, 32, 4);
+    assert!(n * (features * hidden + hidden * classes) >= HALVED_EVALUATION);
     let x: Vec<f32> = normals(n * features, 5).iter().map(|&v| v as f32).collect();
     let labels: Vec<u32> = (0..n as u32).map(|i| (i * 5 + i / 7) % 4).collect();
     let data = Dataset::classification(features, x, labels.clone(), classes).expect("data");
-    let mut net = tanh_softmax::<f32>(features, 16, classes, 9);
+    let mut net = tanh_softmax::<f32>(features, hidden, classes, 9);
     let (metrics, noise) = net.evaluate_with_noise(&data).expect("noise");
     assert_eq!(metrics, net.evaluate(&data));
     assert_eq!(noise, net.gradient_noise(&data).expect("noise"));

@@ -2,15 +2,17 @@
 //! for every shape of product a dense layer makes: a one-unit layer (`dW` is a row), a
 //! batch of one (`Z` and `dX` are columns), a wide layer and a tall one, each above
 //! `PARALLEL_PRODUCT` so that faer's parallel path is really taken where it is allowed; and a
-//! mini-batch whose products are halved (`HALVED_PRODUCT`), with an odd number of units.
+//! mini-batch whose products are halved (`HALVED_PRODUCT`), with an odd number of units;
+//! and an evaluation scored as two halves (`HALVED_EVALUATION`) in pools of 1 to 3 threads.
 
 use std::sync::Arc;
 
 use descent_core::activation::{Activation, Identity, Pointwise, Relu, Softmax, Tanh};
-use descent_core::data::Batch;
+use descent_core::data::{Batch, Dataset, Task};
 use descent_core::init::Init;
 use descent_core::loss::{CrossEntropy, Loss, Squared};
-use descent_core::{HALVED_PRODUCT, LayerSpec, Network, PARALLEL_PRODUCT, Par};
+use descent_core::metrics::{Metric, Predictions};
+use descent_core::{HALVED_EVALUATION, HALVED_PRODUCT, LayerSpec, Network, PARALLEL_PRODUCT, Par};
 
 /// Reproducible values in [−1, 1) without a random number generator.
 fn values(n: usize, salt: usize) -> Vec<f32> {
@@ -176,4 +178,73 @@ fn every_layer_shape_gives_the_same_numbers_with_any_thread_count() {
             );
         }
     }
+}
+
+/// An extra metric that sees every score in its place: `Σᵢ (i + 1)·scoreᵢ`.
+#[derive(Debug)]
+struct PlacedScores;
+
+impl Metric for PlacedScores {
+    fn applies_to(&self, _task: Task) -> bool {
+        true
+    }
+
+    fn compute(&self, predictions: &Predictions<'_>) -> f64 {
+        placed(predictions.scores.iter().copied())
+    }
+
+    fn higher_is_better(&self) -> bool {
+        true
+    }
+}
+
+fn placed(scores: impl Iterator<Item = f64>) -> f64 {
+    scores.enumerate().map(|(i, s)| (i + 1) as f64 * s).sum()
+}
+
+#[test]
+fn a_halved_evaluation_gives_the_same_metrics_in_any_pool_and_the_per_sample_truth() {
+    let (n, inputs, classes) = (1000, 64, 10);
+    let layers = || {
+        vec![
+            layer(48, Arc::new(Pointwise(Relu))),
+            layer(classes, Arc::new(Softmax)),
+        ]
+    };
+    assert!(
+        n * (inputs * 48 + 48 * classes) >= HALVED_EVALUATION,
+        "not halved"
+    );
+    let labels: Vec<u32> = (0..n).map(|i| ((i * 7 + i / 3) % classes) as u32).collect();
+    let data = Dataset::classification(inputs, values(n * inputs, 3), labels.clone(), classes)
+        .expect("data");
+    let mut net = Network::new(inputs, layers(), Arc::new(CrossEntropy), 2).expect("network");
+    net.set_extra_metrics(vec![Arc::new(PlacedScores)]);
+    let in_pool = |net: &mut Network<f32>, threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        pool.install(|| net.evaluate(&data))
+    };
+    let one = in_pool(&mut net, 1);
+    for threads in [2, 3] {
+        assert_eq!(in_pool(&mut net, threads), one, "{threads} threads");
+    }
+
+    // Truth: each sample's scores on their own, in f64.
+    let (mut loss, mut correct, mut scores) = (0.0, 0, Vec::new());
+    for (i, &label) in labels.iter().enumerate() {
+        let (z, _) = net.forward(data.batch(i, 1).x, 1);
+        let z: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
+        loss += z.iter().map(|v| v.exp()).sum::<f64>().ln() - z[label as usize];
+        let best = (0..classes).fold(0, |b, k| if z[k] > z[b] { k } else { b });
+        correct += usize::from(best == label as usize);
+        scores.extend(z);
+    }
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-5 * a.abs().max(b.abs());
+    assert!(close(one.loss, loss / n as f64), "{one:?} vs {loss}");
+    assert_eq!(one.accuracy, Some(correct as f64 / n as f64));
+    let extra = one.extra[0].expect("applies");
+    assert!(close(extra, placed(scores.into_iter())), "{extra}");
 }

@@ -70,6 +70,29 @@ impl MetricSums {
         self
     }
 
+    /// Empty sums for the same task, reading outputs as these do.
+    #[must_use]
+    pub fn empty_like(&self) -> Self {
+        Self {
+            softmax: self.softmax,
+            ..Self::new(self.task)
+        }
+    }
+
+    /// Adds everything `other` summed (other samples of the same data).
+    pub fn merge(&mut self, other: &Self) {
+        self.samples += other.samples;
+        self.loss += other.loss;
+        self.correct += other.correct;
+        self.log_loss += other.log_loss;
+        self.sse += other.sse;
+        self.sum_y += other.sum_y;
+        self.sum_y2 += other.sum_y2;
+        if let Some(m) = other.mistakes {
+            *self.mistakes.get_or_insert(0) += m;
+        }
+    }
+
     /// Adds the mistakes of a batch, as [`Loss::mistakes`](crate::loss::Loss::mistakes)
     /// counts them.
     pub fn add_mistakes(&mut self, mistakes: Option<usize>) {
