@@ -385,35 +385,33 @@ impl<T: Float> Network<T> {
     /// # Errors
     /// As [`Network::compute_gradients`].
     pub fn evaluate_with_noise(&mut self, data: &Dataset<T>) -> Result<(Metrics, GradientNoise)> {
-        let mut scoring = self.scoring(data);
-        let noise = self.measure_noise(data, Some(&mut scoring))?;
-        Ok((self.finish_scoring(scoring, data), noise))
+        let (sums, mut kept) = self.scoring(data);
+        let mid = self.halfway(data.len());
+        let mut parts = Part::halves(&sums, &mut kept, mid * self.outputs());
+        let noise = self.measure_noise(data, Some(&mut parts))?;
+        let sums = Part::merged(parts);
+        Ok((self.finish_scoring(sums, kept, data), noise))
     }
 
     /// [`gradient_noise`](Self::gradient_noise), also scoring each chunk's forward pass into
-    /// `scoring` when given one.
+    /// the two `parts` of a halved evaluation when given them (the second empty when the
+    /// data is not halved).
     fn measure_noise(
         &mut self,
         data: &Dataset<T>,
-        mut scoring: Option<&mut Scoring>,
+        mut parts: Option<&mut [Part<'_>; 2]>,
     ) -> Result<GradientNoise> {
         let mut sums = NoiseSums::new(self.params.len());
         let chunk = self.capacity.max(1);
         let mut norms = vec![0.0; chunk];
-        // Scored as `evaluate` scores: the same chunks, summed per half (none is empty
-        // when there are two), the halves added at the end.
+        // Scored as `evaluate` scores: the same chunks, summed per half.
         let mid = self.halfway(data.len());
-        let mut second = scoring.as_deref().map(Scoring::empty_like);
         for (start, len) in chunks(0..mid, chunk).chain(chunks(mid..data.len(), chunk)) {
             let batch = data.batch(start, len);
             self.forward(batch.x, len);
-            let half = if start < mid {
-                scoring.as_deref_mut()
-            } else {
-                second.as_mut()
-            };
-            if let Some(scoring) = half {
-                scoring.add(self.loss.as_ref(), self.output_layer(), &batch);
+            if let Some(parts) = parts.as_deref_mut() {
+                let part = &mut parts[usize::from(start >= mid)];
+                part.add(self.loss.as_ref(), self.output_layer(), &batch);
             }
             let norms = &mut norms[..len];
             norms.fill(0.0);
@@ -431,9 +429,6 @@ impl<T: Float> Network<T> {
                 }
             })?;
             sums.add(&self.grads, len, norms);
-        }
-        if let (Some(scoring), Some(second)) = (scoring, second) {
-            scoring.merge(second);
         }
         Ok(sums.finish())
     }
@@ -461,8 +456,8 @@ impl<T: Float> Network<T> {
         for layer in &mut self.twin {
             layer.reserve(chunk.min(n - mid));
         }
-        let mut scoring = self.scoring(data);
-        let mut second = scoring.empty_like();
+        let (sums, mut kept) = self.scoring(data);
+        let [mut first, mut second] = Part::halves(&sums, &mut kept, mid * self.outputs());
         let (params, loss) = (&self.params[..], self.loss.as_ref());
         let scorer = |layers, par| Scorer {
             layers,
@@ -472,7 +467,7 @@ impl<T: Float> Network<T> {
             par,
         };
         if mid == n {
-            scorer(&mut self.layers, self.par).score(data, 0..n, &mut scoring);
+            scorer(&mut self.layers, self.par).score(data, 0..n, &mut first);
         } else {
             // The halves keep the threads busy already: their products stay sequential
             // (which gives the same bits as parallel ones).
@@ -481,12 +476,12 @@ impl<T: Float> Network<T> {
                 scorer(&mut self.twin, Par::Seq),
             );
             rayon::join(
-                || one.score(data, 0..mid, &mut scoring),
+                || one.score(data, 0..mid, &mut first),
                 || other.score(data, mid..n, &mut second),
             );
-            scoring.merge(second);
         }
-        self.finish_scoring(scoring, data)
+        let sums = Part::merged([first, second]);
+        self.finish_scoring(sums, kept, data)
     }
 
     /// Where scoring `samples` samples splits into two halves ([`HALVED_EVALUATION`]), on a
@@ -505,34 +500,33 @@ impl<T: Float> Network<T> {
         }
     }
 
-    /// Empty sums to score `data` into, keeping its predictions if an extra metric applies.
-    fn scoring(&self, data: &Dataset<T>) -> Scoring {
+    /// Empty sums to score `data` into, and room for its predictions if an extra metric
+    /// applies.
+    fn scoring(&self, data: &Dataset<T>) -> (MetricSums, Kept) {
         let task = data.task();
         let keep = self.extra_metrics.iter().any(|m| m.applies_to(task));
         let kept = if keep { data.len() * self.outputs() } else { 0 };
         let mut sums = MetricSums::new(task);
-        let last = self.layers.last().expect("a network has layers");
-        if last.activation().name() == "softmax" {
+        if self.output_layer().activation().name() == "softmax" {
             sums = sums.reading_softmax();
         }
-        Scoring {
-            sums,
-            keep,
-            scores: Vec::with_capacity(kept),
-            outputs: Vec::with_capacity(kept),
-        }
+        let kept = Kept {
+            scores: vec![0.0; kept],
+            outputs: vec![0.0; kept],
+        };
+        (sums, kept)
     }
 
-    /// The metrics of everything `scoring` holds of `data`, the extra ones included.
-    fn finish_scoring(&self, scoring: Scoring, data: &Dataset<T>) -> Metrics {
-        let mut metrics = scoring.sums.finish();
-        if scoring.keep {
+    /// The metrics of `data` from its `sums` and `kept` predictions, the extra ones included.
+    fn finish_scoring(&self, sums: MetricSums, kept: Kept, data: &Dataset<T>) -> Metrics {
+        let mut metrics = sums.finish();
+        if !kept.scores.is_empty() {
             let task = data.task();
             let targets: Vec<f64> = data.y().iter().map(|v| v.f64()).collect();
             let predictions = Predictions {
                 task,
-                scores: &scoring.scores,
-                outputs: &scoring.outputs,
+                scores: &kept.scores,
+                outputs: &kept.outputs,
                 targets: &targets,
                 labels: data.labels(),
                 loss: metrics.loss,
@@ -547,44 +541,68 @@ impl<T: Float> Network<T> {
     }
 }
 
-/// A dataset being scored chunk by chunk ([`Network::evaluate`]): the built-in sums, and
-/// the scores and outputs when an extra metric needs them (`keep`).
+/// The output layer's scores and outputs for every sample of a dataset being scored, laid
+/// out as its targets, for the extra metrics that need them: allocated whole and filled part
+/// by part. Empty when no extra metric applies.
 #[derive(Debug)]
-struct Scoring {
-    sums: MetricSums,
-    keep: bool,
+struct Kept {
     scores: Vec<f64>,
     outputs: Vec<f64>,
 }
 
-impl Scoring {
-    /// Empty sums like these, for another part of the same data.
-    fn empty_like(&self) -> Self {
-        Self {
-            sums: self.sums.empty_like(),
-            keep: self.keep,
-            scores: Vec::new(),
-            outputs: Vec::new(),
-        }
+/// One part of a dataset being scored chunk by chunk ([`Network::evaluate`]): the built-in
+/// sums over its samples, and what is left to fill of its share of the [`Kept`] predictions.
+#[derive(Debug)]
+struct Part<'k> {
+    sums: MetricSums,
+    scores: &'k mut [f64],
+    outputs: &'k mut [f64],
+}
+
+impl<'k> Part<'k> {
+    /// The parts before and after `at` kept values (the samples of the first half times the
+    /// outputs), with empty sums like `sums`.
+    fn halves(sums: &MetricSums, kept: &'k mut Kept, at: usize) -> [Self; 2] {
+        let at = at.min(kept.scores.len());
+        let (scores, later_scores) = kept.scores.split_at_mut(at);
+        let (outputs, later_outputs) = kept.outputs.split_at_mut(at);
+        [
+            Self {
+                sums: sums.empty_like(),
+                scores,
+                outputs,
+            },
+            Self {
+                sums: sums.empty_like(),
+                scores: later_scores,
+                outputs: later_outputs,
+            },
+        ]
     }
 
-    /// Adds `batch`, whose forward pass `last` (the output layer) holds, scored by `loss`.
+    /// The sums of both parts, the first's then the second's.
+    fn merged([first, second]: [Self; 2]) -> MetricSums {
+        let mut sums = first.sums;
+        sums.merge(&second.sums);
+        sums
+    }
+
+    /// Adds `batch`, the next samples of this part, whose forward pass `last` (the output
+    /// layer) holds, scored by `loss`.
     fn add<T: Float>(&mut self, loss: &dyn Loss<T>, last: &Dense<T>, batch: &Batch<'_, T>) {
         let total = (!loss.is_log_loss(last.activation())).then(|| output_loss(loss, last, batch));
         let (z, a) = (last.pre_activation(batch.len), last.output(batch.len));
         self.sums.add(batch, z, a, total);
         self.sums.add_mistakes(loss.mistakes(z, batch.y));
-        if self.keep {
-            self.scores.extend(z.iter().map(|v| v.f64()));
-            self.outputs.extend(a.iter().map(|v| v.f64()));
+        for (kept, values) in [(&mut self.scores, z), (&mut self.outputs, a)] {
+            if !kept.is_empty() {
+                let (these, rest) = std::mem::take(kept).split_at_mut(values.len());
+                for (k, v) in these.iter_mut().zip(values) {
+                    *k = v.f64();
+                }
+                *kept = rest;
+            }
         }
-    }
-
-    /// Adds what `later` holds of the samples after these.
-    fn merge(&mut self, later: Self) {
-        self.sums.merge(&later.sums);
-        self.scores.extend(later.scores);
-        self.outputs.extend(later.outputs);
     }
 }
 
@@ -599,8 +617,8 @@ struct Scorer<'a, T: Float> {
 }
 
 impl<T: Float> Scorer<'_, T> {
-    /// Scores the samples of `range` into `scoring`, `chunk` at a time.
-    fn score(&mut self, data: &Dataset<T>, range: Range<usize>, scoring: &mut Scoring) {
+    /// Scores the samples of `range` into `part`, `chunk` at a time.
+    fn score(&mut self, data: &Dataset<T>, range: Range<usize>, part: &mut Part<'_>) {
         for (start, len) in chunks(range, self.chunk) {
             let batch = data.batch(start, len);
             let (params, par) = (self.params, self.par);
@@ -608,7 +626,7 @@ impl<T: Float> Scorer<'_, T> {
                 layer.forward_settled(params, input, len, par);
             });
             let last = self.layers.last().expect("a network has layers");
-            scoring.add(self.loss, last, &batch);
+            part.add(self.loss, last, &batch);
         }
     }
 }

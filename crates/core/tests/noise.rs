@@ -8,6 +8,7 @@ use descent_core::activation::{Identity, Pointwise, Softmax, Tanh};
 use descent_core::data::Dataset;
 use descent_core::init::Init;
 use descent_core::loss::{CrossEntropy, Squared};
+use descent_core::metrics::Accuracy;
 use descent_core::noise::GradientNoise;
 use descent_core::random::{Stream, rng};
 use descent_core::{Float, HALVED_EVALUATION, LayerSpec, Network};
@@ -269,6 +270,8 @@ fn the_noise_pass_scores_the_data_as_evaluation_does() {
     let labels: Vec<u32> = (0..n as u32).map(|i| (i * 5 + i / 7) % 4).collect();
     let data = Dataset::classification(features, x, labels.clone(), classes).expect("data");
     let mut net = tanh_softmax::<f32>(features, hidden, classes, 9);
+    // An extra metric, so that both passes keep every sample's scores as well.
+    net.set_extra_metrics(vec![Arc::new(Accuracy)]);
     let (metrics, noise) = net.evaluate_with_noise(&data).expect("noise");
     assert_eq!(metrics, net.evaluate(&data));
     assert_eq!(noise, net.gradient_noise(&data).expect("noise"));
@@ -288,4 +291,5 @@ fn the_noise_pass_scores_the_data_as_evaluation_does() {
     );
     assert_eq!(metrics.log_loss, Some(metrics.loss));
     assert_eq!(metrics.accuracy, Some(correct as f64 / n as f64));
+    assert_eq!(metrics.extra, vec![metrics.accuracy]);
 }
