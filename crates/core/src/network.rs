@@ -60,6 +60,8 @@ pub struct Network<T: Float> {
     /// Layers with buffers of their own, for the second half of a halved evaluation
     /// ([`HALVED_EVALUATION`]); empty until the first.
     twin: Vec<Dense<T>>,
+    /// The buffers of the last evaluation's kept predictions, reused by the next.
+    kept: Kept,
 }
 
 impl<T: Float> Network<T> {
@@ -137,6 +139,7 @@ impl<T: Float> Network<T> {
             par: Par::Seq,
             extra_metrics: Vec::new(),
             twin: Vec::new(),
+            kept: Kept::default(),
         })
     }
 
@@ -502,31 +505,35 @@ impl<T: Float> Network<T> {
 
     /// Empty sums to score `data` into, and room for its predictions if an extra metric
     /// applies.
-    fn scoring(&self, data: &Dataset<T>) -> (MetricSums, Kept) {
+    /// The buffers are the network's, taken until [`finish_scoring`](Self::finish_scoring)
+    /// gives them back.
+    fn scoring(&mut self, data: &Dataset<T>) -> (MetricSums, Kept) {
         let task = data.task();
         let keep = self.extra_metrics.iter().any(|m| m.applies_to(task));
-        let kept = if keep { data.len() * self.outputs() } else { 0 };
         let mut sums = MetricSums::new(task);
         if self.output_layer().activation().name() == "softmax" {
             sums = sums.reading_softmax();
         }
-        let kept = Kept {
-            scores: vec![0.0; kept],
-            outputs: vec![0.0; kept],
-        };
+        let mut kept = std::mem::take(&mut self.kept);
+        kept.len = if keep { data.len() * self.outputs() } else { 0 };
+        for buffer in [&mut kept.scores, &mut kept.outputs] {
+            if buffer.len() < kept.len {
+                buffer.resize(kept.len, 0.0);
+            }
+        }
         (sums, kept)
     }
 
     /// The metrics of `data` from its `sums` and `kept` predictions, the extra ones included.
-    fn finish_scoring(&self, sums: MetricSums, kept: Kept, data: &Dataset<T>) -> Metrics {
+    fn finish_scoring(&mut self, sums: MetricSums, kept: Kept, data: &Dataset<T>) -> Metrics {
         let mut metrics = sums.finish();
-        if !kept.scores.is_empty() {
+        if kept.len > 0 {
             let task = data.task();
             let targets: Vec<f64> = data.y().iter().map(|v| v.f64()).collect();
             let predictions = Predictions {
                 task,
-                scores: &kept.scores,
-                outputs: &kept.outputs,
+                scores: &kept.scores[..kept.len],
+                outputs: &kept.outputs[..kept.len],
                 targets: &targets,
                 labels: data.labels(),
                 loss: metrics.loss,
@@ -537,17 +544,20 @@ impl<T: Float> Network<T> {
                 .map(|m| m.applies_to(task).then(|| m.compute(&predictions)))
                 .collect();
         }
+        self.kept = kept;
         metrics
     }
 }
 
 /// The output layer's scores and outputs for every sample of a dataset being scored, laid
 /// out as its targets, for the extra metrics that need them: allocated whole and filled part
-/// by part. Empty when no extra metric applies.
-#[derive(Debug)]
+/// by part. `len` values are in use (none when no extra metric applies); the buffers keep
+/// the largest size seen, so that evaluating the same splits again allocates nothing.
+#[derive(Debug, Clone, Default)]
 struct Kept {
     scores: Vec<f64>,
     outputs: Vec<f64>,
+    len: usize,
 }
 
 /// One part of a dataset being scored chunk by chunk ([`Network::evaluate`]): the built-in
@@ -563,9 +573,9 @@ impl<'k> Part<'k> {
     /// The parts before and after `at` kept values (the samples of the first half times the
     /// outputs), with empty sums like `sums`.
     fn halves(sums: &MetricSums, kept: &'k mut Kept, at: usize) -> [Self; 2] {
-        let at = at.min(kept.scores.len());
-        let (scores, later_scores) = kept.scores.split_at_mut(at);
-        let (outputs, later_outputs) = kept.outputs.split_at_mut(at);
+        let at = at.min(kept.len);
+        let (scores, later_scores) = kept.scores[..kept.len].split_at_mut(at);
+        let (outputs, later_outputs) = kept.outputs[..kept.len].split_at_mut(at);
         [
             Self {
                 sums: sums.empty_like(),
