@@ -14,7 +14,7 @@ use crate::init::Init;
 use crate::layer::{Dense, Target};
 use crate::loss::Loss;
 use crate::metrics::{Metric, MetricSums, Metrics, Predictions};
-use crate::noise::{GradientNoise, NoiseSums};
+use crate::noise::{GradientNoise, NoiseSums, add_gradient_norms};
 use crate::random::{Stream, rng};
 
 /// One layer of a network to build: its width, activation and initialisation.
@@ -423,13 +423,7 @@ impl<T: Float> Network<T> {
             let scale = (len as f64).powi(2);
             self.backward_inspecting(&batch, Target::Gradients, |layer, input, n| {
                 let (units, inputs) = (layer.units(), layer.inputs());
-                let delta = layer.delta(n);
-                for (i, norm) in norms.iter_mut().enumerate() {
-                    let squares = |v: &[T]| v.iter().map(|x| x.f64().powi(2)).sum::<f64>();
-                    let d = squares(&delta[i * units..(i + 1) * units]);
-                    let x = squares(&input[i * inputs..(i + 1) * inputs]);
-                    *norm += scale * d * (x + 1.0);
-                }
+                add_gradient_norms(norms, layer.delta(n), units, input, inputs, scale);
             })?;
             sums.add(&self.grads, len, norms);
         }

@@ -91,3 +91,56 @@ impl NoiseSums {
         }
     }
 }
+
+/// Adds to `norms[i]` the squared norm of sample `i`'s gradient of one dense layer's weights
+/// and bias, `scale · |Δᵢ|² (|xᵢ|² + 1)`, for the columns of its `delta` (`units` rows) and
+/// `input` (`inputs` rows): the outer product `Δᵢ xᵢᵀ` and `Δᵢ` itself, never formed.
+pub(crate) fn add_gradient_norms<T: Float>(
+    norms: &mut [f64],
+    delta: &[T],
+    units: usize,
+    input: &[T],
+    inputs: usize,
+    scale: f64,
+) {
+    crate::vectorized!(gradient_norms(
+        norms: &mut [f64],
+        delta: &[T],
+        units: usize,
+        input: &[T],
+        inputs: usize,
+        scale: f64
+    ));
+}
+
+/// [`add_gradient_norms`], compiled for each instruction set.
+#[inline(always)]
+fn gradient_norms<T: Float>(
+    norms: &mut [f64],
+    delta: &[T],
+    units: usize,
+    input: &[T],
+    inputs: usize,
+    scale: f64,
+) {
+    let columns = delta.chunks_exact(units).zip(input.chunks_exact(inputs));
+    for (norm, (d, x)) in norms.iter_mut().zip(columns) {
+        *norm += scale * squared_norm(d) * (squared_norm(x) + 1.0);
+    }
+}
+
+/// `|v|²` summed in `f64` over eight running sums (one vector register or two), which the
+/// compiler can keep in lanes where a single running sum would be a chain of dependent adds.
+#[inline(always)]
+fn squared_norm<T: Float>(v: &[T]) -> f64 {
+    let mut lanes = [0.0_f64; 8];
+    let blocks = v.chunks_exact(8);
+    let tail = blocks.remainder();
+    for block in blocks {
+        for (lane, &x) in lanes.iter_mut().zip(block) {
+            *lane += x.f64() * x.f64();
+        }
+    }
+    let tail: f64 = tail.iter().map(|&x| x.f64() * x.f64()).sum();
+    lanes.iter().sum::<f64>() + tail
+}
