@@ -390,7 +390,7 @@ impl<T: Float> Network<T> {
     pub fn evaluate_with_noise(&mut self, data: &Dataset<T>) -> Result<(Metrics, GradientNoise)> {
         let (sums, mut kept) = self.scoring(data);
         let mid = self.halfway(data.len());
-        let mut parts = Part::halves(&sums, &mut kept, mid * self.outputs());
+        let mut parts = Part::halves(sums, &mut kept, mid * self.outputs());
         let noise = self.measure_noise(data, Some(&mut parts))?;
         let sums = Part::merged(parts);
         Ok((self.finish_scoring(sums, kept, data), noise))
@@ -454,7 +454,7 @@ impl<T: Float> Network<T> {
             layer.reserve(chunk.min(n - mid));
         }
         let (sums, mut kept) = self.scoring(data);
-        let [mut first, mut second] = Part::halves(&sums, &mut kept, mid * self.outputs());
+        let [mut first, mut second] = Part::halves(sums, &mut kept, mid * self.outputs());
         let (params, loss) = (&self.params[..], self.loss.as_ref());
         let scorer = |layers, par| Scorer {
             layers,
@@ -498,8 +498,7 @@ impl<T: Float> Network<T> {
     }
 
     /// Empty sums to score `data` into, and room for its predictions if an extra metric
-    /// applies.
-    /// The buffers are the network's, taken until [`finish_scoring`](Self::finish_scoring)
+    /// applies. The buffers are the network's, taken until [`finish_scoring`](Self::finish_scoring)
     /// gives them back.
     fn scoring(&mut self, data: &Dataset<T>) -> (MetricSums, Kept) {
         let task = data.task();
@@ -565,19 +564,20 @@ struct Part<'k> {
 
 impl<'k> Part<'k> {
     /// The parts before and after `at` kept values (the samples of the first half times the
-    /// outputs), with empty sums like `sums`.
-    fn halves(sums: &MetricSums, kept: &'k mut Kept, at: usize) -> [Self; 2] {
+    /// outputs): the first sums into the empty `sums`, the second into sums like them.
+    fn halves(sums: MetricSums, kept: &'k mut Kept, at: usize) -> [Self; 2] {
         let at = at.min(kept.len);
         let (scores, later_scores) = kept.scores[..kept.len].split_at_mut(at);
         let (outputs, later_outputs) = kept.outputs[..kept.len].split_at_mut(at);
+        let later_sums = sums.empty_like();
         [
             Self {
-                sums: sums.empty_like(),
+                sums,
                 scores,
                 outputs,
             },
             Self {
-                sums: sums.empty_like(),
+                sums: later_sums,
                 scores: later_scores,
                 outputs: later_outputs,
             },
