@@ -189,23 +189,27 @@ impl<T: Float> Batcher<T> {
 /// mlp_mnist_b512 and 150k → 158k for mlp_mnist_b64, with `--threads 1` unchanged.
 pub const HALVED_GATHER: usize = 1 << 15;
 
-/// Copies the samples `order` names from `train` into `x` and `y`, one after another; as
-/// two halves through [`rayon::join`] (in the current pool) from [`HALVED_GATHER`] values.
+/// Copies the samples `order` names from `train` into `x` and `y`: as two halves through
+/// [`rayon::join`] (in the current pool) from [`HALVED_GATHER`] values, else in one go.
 /// The rows are scattered over the training set, so a large batch's gather waits on memory
 /// more than it copies, and a second core halves the wait.
 fn gather<T: Float>(order: &[usize], train: &Dataset<T>, x: &mut [T], y: &mut [T]) {
-    let (f, o) = (train.features(), train.outputs());
-    if x.len() >= HALVED_GATHER && order.len() > 1 {
-        let mid = order.len() / 2;
-        let (order_a, order_b) = order.split_at(mid);
-        let (xa, xb) = x.split_at_mut(mid * f);
-        let (ya, yb) = y.split_at_mut(mid * o);
-        rayon::join(
-            || gather(order_a, train, xa, ya),
-            || gather(order_b, train, xb, yb),
-        );
-        return;
+    if x.len() < HALVED_GATHER || order.len() < 2 {
+        return copy_rows(order, train, x, y);
     }
+    let mid = order.len() / 2;
+    let (order_a, order_b) = order.split_at(mid);
+    let (xa, xb) = x.split_at_mut(mid * train.features());
+    let (ya, yb) = y.split_at_mut(mid * train.outputs());
+    rayon::join(
+        || copy_rows(order_a, train, xa, ya),
+        || copy_rows(order_b, train, xb, yb),
+    );
+}
+
+/// Copies the samples `order` names from `train` into `x` and `y`, one after another.
+fn copy_rows<T: Float>(order: &[usize], train: &Dataset<T>, x: &mut [T], y: &mut [T]) {
+    let (f, o) = (train.features(), train.outputs());
     for (j, &i) in order.iter().enumerate() {
         x[j * f..(j + 1) * f].copy_from_slice(&train.x()[i * f..(i + 1) * f]);
         y[j * o..(j + 1) * o].copy_from_slice(&train.y()[i * o..(i + 1) * o]);
