@@ -183,21 +183,23 @@ impl MetricSums {
 /// classes) that are classified right, and their summed log loss.
 #[inline(always)]
 fn classified<T: Float>(z: &[T], labels: &[u32], classes: usize) -> (usize, f64) {
-    let (mut correct, mut log_loss) = (0, 0.0);
+    let mut correct = 0;
+    let mut losses = LogLosses::default();
     if classes == 1 {
         for (&zi, &label) in z.iter().zip(labels) {
             correct += usize::from((zi > T::zero()) == (label == 1));
-            log_loss += sigmoid_cross_entropy(zi, label == 1).f64();
+            let (margin, rest) = sigmoid_cross_entropy(zi, label == 1);
+            losses.add(margin, rest);
         }
     } else {
         let mut exps = vec![T::zero(); classes];
         for (col, &label) in z.chunks_exact(classes).zip(labels) {
-            let (loss, best) = softmax_cross_entropy(col, label as usize, &mut exps);
+            let (margin, rest, best) = softmax_cross_entropy(col, label as usize, &mut exps);
             correct += usize::from(best == label as usize);
-            log_loss += loss.f64();
+            losses.add(margin, rest);
         }
     }
-    (correct, log_loss)
+    (correct, losses.total())
 }
 
 /// [`classified`] for several classes whose softmax `a` of the scores `z` is known.
@@ -208,40 +210,98 @@ fn classified_from_softmax<T: Float>(
     labels: &[u32],
     classes: usize,
 ) -> (usize, f64) {
-    let (mut correct, mut log_loss) = (0, 0.0);
+    let mut correct = 0;
+    let mut losses = LogLosses::default();
     for ((z_col, a_col), &label) in z
         .chunks_exact(classes)
         .zip(a.chunks_exact(classes))
         .zip(labels)
     {
-        let (loss, best) = softmax_log_loss(z_col, a_col, label as usize);
+        let (margin, rest, best) = softmax_log_loss(z_col, a_col, label as usize);
         correct += usize::from(best == label as usize);
-        log_loss += loss.f64();
+        losses.add(margin, rest);
     }
-    (correct, log_loss)
+    (correct, losses.total())
+}
+
+/// Samples whose logarithms [`LogLosses`] takes at once: one AVX-512 register of `f32`.
+const LANES: usize = 16;
+
+/// The sum, in sample order, of log losses given as `margin + ln(1 + rest)` per sample, the
+/// logarithms taken [`LANES`] samples at a time in one loop that vectorises
+/// ([`Float::fast_ln_1p`]).
+struct LogLosses<T> {
+    margins: [T; LANES],
+    rests: [T; LANES],
+    len: usize,
+    total: f64,
+}
+
+impl<T: Float> Default for LogLosses<T> {
+    fn default() -> Self {
+        Self {
+            margins: [T::zero(); LANES],
+            rests: [T::zero(); LANES],
+            len: 0,
+            total: 0.0,
+        }
+    }
+}
+
+impl<T: Float> LogLosses<T> {
+    /// Adds a sample's loss, `margin + ln(1 + rest)`.
+    #[inline(always)]
+    fn add(&mut self, margin: T, rest: T) {
+        self.margins[self.len] = margin;
+        self.rests[self.len] = rest;
+        self.len += 1;
+        if self.len == LANES {
+            self.flush();
+        }
+    }
+
+    /// Adds up the samples held.
+    #[inline(always)]
+    fn flush(&mut self) {
+        for r in &mut self.rests {
+            *r = r.fast_ln_1p();
+        }
+        for (&m, &r) in self.margins.iter().zip(&self.rests).take(self.len) {
+            self.total += (m + r).f64();
+        }
+        self.len = 0;
+    }
+
+    /// The sum of every sample's loss.
+    #[inline(always)]
+    fn total(mut self) -> f64 {
+        self.flush();
+        self.total
+    }
 }
 
 /// [`softmax_cross_entropy`] from the softmax `p` of `z` instead of exponentials:
 /// `Σ_{k ≠ argmax} e^{z_k − m}` is `Σ_{k ≠ argmax} p_k / p_argmax`, accurate to a few
 /// roundings of `T` whatever the probabilities (no cancellation).
 #[inline(always)]
-pub(crate) fn softmax_log_loss<T: Float>(z: &[T], p: &[T], label: usize) -> (T, usize) {
+fn softmax_log_loss<T: Float>(z: &[T], p: &[T], label: usize) -> (T, T, usize) {
     let best = argmax(z);
     let others = p
         .iter()
         .enumerate()
         .fold(T::zero(), |s, (k, &pk)| if k == best { s } else { s + pk });
-    ((z[best] - z[label]) + (others / p[best]).ln_1p(), best)
+    (z[best] - z[label], others / p[best], best)
 }
 
-/// The cross-entropy of `softmax(z)` for class `label`, `ln Σ_k e^{z_k} − z_label`, and the
-/// class `z` predicts (its first largest score), in `T` with one log-sum-exp: with `m` the
-/// largest score, `(m − z_label) + ln(1 + Σ_{k ≠ argmax} e^{z_k − m})`, whose `ln_1p` keeps
-/// the loss of a confidently right sample accurate (no `lse − z_label` cancellation).
-/// `exps` (as long as `z`) holds the exponentials, computed in one loop that vectorises
-/// before they are added.
+/// The cross-entropy of `softmax(z)` for class `label`, `ln Σ_k e^{z_k} − z_label`, as
+/// `margin + ln(1 + rest)` (see [`LogLosses`]), and the class `z` predicts (its first
+/// largest score), in `T` with one log-sum-exp: with `m` the largest score, the margin is
+/// `m − z_label` and the rest `Σ_{k ≠ argmax} e^{z_k − m}`, whose `ln_1p` keeps the loss of
+/// a confidently right sample accurate (no `lse − z_label` cancellation). `exps` (as long
+/// as `z`) holds the exponentials, computed in one loop that vectorises before they are
+/// added.
 #[inline(always)]
-pub(crate) fn softmax_cross_entropy<T: Float>(z: &[T], label: usize, exps: &mut [T]) -> (T, usize) {
+fn softmax_cross_entropy<T: Float>(z: &[T], label: usize, exps: &mut [T]) -> (T, T, usize) {
     let best = argmax(z);
     let m = z[best];
     for (e, &zk) in exps.iter_mut().zip(z) {
@@ -249,22 +309,22 @@ pub(crate) fn softmax_cross_entropy<T: Float>(z: &[T], label: usize, exps: &mut 
     }
     exps[best] = T::zero();
     let rest = exps.iter().fold(T::zero(), |s, &e| s + e);
-    ((m - z[label]) + rest.ln_1p(), best)
+    (m - z[label], rest, best)
 }
 
-/// The log loss of `σ(z)` for a sample of class 1 (`positive`) or 0: `softplus(z) − y·z`,
-/// as `max(z, 0) − y·z + ln(1 + e^{−|z|})`, in `T`.
+/// The log loss of `σ(z)` for a sample of class 1 (`positive`) or 0, `softplus(z) − y·z`,
+/// as `margin + ln(1 + rest)` (see [`LogLosses`]): `max(z, 0) − y·z` and `e^{−|z|}`, in `T`.
 #[inline(always)]
-pub(crate) fn sigmoid_cross_entropy<T: Float>(z: T, positive: bool) -> T {
+fn sigmoid_cross_entropy<T: Float>(z: T, positive: bool) -> (T, T) {
     let yz = if positive { z } else { T::zero() };
-    (z.max(T::zero()) - yz) + (-z.abs()).fast_exp().ln_1p()
+    (z.max(T::zero()) - yz, (-z.abs()).fast_exp())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn batch<'a>(y: &'a [f64], labels: &'a [u32]) -> Batch<'a, f64> {
+    fn batch<'a, T: Float>(y: &'a [T], labels: &'a [u32]) -> Batch<'a, T> {
         Batch {
             x: &[],
             y,
@@ -292,67 +352,101 @@ mod tests {
         assert!(m.accuracy.is_none());
     }
 
-    /// Reading the softmax outputs gives the log loss of the exponentials, in `f32` as in a
-    /// run, to a few roundings: also for a sample classified right with a margin of 40,
-    /// whose loss (`3·e^{−40}`) is far below `f32`'s resolution of 1.
-    #[test]
-    fn the_log_loss_read_from_softmax_outputs_is_accurate() {
-        use crate::activation::{Activation, Softmax};
-        let classes = 4;
-        let mut z: Vec<f32> = vec![
-            0.3, -1.2, 2.5, 0.0, // class 2 predicted, label 2
-            1.0, 1.0, 1.0, 1.0, // a tie: class 0 predicted, label 3
-            40.0, 0.0, 0.0, 0.0, // confident and right
-            -3.0, 7.5, 7.25, -0.5, // predicted 1, label 2
-        ];
-        let labels = [2, 3, 0, 2];
-        let mut a = vec![0.0; z.len()];
-        Softmax.forward(&mut z, &mut a, &[0.0; 4], classes);
-        let y = vec![0.0; z.len()];
-        let batch = Batch {
-            x: &[],
-            y: &y,
-            labels: &labels,
-            len: 4,
-        };
-        let task = Task::Multiclass { classes };
-        let mut read = MetricSums::new(task).reading_softmax();
-        read.add(&batch, &z, &a, None);
-        let read = read.finish();
-        let mut computed = MetricSums::new(task);
-        computed.add(&batch, &z, &a, None);
-        assert_eq!(read.accuracy, Some(0.5));
-        assert_eq!(read.accuracy, computed.finish().accuracy);
-
-        let losses: Vec<f64> = z
-            .chunks_exact(classes)
-            .zip(labels)
-            .map(|(col, label)| {
-                let col: Vec<f64> = col.iter().map(|&v| f64::from(v)).collect();
-                let lse = col.iter().map(|v| v.exp()).sum::<f64>().ln();
-                // Sample 2's loss, ln(1 + 3e^{−40}), is 3e^{−40} to 1e-17.
-                if label == 0 {
-                    3.0 * (-40.0f64).exp()
-                } else {
-                    lse - col[label as usize]
-                }
-            })
+    /// A batch of `samples` of `f32` classification scores (`outputs` per sample) made up
+    /// from sines, with labels.
+    fn made_up(samples: usize, outputs: usize) -> (Vec<f32>, Vec<u32>) {
+        let z = (0..samples * outputs)
+            .map(|i| (i as f32 * 0.77).sin() * 6.0)
             .collect();
-        let expected = losses.iter().sum::<f64>() / 4.0;
-        let got = read.log_loss.expect("classification");
+        let classes = outputs.max(2) as u32;
+        (z, (0..samples as u32).map(|i| (i * 7) % classes).collect())
+    }
+
+    /// Softmax scores are scored, from the exponentials or from the softmax outputs, to a
+    /// few roundings of the log loss computed in `f64`, and a sample counts as right when
+    /// its first largest score is its label's: for narrow and wide samples, more than one
+    /// run of [`LANES`] logarithms and a last one that is not full, a tie, and a sample
+    /// classified right with a margin of 40, whose loss (`3·e^{−40}` with four classes) is
+    /// far below `f32`'s resolution of 1. The batch's sums are its samples' scored one at
+    /// a time, added in order.
+    #[test]
+    fn softmax_scores_are_scored_sample_by_sample_to_f64_truth() {
+        use crate::activation::{Activation, Softmax};
+        for classes in [4, 40] {
+            let samples = 2 * LANES + 5;
+            let (mut z, mut labels) = made_up(samples, classes);
+            z[..classes].fill(1.0); // a tie: class 0 predicted
+            labels[0] = classes as u32 - 1;
+            z[classes..2 * classes].fill(0.0); // confident and right
+            z[classes] = 40.0;
+            labels[1] = 0;
+            let mut a = vec![0.0; z.len()];
+            Softmax.forward(&mut z, &mut a, &vec![0.0; classes], classes);
+            let task = Task::Multiclass { classes };
+            for reading in [false, true] {
+                let sums = || {
+                    let s = MetricSums::new(task);
+                    if reading { s.reading_softmax() } else { s }
+                };
+                let (mut correct, mut total) = (0, 0.0);
+                for i in 0..samples {
+                    let col: Vec<f64> = z[i * classes..][..classes]
+                        .iter()
+                        .map(|&v| f64::from(v))
+                        .collect();
+                    let top = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let best = col.iter().position(|&v| v == top).expect("a largest");
+                    let rest: f64 = (0..classes)
+                        .filter(|&k| k != best)
+                        .map(|k| (col[k] - top).exp())
+                        .sum();
+                    let truth = (top - col[labels[i] as usize]) + rest.ln_1p();
+                    let (zi, ai) = (&z[i * classes..][..classes], &a[i * classes..][..classes]);
+                    let mut one = sums();
+                    one.add(&batch(&[], &labels[i..=i]), zi, ai, None);
+                    let m = one.finish();
+                    let got = m.log_loss.expect("classification");
+                    assert!(
+                        (got - truth).abs() <= 1e-6 * truth,
+                        "{classes} classes, reading {reading}, sample {i}: {got} vs {truth}"
+                    );
+                    assert_eq!(m.loss, got);
+                    let right = best == labels[i] as usize;
+                    assert_eq!(m.accuracy, Some(f64::from(u8::from(right))));
+                    correct += usize::from(right);
+                    total += got;
+                }
+                let mut all = sums();
+                all.add(&batch(&[], &labels), &z, &a, None);
+                let all = all.finish();
+                assert_eq!(all.log_loss, Some(total / samples as f64));
+                assert_eq!(all.accuracy, Some(correct as f64 / samples as f64));
+            }
+        }
+    }
+
+    /// Two-class scores: the log loss `softplus(z) − y·z` to a few roundings of `f64`'s,
+    /// and `z > 0` predicting class 1, past one run of [`LANES`] logarithms.
+    #[test]
+    fn sigmoid_scores_are_scored_to_f64_truth() {
+        let samples = 2 * LANES + 5;
+        let (z, labels) = made_up(samples, 1);
+        let mut s = MetricSums::new(Task::Binary);
+        s.add(&batch(&[], &labels), &z, &z, None);
+        let m = s.finish();
+        let (mut correct, mut total) = (0, 0.0);
+        for (&zi, &label) in z.iter().zip(&labels) {
+            let (zi, y) = (f64::from(zi), f64::from(label));
+            total += zi.exp().ln_1p() - y * zi;
+            correct += usize::from((zi > 0.0) == (label == 1));
+        }
+        let expected = total / samples as f64;
+        let got = m.log_loss.expect("classification");
         assert!(
             (got - expected).abs() < 1e-6 * expected,
             "{got} vs {expected}"
         );
-        assert_eq!(read.loss, got);
-        // Alone, the confident sample's loss is right to f32's relative precision.
-        let (confident, best) = softmax_log_loss(&z[8..12], &a[8..12], 0);
-        assert_eq!(best, 0);
-        let truth = 3.0 * (-40.0f64).exp();
-        assert!(
-            (f64::from(confident) - truth).abs() < 1e-6 * truth,
-            "{confident}"
-        );
+        assert_eq!(m.accuracy, Some(correct as f64 / samples as f64));
     }
 
     #[test]
