@@ -57,23 +57,55 @@ impl<T: Float, E: Elementwise<T>> Activation<T> for Pointwise<E> {
     }
 
     fn forward(&self, z: &mut [T], a: &mut [T], bias: &[T], units: usize) {
-        // Two flat passes rather than one per column: the function then vectorises over the
-        // whole batch even when a column is a single unit (logistic regression).
-        add_bias(z, bias, units);
-        for (ai, &zi) in a.iter_mut().zip(z.iter()) {
-            *ai = self.0.value(zi);
-        }
+        let f = &self.0;
+        crate::vectorized!([E: Elementwise<T>] pointwise_forward(
+            f: &E,
+            z: &mut [T],
+            a: &mut [T],
+            bias: &[T],
+            units: usize
+        ));
     }
 
     fn backward(&self, z: &[T], a: &[T], grad: &mut [T], _units: usize) -> Result<()> {
-        for ((g, &zi), &ai) in grad.iter_mut().zip(z).zip(a) {
-            *g *= self.0.derivative(zi, ai);
-        }
+        let f = &self.0;
+        crate::vectorized!([E: Elementwise<T>] pointwise_backward(
+            f: &E,
+            z: &[T],
+            a: &[T],
+            grad: &mut [T]
+        ));
         Ok(())
     }
 }
 
+/// [`Pointwise`]'s forward pass. Two flat passes rather than one per column: `f` then
+/// vectorises over the whole batch even when a column is a single unit (logistic
+/// regression).
+#[inline(always)]
+fn pointwise_forward<T: Float, E: Elementwise<T>>(
+    f: &E,
+    z: &mut [T],
+    a: &mut [T],
+    bias: &[T],
+    units: usize,
+) {
+    add_bias(z, bias, units);
+    for (ai, &zi) in a.iter_mut().zip(z.iter()) {
+        *ai = f.value(zi);
+    }
+}
+
+/// [`Pointwise`]'s backward pass: `dL/dZ = dL/dA · f'(Z)`.
+#[inline(always)]
+fn pointwise_backward<T: Float, E: Elementwise<T>>(f: &E, z: &[T], a: &[T], grad: &mut [T]) {
+    for ((g, &zi), &ai) in grad.iter_mut().zip(z).zip(a) {
+        *g *= f.derivative(zi, ai);
+    }
+}
+
 /// Adds `bias` (one value per unit) to each column of `z`.
+#[inline(always)]
 fn add_bias<T: Float>(z: &mut [T], bias: &[T], units: usize) {
     if let [b] = bias {
         z.iter_mut().for_each(|zi| *zi += *b);
@@ -211,7 +243,11 @@ impl<T: Float> Activation<T> for Step {
 fn softmax_forward<T: Float>(z: &mut [T], a: &mut [T], bias: &[T], units: usize) {
     add_bias(z, bias, units);
     for (z_col, a_col) in z.chunks_exact(units).zip(a.chunks_exact_mut(units)) {
-        let max = z_col.iter().fold(T::neg_infinity(), |m, &zi| m.max(zi));
+        // A comparison, not `max`: one instruction, with no test for NaN (which it skips
+        // as `max` does).
+        let max = z_col
+            .iter()
+            .fold(T::neg_infinity(), |m, &zi| if zi > m { zi } else { m });
         for (ai, &zi) in a_col.iter_mut().zip(z_col) {
             *ai = zi - max;
         }

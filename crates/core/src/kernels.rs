@@ -74,7 +74,9 @@ pub fn update_then_multiply<T: Float>(
 /// compilation target's), chosen at run time; each argument is a variable of the caller
 /// named like the parameter, written with its type, then the return type if there is one:
 /// `vectorized!(adam_pass(params: &mut [T], grads: &[T], ...))`,
-/// `vectorized!(sums(z: &[T], labels: &[u32]) -> (usize, f64))`.
+/// `vectorized!(sums(z: &[T], labels: &[u32]) -> (usize, f64))`. A body generic over more
+/// than `T` names its other parameters first, in brackets:
+/// `vectorized!([E: Elementwise<T>] pointwise_forward(f: &E, z: &mut [T], ...))`.
 ///
 /// The kernels above go through it, and so do the update rules' single passes over
 /// parameters, gradients and state, so that a plain loop over slices vectorises at the
@@ -83,17 +85,20 @@ pub fn update_then_multiply<T: Float>(
 /// `−`, `×`, `÷` and `sqrt` are correctly rounded at every width.
 #[macro_export]
 macro_rules! vectorized {
-    ($body:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {{
+    ($body:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {
+        $crate::vectorized!([] $body($($arg: $ty),*) $(-> $ret)?)
+    };
+    ([$($generics:tt)*] $body:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {{
         #[cfg(target_arch = "x86_64")]
         {
             /// The body compiled for AVX-512.
             #[target_feature(enable = "avx512f,avx2,fma")]
-            fn wide<T: $crate::Float>($($arg: $ty),*) $(-> $ret)? {
+            fn wide<T: $crate::Float, $($generics)*>($($arg: $ty),*) $(-> $ret)? {
                 $body($($arg),*)
             }
             /// The body compiled for AVX2 and FMA.
             #[target_feature(enable = "avx2,fma")]
-            fn avx2<T: $crate::Float>($($arg: $ty),*) $(-> $ret)? {
+            fn avx2<T: $crate::Float, $($generics)*>($($arg: $ty),*) $(-> $ret)? {
                 $body($($arg),*)
             }
             match $crate::kernels::simd_level() {
