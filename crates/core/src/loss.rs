@@ -65,9 +65,12 @@ pub trait Loss<T: Float>: Send + Sync + Debug {
 
     /// Whether this loss of `activation`'s outputs is, sample by sample, the metric
     /// `log_loss` (the cross-entropy of the class probabilities its scores give): then one
-    /// evaluation pass computes the two as one ([`MetricSums::add`]).
+    /// evaluation pass computes the two as one ([`MetricSums::add`]), for several classes
+    /// from the scores alone, laid out class by class ([`MetricSums::add_by_class`]), and
+    /// counts no [`mistakes`](Loss::mistakes).
     ///
     /// [`MetricSums::add`]: crate::metrics::MetricSums::add
+    /// [`MetricSums::add_by_class`]: crate::metrics::MetricSums::add_by_class
     fn is_log_loss(&self, activation: &dyn Activation<T>) -> bool {
         let _ = activation;
         false

@@ -7,7 +7,7 @@ use faer::Par;
 
 use crate::activation::Activation;
 use crate::buffer;
-use crate::data::{Batch, Dataset};
+use crate::data::{Batch, Dataset, Task};
 use crate::error::{CoreError, Result};
 use crate::float::Float;
 use crate::init::Init;
@@ -388,9 +388,9 @@ impl<T: Float> Network<T> {
     /// # Errors
     /// As [`Network::compute_gradients`].
     pub fn evaluate_with_noise(&mut self, data: &Dataset<T>) -> Result<(Metrics, GradientNoise)> {
-        let (sums, mut kept) = self.scoring(data);
+        let (mut kept, room) = self.scoring(data);
         let mid = self.halfway(data.len());
-        let mut parts = Part::halves(sums, &mut kept, mid * self.outputs());
+        let mut parts = Part::halves(data.task(), &mut kept, mid * self.outputs(), room);
         let noise = self.measure_noise(data, Some(&mut parts))?;
         let sums = Part::merged(parts);
         Ok((self.finish_scoring(sums, kept, data), noise))
@@ -402,7 +402,7 @@ impl<T: Float> Network<T> {
     fn measure_noise(
         &mut self,
         data: &Dataset<T>,
-        mut parts: Option<&mut [Part<'_>; 2]>,
+        mut parts: Option<&mut [Part<'_, T>; 2]>,
     ) -> Result<GradientNoise> {
         let mut sums = NoiseSums::new(self.params.len());
         let chunk = self.capacity.max(1);
@@ -412,10 +412,6 @@ impl<T: Float> Network<T> {
         for (start, len) in chunks(0..mid, chunk).chain(chunks(mid..data.len(), chunk)) {
             let batch = data.batch(start, len);
             self.forward(batch.x, len);
-            if let Some(parts) = parts.as_deref_mut() {
-                let part = &mut parts[usize::from(start >= mid)];
-                part.add(self.loss.as_ref(), self.output_layer(), &batch);
-            }
             let norms = &mut norms[..len];
             norms.fill(0.0);
             // The loss's Δ is that of the chunk's mean loss: a sample's own gradient is
@@ -426,6 +422,15 @@ impl<T: Float> Network<T> {
                 add_gradient_norms(norms, layer.delta(n), units, input, inputs, scale);
             })?;
             sums.add(&self.grads, len, norms);
+            if let Some(parts) = parts.as_deref_mut() {
+                // After the backward pass, which needs the output layer's cache: scoring
+                // class by class may overwrite it.
+                let part = &mut parts[usize::from(start >= mid)];
+                let (last, below) = self.layers.split_last_mut().expect("a network has layers");
+                let x = below.last().map_or(batch.x, |l| l.output(len));
+                let scored = Scored::Forwarded(self.par);
+                part.score(self.loss.as_ref(), last, &self.params, x, &batch, scored);
+            }
         }
         Ok(sums.finish())
     }
@@ -453,8 +458,9 @@ impl<T: Float> Network<T> {
         for layer in &mut self.twin {
             layer.reserve(chunk.min(n - mid));
         }
-        let (sums, mut kept) = self.scoring(data);
-        let [mut first, mut second] = Part::halves(sums, &mut kept, mid * self.outputs());
+        let (mut kept, room) = self.scoring(data);
+        let [mut first, mut second] =
+            Part::halves(data.task(), &mut kept, mid * self.outputs(), room);
         let (params, loss) = (&self.params[..], self.loss.as_ref());
         let scorer = |layers, par| Scorer {
             layers,
@@ -497,16 +503,21 @@ impl<T: Float> Network<T> {
         }
     }
 
-    /// Empty sums to score `data` into, and room for its predictions if an extra metric
-    /// applies. The buffers are the network's, taken until [`finish_scoring`](Self::finish_scoring)
-    /// gives them back.
-    fn scoring(&mut self, data: &Dataset<T>) -> (MetricSums, Kept) {
+    /// Room for the predictions of `data` if an extra metric applies, and the room each
+    /// part of the scoring needs for a chunk's scores laid out class by class: none unless
+    /// the data has several classes and the loss is their log loss, which is then scored
+    /// from those scores alone ([`Dense::score_by_class`]). The predictions' buffers are
+    /// the network's, taken until [`finish_scoring`](Self::finish_scoring) gives them back.
+    fn scoring(&mut self, data: &Dataset<T>) -> (Kept, usize) {
         let task = data.task();
         let keep = self.extra_metrics.iter().any(|m| m.applies_to(task));
-        let mut sums = MetricSums::new(task);
-        if self.output_layer().activation().name() == "softmax" {
-            sums = sums.reading_softmax();
-        }
+        let log_loss = self.loss.is_log_loss(self.output_layer().activation());
+        let room = match task {
+            Task::Multiclass { classes } if log_loss => {
+                classes * self.capacity.max(1).min(data.len())
+            }
+            _ => 0,
+        };
         let mut kept = std::mem::take(&mut self.kept);
         kept.len = if keep { data.len() * self.outputs() } else { 0 };
         for buffer in [&mut kept.scores, &mut kept.outputs] {
@@ -514,7 +525,7 @@ impl<T: Float> Network<T> {
                 buffer.resize(kept.len, 0.0);
             }
         }
-        (sums, kept)
+        (kept, room)
     }
 
     /// The metrics of `data` from its `sums` and `kept` predictions, the extra ones included.
@@ -554,34 +565,41 @@ struct Kept {
 }
 
 /// One part of a dataset being scored chunk by chunk ([`Network::evaluate`]): the built-in
-/// sums over its samples, and what is left to fill of its share of the [`Kept`] predictions.
+/// sums over its samples, what is left to fill of its share of the [`Kept`] predictions,
+/// and room for a chunk's scores laid out class by class when they are scored so (empty
+/// when not: see [`Network::scoring`]).
 #[derive(Debug)]
-struct Part<'k> {
+struct Part<'k, T> {
     sums: MetricSums,
     scores: &'k mut [f64],
     outputs: &'k mut [f64],
+    by_class: Vec<T>,
 }
 
-impl<'k> Part<'k> {
-    /// The parts before and after `at` kept values (the samples of the first half times the
-    /// outputs): the first sums into the empty `sums`, the second into sums like them.
-    fn halves(sums: MetricSums, kept: &'k mut Kept, at: usize) -> [Self; 2] {
+/// Whether the output layer already holds the forward pass of the chunk a [`Part`] scores,
+/// and the threads its products may use.
+#[derive(Debug, Clone, Copy)]
+enum Scored {
+    /// It does not: the part runs it.
+    Afresh(Par),
+    /// It does (the noise pass ran it, then its backward pass).
+    Forwarded(Par),
+}
+
+impl<'k, T: Float> Part<'k, T> {
+    /// The parts of data of `task` before and after `at` kept values (the samples of the
+    /// first half times the outputs), each with `room` values for scores by class.
+    fn halves(task: Task, kept: &'k mut Kept, at: usize, room: usize) -> [Self; 2] {
         let at = at.min(kept.len);
         let (scores, later_scores) = kept.scores[..kept.len].split_at_mut(at);
         let (outputs, later_outputs) = kept.outputs[..kept.len].split_at_mut(at);
-        let later_sums = sums.empty_like();
-        [
-            Self {
-                sums,
-                scores,
-                outputs,
-            },
-            Self {
-                sums: later_sums,
-                scores: later_scores,
-                outputs: later_outputs,
-            },
-        ]
+        let part = |scores, outputs| Self {
+            sums: MetricSums::new(task),
+            scores,
+            outputs,
+            by_class: vec![T::zero(); room],
+        };
+        [part(scores, outputs), part(later_scores, later_outputs)]
     }
 
     /// The sums of both parts, the first's then the second's.
@@ -591,13 +609,45 @@ impl<'k> Part<'k> {
         sums
     }
 
-    /// Adds `batch`, the next samples of this part, whose forward pass `last` (the output
-    /// layer) holds, scored by `loss`.
-    fn add<T: Float>(&mut self, loss: &dyn Loss<T>, last: &Dense<T>, batch: &Batch<'_, T>) {
-        let total = (!loss.is_log_loss(last.activation())).then(|| output_loss(loss, last, batch));
-        let (z, a) = (last.pre_activation(batch.len), last.output(batch.len));
-        self.sums.add(batch, z, a, total);
-        self.sums.add_mistakes(loss.mistakes(z, batch.y));
+    /// Scores `batch`, the next samples of this part, through `last` (the output layer)
+    /// over its input `x` (the batch's outputs of the layer below), by `loss`: from the
+    /// scores laid out class by class when there is room for them, which computes the
+    /// product again whatever `scored` says (so that every pass scores the same bits);
+    /// otherwise from the forward pass, run here unless it was.
+    fn score(
+        &mut self,
+        loss: &dyn Loss<T>,
+        last: &mut Dense<T>,
+        params: &[T],
+        x: &[T],
+        batch: &Batch<'_, T>,
+        scored: Scored,
+    ) {
+        let len = batch.len;
+        if self.by_class.is_empty() {
+            if let Scored::Afresh(par) = scored {
+                last.forward_settled(params, x, len, par);
+            }
+            let total =
+                (!loss.is_log_loss(last.activation())).then(|| output_loss(loss, last, batch));
+            let (z, a) = (last.pre_activation(len), last.output(len));
+            self.sums.add(batch, z, a, total);
+            self.sums.add_mistakes(loss.mistakes(z, batch.y));
+        } else {
+            let (Scored::Afresh(par) | Scored::Forwarded(par)) = scored;
+            let zt = &mut self.by_class[..last.units() * len];
+            let keep = !self.scores.is_empty();
+            last.score_by_class(params, x, len, zt, keep, par);
+            // The loss is the log loss (see `Network::scoring`), which counts no mistakes.
+            self.sums.add_by_class(batch, zt, None);
+        }
+        self.keep(last, len);
+    }
+
+    /// Copies the scores and outputs of the last `len` samples `last` scored into what is
+    /// left of the kept predictions, if they are kept.
+    fn keep(&mut self, last: &Dense<T>, len: usize) {
+        let (z, a) = (last.pre_activation(len), last.output(len));
         for (kept, values) in [(&mut self.scores, z), (&mut self.outputs, a)] {
             if !kept.is_empty() {
                 let (these, rest) = std::mem::take(kept).split_at_mut(values.len());
@@ -622,15 +672,16 @@ struct Scorer<'a, T: Float> {
 
 impl<T: Float> Scorer<'_, T> {
     /// Scores the samples of `range` into `part`, `chunk` at a time.
-    fn score(&mut self, data: &Dataset<T>, range: Range<usize>, part: &mut Part<'_>) {
+    fn score(&mut self, data: &Dataset<T>, range: Range<usize>, part: &mut Part<'_, T>) {
+        let (params, par) = (self.params, self.par);
+        let (last, below) = self.layers.split_last_mut().expect("a network has layers");
         for (start, len) in chunks(range, self.chunk) {
             let batch = data.batch(start, len);
-            let (params, par) = (self.params, self.par);
-            layer_by_layer(self.layers, batch.x, len, |layer, input| {
+            layer_by_layer(below, batch.x, len, |layer, input| {
                 layer.forward_settled(params, input, len, par);
             });
-            let last = self.layers.last().expect("a network has layers");
-            part.add(self.loss, last, &batch);
+            let x = below.last().map_or(batch.x, |l| l.output(len));
+            part.score(self.loss, last, params, x, &batch, Scored::Afresh(par));
         }
     }
 }

@@ -259,7 +259,8 @@ fn a_large_training_set_is_measured_on_a_fixed_seeded_subset() {
 }
 
 /// Scoring the training set inside the noise pass ([`Network::evaluate_with_noise`]) gives
-/// the numbers of the two separate calls, bit for bit, and its loss and accuracy are those
+/// the numbers of the two separate calls, bit for bit, with or without predictions kept
+/// for an extra metric, and its loss and accuracy are those
 /// of softmax cross-entropy computed sample by sample in `f64` from the network's scores.
 #[test]
 fn the_noise_pass_scores_the_data_as_evaluation_does() {
@@ -275,6 +276,14 @@ fn the_noise_pass_scores_the_data_as_evaluation_does() {
     let (metrics, noise) = net.evaluate_with_noise(&data).expect("noise");
     assert_eq!(metrics, net.evaluate(&data));
     assert_eq!(noise, net.gradient_noise(&data).expect("noise"));
+    // And without: from the same scores.
+    net.set_extra_metrics(Vec::new());
+    let (plain, _) = net.evaluate_with_noise(&data).expect("noise");
+    assert_eq!(plain, net.evaluate(&data));
+    assert_eq!(
+        (plain.loss, plain.accuracy),
+        (metrics.loss, metrics.accuracy)
+    );
 
     let (mut loss, mut correct) = (0.0, 0);
     for (i, &label) in labels.iter().enumerate() {

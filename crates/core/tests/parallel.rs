@@ -231,6 +231,14 @@ fn a_halved_evaluation_gives_the_same_metrics_in_any_pool_and_the_per_sample_tru
     for threads in [2, 3] {
         assert_eq!(in_pool(&mut net, threads), one, "{threads} threads");
     }
+    // Keeping the predictions for the extra metric changes no built-in figure.
+    net.set_extra_metrics(Vec::new());
+    let plain = in_pool(&mut net, 2);
+    assert_eq!(plain.extra, Vec::new());
+    assert_eq!(
+        (plain.loss, plain.accuracy, plain.log_loss),
+        (one.loss, one.accuracy, one.log_loss)
+    );
 
     // Truth: each sample's scores on their own, in f64.
     let (mut loss, mut correct, mut scores) = (0.0, 0, Vec::new());

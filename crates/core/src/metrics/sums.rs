@@ -2,8 +2,7 @@
 
 use crate::data::{Batch, Task};
 use crate::float::Float;
-
-use super::metric::argmax;
+use crate::matrix::{view, view_mut};
 
 /// The metrics of a model on a set of samples.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -40,7 +39,6 @@ pub struct MetricSums {
     sum_y: f64,
     sum_y2: f64,
     mistakes: Option<u64>,
-    softmax: bool,
 }
 
 impl MetricSums {
@@ -56,26 +54,6 @@ impl MetricSums {
             sum_y: 0.0,
             sum_y2: 0.0,
             mistakes: None,
-            softmax: false,
-        }
-    }
-
-    /// These sums for outputs `a` that are the softmax of the scores `z` (a softmax output
-    /// layer): the log loss then reads the probabilities [`add`](Self::add) is given
-    /// instead of computing the exponentials again, so the log-sum-exp of a sample is
-    /// computed once, in the forward pass. Only multiclass scores change path.
-    #[must_use]
-    pub fn reading_softmax(mut self) -> Self {
-        self.softmax = true;
-        self
-    }
-
-    /// Empty sums for the same task, reading outputs as these do.
-    #[must_use]
-    pub fn empty_like(&self) -> Self {
-        Self {
-            softmax: self.softmax,
-            ..Self::new(self.task)
         }
     }
 
@@ -101,15 +79,16 @@ impl MetricSums {
         }
     }
 
-    /// Adds a batch: `z` and `a` are the output layer's scores and outputs for `batch`, and
-    /// `loss_total` the loss summed over its samples, or `None` when the model's loss is the
-    /// log loss of its scores ([`Loss::is_log_loss`](crate::loss::Loss::is_log_loss)): the
-    /// pass then adds the log loss it computes as the loss too.
+    /// Adds a batch: `z` and `a` are the output layer's scores and outputs for `batch`
+    /// (laid out as its targets), and `loss_total` the loss summed over its samples, or
+    /// `None` when the model's loss is the log loss of its scores
+    /// ([`Loss::is_log_loss`](crate::loss::Loss::is_log_loss)): the pass then adds the log
+    /// loss it computes as the loss too.
     ///
-    /// Classification is scored in `T`, one pass over the scores with one log-sum-exp per
-    /// sample ([`softmax_cross_entropy`], [`sigmoid_cross_entropy`]), vectorised, or, for
-    /// several classes after [`reading_softmax`](Self::reading_softmax), with none
-    /// ([`softmax_log_loss`]); the sums over samples are kept in `f64`.
+    /// Classification is scored in `T` from the scores alone, with one log-sum-exp per
+    /// sample, [`LANES`] samples side by side; several classes' scores are first laid out
+    /// class by class, as [`add_by_class`](Self::add_by_class) reads them. The sums over
+    /// samples are kept in `f64`, added in sample order.
     pub fn add<T: Float>(
         &mut self,
         batch: &Batch<'_, T>,
@@ -117,41 +96,63 @@ impl MetricSums {
         a: &[T],
         loss_total: Option<f64>,
     ) {
-        self.samples += batch.len;
-        let mut log_loss = 0.0;
         match self.task {
             Task::Regression => {
+                self.samples += batch.len;
                 for (&ai, &yi) in a.iter().zip(batch.y) {
                     let (p, y) = (ai.f64(), yi.f64());
                     self.sse += (p - y).powi(2);
                     self.sum_y += y;
                     self.sum_y2 += y * y;
                 }
+                self.loss += loss_total.unwrap_or(0.0);
             }
-            Task::Multiclass { classes } if self.softmax => {
+            Task::Binary => {
                 let labels = batch.labels;
-                let correct;
-                (correct, log_loss) = crate::vectorized!(classified_from_softmax(
-                    z: &[T],
-                    a: &[T],
-                    labels: &[u32],
-                    classes: usize
-                ) -> (usize, f64));
-                self.correct += correct;
+                let scored = crate::vectorized!(binary_scored(z: &[T], labels: &[u32]) -> Tally);
+                self.count(batch.len, scored, loss_total);
             }
-            Task::Binary | Task::Multiclass { .. } => {
-                let (labels, classes) = (batch.labels, self.task.outputs());
-                let correct;
-                (correct, log_loss) = crate::vectorized!(classified(
-                    z: &[T],
-                    labels: &[u32],
-                    classes: usize
-                ) -> (usize, f64));
-                self.correct += correct;
+            Task::Multiclass { classes } => {
+                let mut zt = vec![T::zero(); z.len()];
+                view_mut(&mut zt, batch.len, classes)
+                    .copy_from(view(z, classes, batch.len).transpose());
+                self.add_by_class(batch, &zt, loss_total);
             }
         }
-        self.log_loss += log_loss;
-        self.loss += loss_total.unwrap_or(log_loss);
+    }
+
+    /// [`add`](Self::add) for the scores of several classes laid out class by class: `zt`
+    /// holds the first class's score for every sample of `batch`, then the second's, and
+    /// so on (`batch.len × classes`, column-major), the layout in which scoring vectorises
+    /// across samples ([`Dense::score_by_class`](crate::layer::Dense::score_by_class)
+    /// writes it).
+    ///
+    /// # Panics
+    /// When the data does not have several classes.
+    pub fn add_by_class<T: Float>(
+        &mut self,
+        batch: &Batch<'_, T>,
+        zt: &[T],
+        loss_total: Option<f64>,
+    ) {
+        let Task::Multiclass { classes } = self.task else {
+            panic!("scores by class are for several classes, not {}", self.task);
+        };
+        let labels = batch.labels;
+        let scored = crate::vectorized!(multiclass_scored(
+            zt: &[T],
+            labels: &[u32],
+            classes: usize
+        ) -> Tally);
+        self.count(batch.len, scored, loss_total);
+    }
+
+    /// Adds the classification of `samples` samples.
+    fn count(&mut self, samples: usize, scored: Tally, loss_total: Option<f64>) {
+        self.samples += samples;
+        self.correct += scored.correct;
+        self.log_loss += scored.log_loss;
+        self.loss += loss_total.unwrap_or(scored.log_loss);
     }
 
     /// The metrics of everything added so far.
@@ -179,145 +180,107 @@ impl MetricSums {
     }
 }
 
-/// The samples of a batch of classification scores `z` (`classes` per sample, one for two
-/// classes) that are classified right, and their summed log loss.
-#[inline(always)]
-fn classified<T: Float>(z: &[T], labels: &[u32], classes: usize) -> (usize, f64) {
-    let mut correct = 0;
-    let mut losses = LogLosses::default();
-    if classes == 1 {
-        for (&zi, &label) in z.iter().zip(labels) {
-            correct += usize::from((zi > T::zero()) == (label == 1));
-            let (margin, rest) = sigmoid_cross_entropy(zi, label == 1);
-            losses.add(margin, rest);
-        }
-    } else {
-        let mut exps = vec![T::zero(); classes];
-        for (col, &label) in z.chunks_exact(classes).zip(labels) {
-            let (margin, rest, best) = softmax_cross_entropy(col, label as usize, &mut exps);
-            correct += usize::from(best == label as usize);
-            losses.add(margin, rest);
-        }
-    }
-    (correct, losses.total())
-}
-
-/// [`classified`] for several classes whose softmax `a` of the scores `z` is known.
-#[inline(always)]
-fn classified_from_softmax<T: Float>(
-    z: &[T],
-    a: &[T],
-    labels: &[u32],
-    classes: usize,
-) -> (usize, f64) {
-    let mut correct = 0;
-    let mut losses = LogLosses::default();
-    for ((z_col, a_col), &label) in z
-        .chunks_exact(classes)
-        .zip(a.chunks_exact(classes))
-        .zip(labels)
-    {
-        let (margin, rest, best) = softmax_log_loss(z_col, a_col, label as usize);
-        correct += usize::from(best == label as usize);
-        losses.add(margin, rest);
-    }
-    (correct, losses.total())
-}
-
-/// Samples whose logarithms [`LogLosses`] takes at once: one AVX-512 register of `f32`.
+/// Samples scored side by side: one AVX-512 register of `f32`.
 const LANES: usize = 16;
 
-/// The sum, in sample order, of log losses given as `margin + ln(1 + rest)` per sample, the
-/// logarithms taken [`LANES`] samples at a time in one loop that vectorises
-/// ([`Float::fast_ln_1p`]).
-struct LogLosses<T> {
-    margins: [T; LANES],
-    rests: [T; LANES],
-    len: usize,
-    total: f64,
+/// The samples of a batch classified right and their summed log loss.
+#[derive(Debug, Default)]
+struct Tally {
+    correct: usize,
+    log_loss: f64,
 }
 
-impl<T: Float> Default for LogLosses<T> {
-    fn default() -> Self {
-        Self {
-            margins: [T::zero(); LANES],
-            rests: [T::zero(); LANES],
-            len: 0,
-            total: 0.0,
-        }
-    }
-}
-
-impl<T: Float> LogLosses<T> {
-    /// Adds a sample's loss, `margin + ln(1 + rest)`.
+impl Tally {
+    /// Adds the losses of the first `lanes` samples of a block, each `margin + ln(1 + rest)`
+    /// (which keeps the loss of a confidently right sample accurate: no cancellation in
+    /// `lse − z_label`), in sample order, the logarithms taken in one loop that vectorises
+    /// ([`Float::fast_ln_1p`]).
     #[inline(always)]
-    fn add(&mut self, margin: T, rest: T) {
-        self.margins[self.len] = margin;
-        self.rests[self.len] = rest;
-        self.len += 1;
-        if self.len == LANES {
-            self.flush();
-        }
-    }
-
-    /// Adds up the samples held.
-    #[inline(always)]
-    fn flush(&mut self) {
-        for r in &mut self.rests {
+    fn add_losses<T: Float>(&mut self, margins: &[T; LANES], rests: &mut [T; LANES], lanes: usize) {
+        for r in rests.iter_mut() {
             *r = r.fast_ln_1p();
         }
-        for (&m, &r) in self.margins.iter().zip(&self.rests).take(self.len) {
-            self.total += (m + r).f64();
+        for (&m, &r) in margins.iter().zip(rests.iter()).take(lanes) {
+            self.log_loss += (m + r).f64();
         }
-        self.len = 0;
-    }
-
-    /// The sum of every sample's loss.
-    #[inline(always)]
-    fn total(mut self) -> f64 {
-        self.flush();
-        self.total
     }
 }
 
-/// [`softmax_cross_entropy`] from the softmax `p` of `z` instead of exponentials:
-/// `Σ_{k ≠ argmax} e^{z_k − m}` is `Σ_{k ≠ argmax} p_k / p_argmax`, accurate to a few
-/// roundings of `T` whatever the probabilities (no cancellation).
+/// Two-class scores `z` (one per sample, class 1 predicted when positive) scored against
+/// their `labels`, [`LANES`] samples at a time.
 #[inline(always)]
-fn softmax_log_loss<T: Float>(z: &[T], p: &[T], label: usize) -> (T, T, usize) {
-    let best = argmax(z);
-    let others = p
-        .iter()
-        .enumerate()
-        .fold(T::zero(), |s, (k, &pk)| if k == best { s } else { s + pk });
-    (z[best] - z[label], others / p[best], best)
-}
-
-/// The cross-entropy of `softmax(z)` for class `label`, `ln Σ_k e^{z_k} − z_label`, as
-/// `margin + ln(1 + rest)` (see [`LogLosses`]), and the class `z` predicts (its first
-/// largest score), in `T` with one log-sum-exp: with `m` the largest score, the margin is
-/// `m − z_label` and the rest `Σ_{k ≠ argmax} e^{z_k − m}`, whose `ln_1p` keeps the loss of
-/// a confidently right sample accurate (no `lse − z_label` cancellation). `exps` (as long
-/// as `z`) holds the exponentials, computed in one loop that vectorises before they are
-/// added.
-#[inline(always)]
-fn softmax_cross_entropy<T: Float>(z: &[T], label: usize, exps: &mut [T]) -> (T, T, usize) {
-    let best = argmax(z);
-    let m = z[best];
-    for (e, &zk) in exps.iter_mut().zip(z) {
-        *e = (zk - m).fast_exp();
+fn binary_scored<T: Float>(z: &[T], labels: &[u32]) -> Tally {
+    let mut tally = Tally::default();
+    for (z, labels) in z.chunks(LANES).zip(labels.chunks(LANES)) {
+        let (mut margins, mut rests) = ([T::zero(); LANES], [T::zero(); LANES]);
+        for (i, (&zi, &label)) in z.iter().zip(labels).enumerate() {
+            let positive = label == 1;
+            tally.correct += usize::from((zi > T::zero()) == positive);
+            // `softplus(z) − y·z` as `max(z, 0) − y·z` and `ln(1 + e^{−|z|})`.
+            margins[i] = zi.max(T::zero()) - if positive { zi } else { T::zero() };
+            rests[i] = (-zi.abs()).fast_exp();
+        }
+        tally.add_losses(&margins, &mut rests, z.len());
     }
-    exps[best] = T::zero();
-    let rest = exps.iter().fold(T::zero(), |s, &e| s + e);
-    (m - z[label], rest, best)
+    tally
 }
 
-/// The log loss of `σ(z)` for a sample of class 1 (`positive`) or 0, `softplus(z) − y·z`,
-/// as `margin + ln(1 + rest)` (see [`LogLosses`]): `max(z, 0) − y·z` and `e^{−|z|}`, in `T`.
+/// Scores of several classes laid out class by class (see [`MetricSums::add_by_class`])
+/// scored against their `labels`: whole blocks of [`LANES`] samples, then what is left.
 #[inline(always)]
-fn sigmoid_cross_entropy<T: Float>(z: T, positive: bool) -> (T, T) {
-    let yz = if positive { z } else { T::zero() };
-    (z.max(T::zero()) - yz, (-z.abs()).fast_exp())
+fn multiclass_scored<T: Float>(zt: &[T], labels: &[u32], classes: usize) -> Tally {
+    let mut tally = Tally::default();
+    let whole = labels.len() - labels.len() % LANES;
+    for first in (0..whole).step_by(LANES) {
+        multiclass_block(zt, labels, first, LANES, classes, &mut tally);
+    }
+    multiclass_block(zt, labels, whole, labels.len() - whole, classes, &mut tally);
+    tally
+}
+
+/// Scores samples `first..first + lanes` (at most [`LANES`]) into `tally`, each sample in a
+/// lane of its own: the cross-entropy of `softmax(z)` for its label, `ln Σ_k e^{z_k} −
+/// z_label`, as `margin + ln(1 + rest)` with `m` its first largest score (the class it is
+/// predicted), the margin `m − z_label` and the rest `Σ_{k ≠ argmax} e^{z_k − m}`, added
+/// in class order.
+#[inline(always)]
+fn multiclass_block<T: Float>(
+    zt: &[T],
+    labels: &[u32],
+    first: usize,
+    lanes: usize,
+    classes: usize,
+    tally: &mut Tally,
+) {
+    let n = labels.len();
+    let labels = &labels[first..first + lanes];
+    let class = |k: usize| &zt[k * n + first..][..lanes];
+    let (mut top, mut best) = ([T::zero(); LANES], [0_u32; LANES]);
+    top[..lanes].copy_from_slice(class(0));
+    for k in 1..classes {
+        for (i, &v) in class(k).iter().enumerate() {
+            if v > top[i] {
+                (top[i], best[i]) = (v, k as u32);
+            }
+        }
+    }
+    let (mut rests, mut own) = ([T::zero(); LANES], [T::zero(); LANES]);
+    for k in 0..classes {
+        let k = k as u32;
+        for (i, &v) in class(k as usize).iter().enumerate() {
+            let e = (v - top[i]).fast_exp();
+            rests[i] += if best[i] == k { T::zero() } else { e };
+            if labels[i] == k {
+                own[i] = v;
+            }
+        }
+    }
+    let mut margins = [T::zero(); LANES];
+    for (i, &label) in labels.iter().enumerate() {
+        margins[i] = top[i] - own[i];
+        tally.correct += usize::from(best[i] == label);
+    }
+    tally.add_losses(&margins, &mut rests, lanes);
 }
 
 #[cfg(test)]
@@ -362,16 +325,15 @@ mod tests {
         (z, (0..samples as u32).map(|i| (i * 7) % classes).collect())
     }
 
-    /// Softmax scores are scored, from the exponentials or from the softmax outputs, to a
-    /// few roundings of the log loss computed in `f64`, and a sample counts as right when
-    /// its first largest score is its label's: for narrow and wide samples, more than one
-    /// run of [`LANES`] logarithms and a last one that is not full, a tie, and a sample
-    /// classified right with a margin of 40, whose loss (`3·e^{−40}` with four classes) is
-    /// far below `f32`'s resolution of 1. The batch's sums are its samples' scored one at
-    /// a time, added in order.
+    /// Softmax scores are scored to a few roundings of the log loss computed in `f64`, and
+    /// a sample counts as right when its first largest score is its label's: for narrow
+    /// and wide samples, more than one block of [`LANES`] samples and a last one that is
+    /// not full, a tie, and a sample classified right with a margin of 40, whose loss
+    /// (`3·e^{−40}` with four classes) is far below `f32`'s resolution of 1. The batch's
+    /// sums are its samples' scored one at a time, added in order, whether its scores come
+    /// sample by sample or class by class.
     #[test]
     fn softmax_scores_are_scored_sample_by_sample_to_f64_truth() {
-        use crate::activation::{Activation, Softmax};
         for classes in [4, 40] {
             let samples = 2 * LANES + 5;
             let (mut z, mut labels) = made_up(samples, classes);
@@ -380,45 +342,43 @@ mod tests {
             z[classes..2 * classes].fill(0.0); // confident and right
             z[classes] = 40.0;
             labels[1] = 0;
-            let mut a = vec![0.0; z.len()];
-            Softmax.forward(&mut z, &mut a, &vec![0.0; classes], classes);
             let task = Task::Multiclass { classes };
-            for reading in [false, true] {
-                let sums = || {
-                    let s = MetricSums::new(task);
-                    if reading { s.reading_softmax() } else { s }
-                };
-                let (mut correct, mut total) = (0, 0.0);
-                for i in 0..samples {
-                    let col: Vec<f64> = z[i * classes..][..classes]
-                        .iter()
-                        .map(|&v| f64::from(v))
-                        .collect();
-                    let top = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let best = col.iter().position(|&v| v == top).expect("a largest");
-                    let rest: f64 = (0..classes)
-                        .filter(|&k| k != best)
-                        .map(|k| (col[k] - top).exp())
-                        .sum();
-                    let truth = (top - col[labels[i] as usize]) + rest.ln_1p();
-                    let (zi, ai) = (&z[i * classes..][..classes], &a[i * classes..][..classes]);
-                    let mut one = sums();
-                    one.add(&batch(&[], &labels[i..=i]), zi, ai, None);
-                    let m = one.finish();
-                    let got = m.log_loss.expect("classification");
-                    assert!(
-                        (got - truth).abs() <= 1e-6 * truth,
-                        "{classes} classes, reading {reading}, sample {i}: {got} vs {truth}"
-                    );
-                    assert_eq!(m.loss, got);
-                    let right = best == labels[i] as usize;
-                    assert_eq!(m.accuracy, Some(f64::from(u8::from(right))));
-                    correct += usize::from(right);
-                    total += got;
-                }
-                let mut all = sums();
-                all.add(&batch(&[], &labels), &z, &a, None);
-                let all = all.finish();
+            let (mut correct, mut total) = (0, 0.0);
+            for i in 0..samples {
+                let col: Vec<f64> = z[i * classes..][..classes]
+                    .iter()
+                    .map(|&v| f64::from(v))
+                    .collect();
+                let top = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let best = col.iter().position(|&v| v == top).expect("a largest");
+                let rest: f64 = (0..classes)
+                    .filter(|&k| k != best)
+                    .map(|k| (col[k] - top).exp())
+                    .sum();
+                let truth = (top - col[labels[i] as usize]) + rest.ln_1p();
+                let zi = &z[i * classes..][..classes];
+                let mut one = MetricSums::new(task);
+                one.add(&batch(&[], &labels[i..=i]), zi, zi, None);
+                let m = one.finish();
+                let got = m.log_loss.expect("classification");
+                assert!(
+                    (got - truth).abs() <= 1e-6 * truth,
+                    "{classes} classes, sample {i}: {got} vs {truth}"
+                );
+                assert_eq!(m.loss, got);
+                let right = best == labels[i] as usize;
+                assert_eq!(m.accuracy, Some(f64::from(u8::from(right))));
+                correct += usize::from(right);
+                total += got;
+            }
+            let mut by_sample = MetricSums::new(task);
+            by_sample.add(&batch(&[], &labels), &z, &z, None);
+            let zt: Vec<f32> = (0..classes)
+                .flat_map(|k| (0..samples).map(|i| z[i * classes + k]).collect::<Vec<_>>())
+                .collect();
+            let mut by_class = MetricSums::new(task);
+            by_class.add_by_class(&batch(&[], &labels), &zt, None);
+            for all in [by_sample.finish(), by_class.finish()] {
                 assert_eq!(all.log_loss, Some(total / samples as f64));
                 assert_eq!(all.accuracy, Some(correct as f64 / samples as f64));
             }
