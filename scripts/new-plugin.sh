@@ -163,6 +163,11 @@ impl Metric for ErrorRate {
     fn higher_is_better(&self) -> bool {
         false
     }
+
+    /// The predicted classes are all it reads: evaluation keeps no scores for it.
+    fn reads(&self) -> Reads {
+        Reads::Classes
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::float::Float;
 use crate::init::Init;
 use crate::layer::{Dense, Target};
 use crate::loss::Loss;
-use crate::metrics::{Metric, MetricSums, Metrics, Predictions};
+use crate::metrics::{Metric, MetricSums, Metrics, Predictions, Reads, Written, predict_classes};
 use crate::noise::{GradientNoise, NoiseSums, add_gradient_norms};
 use crate::random::{Stream, rng};
 
@@ -347,21 +347,11 @@ impl<T: Float> Network<T> {
         if !task.is_classification() {
             return Vec::new();
         }
-        let mut classes = Vec::with_capacity(data.len());
+        let mut classes = vec![0; data.len()];
         let chunk = self.capacity.max(1);
-        for start in (0..data.len()).step_by(chunk) {
-            let len = chunk.min(data.len() - start);
+        for (start, len) in chunks(0..data.len(), chunk) {
             let (z, _) = self.forward(data.batch(start, len).x, len);
-            let scores: Vec<f64> = z.iter().map(|v| v.f64()).collect();
-            let predictions = Predictions {
-                task,
-                scores: &scores,
-                outputs: &[],
-                targets: &[],
-                labels: &[],
-                loss: 0.0,
-            };
-            classes.extend((0..len).map(|i| predictions.predicted_class(i)));
+            predict_classes(task, z, &mut classes[start..start + len]);
         }
         classes
     }
@@ -390,7 +380,7 @@ impl<T: Float> Network<T> {
     pub fn evaluate_with_noise(&mut self, data: &Dataset<T>) -> Result<(Metrics, GradientNoise)> {
         let (mut kept, room) = self.scoring(data);
         let mid = self.halfway(data.len());
-        let mut parts = Part::halves(data.task(), &mut kept, mid * self.outputs(), room);
+        let mut parts = Part::halves(data.task(), &mut kept, mid, room);
         let noise = self.measure_noise(data, Some(&mut parts))?;
         let sums = Part::merged(parts);
         Ok((self.finish_scoring(sums, kept, data), noise))
@@ -412,6 +402,13 @@ impl<T: Float> Network<T> {
         for (start, len) in chunks(0..mid, chunk).chain(chunks(mid..data.len(), chunk)) {
             let batch = data.batch(start, len);
             self.forward(batch.x, len);
+            if let Some(parts) = parts.as_deref_mut() {
+                let part = &mut parts[usize::from(start >= mid)];
+                let (last, below) = self.layers.split_last_mut().expect("a network has layers");
+                let x = below.last().map_or(batch.x, |l| l.output(len));
+                let scored = Scored::Forwarded(self.par);
+                part.score(self.loss.as_ref(), last, &self.params, x, &batch, scored);
+            }
             let norms = &mut norms[..len];
             norms.fill(0.0);
             // The loss's Δ is that of the chunk's mean loss: a sample's own gradient is
@@ -422,15 +419,6 @@ impl<T: Float> Network<T> {
                 add_gradient_norms(norms, layer.delta(n), units, input, inputs, scale);
             })?;
             sums.add(&self.grads, len, norms);
-            if let Some(parts) = parts.as_deref_mut() {
-                // After the backward pass, which needs the output layer's cache: scoring
-                // class by class may overwrite it.
-                let part = &mut parts[usize::from(start >= mid)];
-                let (last, below) = self.layers.split_last_mut().expect("a network has layers");
-                let x = below.last().map_or(batch.x, |l| l.output(len));
-                let scored = Scored::Forwarded(self.par);
-                part.score(self.loss.as_ref(), last, &self.params, x, &batch, scored);
-            }
         }
         Ok(sums.finish())
     }
@@ -459,8 +447,7 @@ impl<T: Float> Network<T> {
             layer.reserve(chunk.min(n - mid));
         }
         let (mut kept, room) = self.scoring(data);
-        let [mut first, mut second] =
-            Part::halves(data.task(), &mut kept, mid * self.outputs(), room);
+        let [mut first, mut second] = Part::halves(data.task(), &mut kept, mid, room);
         let (params, loss) = (&self.params[..], self.loss.as_ref());
         let scorer = |layers, par| Scorer {
             layers,
@@ -510,7 +497,9 @@ impl<T: Float> Network<T> {
     /// the network's, taken until [`finish_scoring`](Self::finish_scoring) gives them back.
     fn scoring(&mut self, data: &Dataset<T>) -> (Kept, usize) {
         let task = data.task();
-        let keep = self.extra_metrics.iter().any(|m| m.applies_to(task));
+        let mut applying = self.extra_metrics.iter().filter(|m| m.applies_to(task));
+        let applies = applying.clone().next().is_some();
+        let reads_values = applying.any(|m| m.reads() == Reads::Everything);
         let log_loss = self.loss.is_log_loss(self.output_layer().activation());
         let room = match task {
             Task::Multiclass { classes } if log_loss => {
@@ -519,7 +508,20 @@ impl<T: Float> Network<T> {
             _ => 0,
         };
         let mut kept = std::mem::take(&mut self.kept);
-        kept.len = if keep { data.len() * self.outputs() } else { 0 };
+        kept.applies = applies;
+        kept.samples = if applies && task.is_classification() {
+            data.len()
+        } else {
+            0
+        };
+        kept.len = if reads_values {
+            data.len() * self.outputs()
+        } else {
+            0
+        };
+        if kept.classes.len() < kept.samples {
+            kept.classes.resize(kept.samples, 0);
+        }
         for buffer in [&mut kept.scores, &mut kept.outputs] {
             if buffer.len() < kept.len {
                 buffer.resize(kept.len, 0.0);
@@ -531,11 +533,17 @@ impl<T: Float> Network<T> {
     /// The metrics of `data` from its `sums` and `kept` predictions, the extra ones included.
     fn finish_scoring(&mut self, sums: MetricSums, kept: Kept, data: &Dataset<T>) -> Metrics {
         let mut metrics = sums.finish();
-        if kept.len > 0 {
+        if kept.applies {
             let task = data.task();
-            let targets: Vec<f64> = data.y().iter().map(|v| v.f64()).collect();
+            // Read only with the scores (`Reads::Everything`).
+            let targets: Vec<f64> = if kept.len > 0 {
+                data.y().iter().map(|v| v.f64()).collect()
+            } else {
+                Vec::new()
+            };
             let predictions = Predictions {
                 task,
+                predicted: &kept.classes[..kept.samples],
                 scores: &kept.scores[..kept.len],
                 outputs: &kept.outputs[..kept.len],
                 targets: &targets,
@@ -553,27 +561,38 @@ impl<T: Float> Network<T> {
     }
 }
 
-/// The output layer's scores and outputs for every sample of a dataset being scored, laid
-/// out as its targets, for the extra metrics that need them: allocated whole and filled part
-/// by part. `len` values are in use (none when no extra metric applies); the buffers keep
-/// the largest size seen, so that evaluating the same splits again allocates nothing.
+/// The predictions of a dataset being scored that its extra metrics read: the predicted
+/// classes, and the output layer's scores and outputs laid out as the targets, allocated
+/// whole and filled part by part. The buffers keep the largest size seen, so that
+/// evaluating the same splits again allocates nothing.
 #[derive(Debug, Clone, Default)]
 struct Kept {
+    classes: Vec<u32>,
     scores: Vec<f64>,
     outputs: Vec<f64>,
+    /// Whether an extra metric applies to the dataset.
+    applies: bool,
+    /// Samples whose classes are in use: all of them when an extra metric applies to
+    /// classification data, otherwise none.
+    samples: usize,
+    /// Values of the scores and outputs in use: all of them when a metric that applies
+    /// reads them ([`Reads::Everything`]), otherwise none.
     len: usize,
 }
 
 /// One part of a dataset being scored chunk by chunk ([`Network::evaluate`]): the built-in
 /// sums over its samples, what is left to fill of its share of the [`Kept`] predictions,
 /// and room for a chunk's scores laid out class by class when they are scored so (empty
-/// when not: see [`Network::scoring`]).
+/// when not: see [`Network::scoring`]), and for their softmax when outputs are kept.
 #[derive(Debug)]
 struct Part<'k, T> {
+    task: Task,
     sums: MetricSums,
+    classes: &'k mut [u32],
     scores: &'k mut [f64],
     outputs: &'k mut [f64],
     by_class: Vec<T>,
+    softmax: Vec<T>,
 }
 
 /// Whether the output layer already holds the forward pass of the chunk a [`Part`] scores,
@@ -587,19 +606,28 @@ enum Scored {
 }
 
 impl<'k, T: Float> Part<'k, T> {
-    /// The parts of data of `task` before and after `at` kept values (the samples of the
-    /// first half times the outputs), each with `room` values for scores by class.
-    fn halves(task: Task, kept: &'k mut Kept, at: usize, room: usize) -> [Self; 2] {
-        let at = at.min(kept.len);
+    /// The parts of data of `task` before and after sample `mid`, each with `room` values
+    /// for scores by class.
+    fn halves(task: Task, kept: &'k mut Kept, mid: usize, room: usize) -> [Self; 2] {
+        let softmax = if kept.len > 0 { room } else { 0 };
+        let at = (mid * task.outputs()).min(kept.len);
+        let (classes, later_classes) =
+            kept.classes[..kept.samples].split_at_mut(mid.min(kept.samples));
         let (scores, later_scores) = kept.scores[..kept.len].split_at_mut(at);
         let (outputs, later_outputs) = kept.outputs[..kept.len].split_at_mut(at);
-        let part = |scores, outputs| Self {
+        let part = |classes, scores, outputs| Self {
+            task,
             sums: MetricSums::new(task),
+            classes,
             scores,
             outputs,
             by_class: vec![T::zero(); room],
+            softmax: vec![T::zero(); softmax],
         };
-        [part(scores, outputs), part(later_scores, later_outputs)]
+        [
+            part(classes, scores, outputs),
+            part(later_classes, later_scores, later_outputs),
+        ]
     }
 
     /// The sums of both parts, the first's then the second's.
@@ -624,6 +652,7 @@ impl<'k, T: Float> Part<'k, T> {
         scored: Scored,
     ) {
         let len = batch.len;
+        let classes = front(&mut self.classes, len);
         if self.by_class.is_empty() {
             if let Scored::Afresh(par) = scored {
                 last.forward_settled(params, x, len, par);
@@ -633,28 +662,62 @@ impl<'k, T: Float> Part<'k, T> {
             let (z, a) = (last.pre_activation(len), last.output(len));
             self.sums.add(batch, z, a, total);
             self.sums.add_mistakes(loss.mistakes(z, batch.y));
+            predict_classes(self.task, z, classes);
+            let kept = [(&mut self.scores, z), (&mut self.outputs, a)];
+            keep(kept, len, false);
         } else {
             let (Scored::Afresh(par) | Scored::Forwarded(par)) = scored;
-            let zt = &mut self.by_class[..last.units() * len];
-            let keep = !self.scores.is_empty();
-            last.score_by_class(params, x, len, zt, keep, par);
-            // The loss is the log loss (see `Network::scoring`), which counts no mistakes.
-            self.sums.add_by_class(batch, zt, None);
+            let n = last.units() * len;
+            let zt = &mut self.by_class[..n];
+            last.score_by_class(params, x, len, zt, par);
+            // The loss is the log loss (see `Network::scoring`), which counts no mistakes;
+            // the softmax is computed only to be kept.
+            let softmax = match self.softmax.is_empty() {
+                true => &mut [][..],
+                false => &mut self.softmax[..n],
+            };
+            let written = Written { classes, softmax };
+            self.sums.add_by_class(batch, zt, None, written);
+            let softmax = &self.softmax[..n.min(self.softmax.len())];
+            let kept = [
+                (&mut self.scores, &self.by_class[..n]),
+                (&mut self.outputs, softmax),
+            ];
+            keep(kept, len, true);
         }
-        self.keep(last, len);
     }
+}
 
-    /// Copies the scores and outputs of the last `len` samples `last` scored into what is
-    /// left of the kept predictions, if they are kept.
-    fn keep(&mut self, last: &Dense<T>, len: usize) {
-        let (z, a) = (last.pre_activation(len), last.output(len));
-        for (kept, values) in [(&mut self.scores, z), (&mut self.outputs, a)] {
-            if !kept.is_empty() {
-                let (these, rest) = std::mem::take(kept).split_at_mut(values.len());
-                for (k, v) in these.iter_mut().zip(values) {
-                    *k = v.f64();
+/// The first `len` values of what is left of kept predictions, taken off it; empty when
+/// they are not kept.
+fn front<'k, V>(kept: &mut &'k mut [V], len: usize) -> &'k mut [V] {
+    if kept.is_empty() {
+        return &mut [];
+    }
+    let (these, rest) = std::mem::take(kept).split_at_mut(len);
+    *kept = rest;
+    these
+}
+
+/// Copies the scores and outputs of the `samples` samples just scored, each laid out as
+/// their targets or (`by_class`) class by class, into what is left of the kept predictions
+/// they go to (laid out as the targets), where they are kept.
+fn keep<T: Float>(into: [(&mut &mut [f64], &[T]); 2], samples: usize, by_class: bool) {
+    for (kept, values) in into {
+        let these = front(kept, values.len());
+        if these.is_empty() {
+            continue;
+        }
+        if by_class {
+            let outputs = values.len() / samples;
+            for (k, class) in values.chunks_exact(samples).enumerate() {
+                for (v, &c) in these[k..].iter_mut().step_by(outputs).zip(class) {
+                    *v = c.f64();
                 }
-                *kept = rest;
+            }
+        } else {
+            for (v, &c) in these.iter_mut().zip(values) {
+                *v = c.f64();
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Balanced accuracy: the mean over classes of the fraction of each class found.
 
-use descent_runner::plugin::{Metric, Predictions, Task};
+use descent_runner::plugin::{Metric, Predictions, Reads, Task};
 
 /// The mean over the classes present in the targets of each class's recall (Brodersen et
 /// al. 2010): plain accuracy when the classes are balanced, and not fooled by always
@@ -32,21 +32,31 @@ impl Metric for BalancedAccuracy {
     fn higher_is_better(&self) -> bool {
         true
     }
+
+    fn reads(&self) -> Reads {
+        Reads::Classes
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn predictions<'a>(task: Task, scores: &'a [f64], labels: &'a [u32]) -> Predictions<'a> {
-        Predictions {
+    use descent_runner::plugin::predict_classes;
+
+    /// Balanced accuracy of the classes `scores` predict, as evaluation keeps them for it.
+    fn balanced(task: Task, scores: &[f64], labels: &[u32]) -> f64 {
+        let mut predicted = vec![0; labels.len()];
+        predict_classes(task, scores, &mut predicted);
+        BalancedAccuracy.compute(&Predictions {
             task,
-            scores,
-            outputs: scores,
+            predicted: &predicted,
+            scores: &[],
+            outputs: &[],
             targets: &[],
             labels,
             loss: 0.0,
-        }
+        })
     }
 
     #[test]
@@ -55,8 +65,7 @@ mod tests {
         // be 0.9, balanced accuracy is (1 + 0) / 2.
         let labels = [0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
         let scores = [-1.0; 10];
-        let p = predictions(Task::Binary, &scores, &labels);
-        assert_eq!(BalancedAccuracy.compute(&p), 0.5);
+        assert_eq!(balanced(Task::Binary, &scores, &labels), 0.5);
     }
 
     #[test]
@@ -70,9 +79,9 @@ mod tests {
             0.0, 1.0, 0.0, // 2 → 1
         ];
         let labels = [0, 0, 1, 1, 2];
-        let p = predictions(Task::Multiclass { classes: 3 }, &scores, &labels);
+        let p = balanced(Task::Multiclass { classes: 3 }, &scores, &labels);
         let expected = (1.0 + 0.5 + 0.0) / 3.0;
-        assert!((BalancedAccuracy.compute(&p) - expected).abs() < 1e-15);
+        assert!((p - expected).abs() < 1e-15);
         assert!(!BalancedAccuracy.applies_to(Task::Regression));
     }
 }

@@ -157,7 +157,7 @@ fn sse(p: &Predictions<'_>) -> f64 {
 mod tests {
     use super::*;
     use crate::data::Batch;
-    use crate::metrics::MetricSums;
+    use crate::metrics::{MetricSums, predict_classes};
     use crate::random::{Stream, rng};
     use rand::RngExt;
 
@@ -200,8 +200,11 @@ mod tests {
             sums.add(&batch, z, a, Some(0.25 * (end - start) as f64));
         }
         let fused = sums.finish();
+        let mut predicted = vec![0; labels.len()];
+        predict_classes(task, &scores, &mut predicted);
         let p = Predictions {
             task,
+            predicted: &predicted,
             scores: &scores,
             outputs: &outputs,
             targets: &targets,
@@ -240,6 +243,7 @@ mod tests {
     fn definitions_by_hand() {
         let p = Predictions {
             task: Task::Binary,
+            predicted: &[1, 0, 0, 1],
             scores: &[1.0, -1.0, 0.0, 2.0],
             outputs: &[0.0; 4],
             targets: &[1.0, 1.0, 0.0, 0.0],
@@ -250,6 +254,7 @@ mod tests {
         assert_eq!(Accuracy.compute(&p), 0.5);
         let r = Predictions {
             task: Task::Regression,
+            predicted: &[],
             scores: &[0.0; 3],
             outputs: &[1.0, 2.0, 4.0],
             targets: &[1.0, 2.0, 3.0],

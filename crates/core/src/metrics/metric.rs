@@ -13,14 +13,19 @@ use super::Metrics;
 pub struct Predictions<'a> {
     /// The task of the data.
     pub task: Task,
+    /// The class predicted for each sample (classification; empty for regression): see
+    /// [`predict_classes`].
+    pub predicted: &'a [u32],
     /// The output layer's scores `z` (before its activation), [`Task::outputs`] per
-    /// sample, sample after sample. Classification decides from these.
+    /// sample, sample after sample; may be empty for [`Reads::Classes`].
     pub scores: &'a [f64],
     /// The output layer's activations (the model's predictions: values for regression,
-    /// probabilities for sigmoid or softmax outputs), laid out as `scores`.
+    /// probabilities for sigmoid or softmax outputs), laid out as `scores`; may be empty
+    /// for [`Reads::Classes`].
     pub outputs: &'a [f64],
     /// The targets, laid out as `scores`: values for regression, 0/1 for binary
-    /// classification, one-hot columns for several classes.
+    /// classification, one-hot columns for several classes; may be empty for
+    /// [`Reads::Classes`].
     pub targets: &'a [f64],
     /// The class of each sample (classification); empty for regression.
     pub labels: &'a [u32],
@@ -31,26 +36,24 @@ pub struct Predictions<'a> {
 impl Predictions<'_> {
     /// The number of samples.
     pub fn len(&self) -> usize {
-        self.scores.len() / self.task.outputs()
+        if self.task.is_classification() {
+            self.labels.len()
+        } else {
+            self.targets.len() / self.task.outputs()
+        }
     }
 
     /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
+        self.len() == 0
     }
 
-    /// The class predicted for sample `i`: the argmax of its scores, or `z > 0` for two
-    /// classes.
+    /// The class predicted for sample `i` (classification).
     ///
     /// # Panics
     /// When `i` is out of range.
     pub fn predicted_class(&self, i: usize) -> u32 {
-        match self.task {
-            Task::Multiclass { classes } => {
-                argmax(&self.scores[i * classes..(i + 1) * classes]) as u32
-            }
-            _ => u32::from(self.scores[i] > 0.0),
-        }
+        self.predicted[i]
     }
 
     /// The number of classes (1 for regression).
@@ -63,12 +66,42 @@ impl Predictions<'_> {
     }
 }
 
+/// The class each sample of classification scores `z` (laid out as [`Predictions::scores`])
+/// is predicted, written to `predicted`: the first largest score's, or class 1 when the one
+/// score of two classes is positive.
+pub fn predict_classes<T: Float>(task: Task, z: &[T], predicted: &mut [u32]) {
+    match task {
+        Task::Multiclass { classes } => {
+            for (class, scores) in predicted.iter_mut().zip(z.chunks_exact(classes)) {
+                *class = argmax(scores) as u32;
+            }
+        }
+        _ => {
+            for (class, &score) in predicted.iter_mut().zip(z) {
+                *class = u32::from(score > T::zero());
+            }
+        }
+    }
+}
+
+/// What a [`Metric`] reads of the [`Predictions`]: evaluation keeps only what the metrics
+/// it computes read, so that a metric of predicted classes costs no copy of the scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// The predicted classes, labels and loss (a classification metric): `scores`,
+    /// `outputs` and `targets` may be empty.
+    Classes,
+    /// Everything, `scores` and `outputs` included.
+    Everything,
+}
+
 /// A measure of how well predictions match targets, reported per split and epoch as
 /// `train_<name>`, `val_<name>` and `test_<name>` (the name is the one it is registered
 /// under).
 ///
 /// A plugin implements [`applies_to`](Metric::applies_to), [`compute`](Metric::compute)
-/// and [`higher_is_better`](Metric::higher_is_better). The built-in metrics also give
+/// and [`higher_is_better`](Metric::higher_is_better), and [`reads`](Metric::reads) when it
+/// reads only the predicted classes. The built-in metrics also give
 /// [`fused`](Metric::fused): their value among the sums of the one evaluation pass, so
 /// that scoring a split keeps no predictions in memory unless some metric needs them.
 pub trait Metric: Send + Sync + Debug {
@@ -81,6 +114,11 @@ pub trait Metric: Send + Sync + Debug {
 
     /// Whether a larger value is better: how reports and searches pick the best.
     fn higher_is_better(&self) -> bool;
+
+    /// What [`compute`](Metric::compute) reads; everything unless it says otherwise.
+    fn reads(&self) -> Reads {
+        Reads::Everything
+    }
 
     /// Its value among the built-in sums of the evaluation pass, if it is one of them.
     fn fused(&self) -> Option<fn(&Metrics) -> Option<f64>> {

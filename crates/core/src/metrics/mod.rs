@@ -14,5 +14,5 @@ mod metric;
 mod sums;
 
 pub use builtin::{Accuracy, CrossEntropy, MeanLoss, Mse, R2};
-pub use metric::{Metric, Predictions};
-pub use sums::{MetricSums, Metrics};
+pub use metric::{Metric, Predictions, Reads, predict_classes};
+pub use sums::{MetricSums, Metrics, Written};

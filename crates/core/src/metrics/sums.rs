@@ -116,7 +116,7 @@ impl MetricSums {
                 let mut zt = vec![T::zero(); z.len()];
                 view_mut(&mut zt, batch.len, classes)
                     .copy_from(view(z, classes, batch.len).transpose());
-                self.add_by_class(batch, &zt, loss_total);
+                self.add_by_class(batch, &zt, loss_total, Written::default());
             }
         }
     }
@@ -125,15 +125,17 @@ impl MetricSums {
     /// holds the first class's score for every sample of `batch`, then the second's, and
     /// so on (`batch.len × classes`, column-major), the layout in which scoring vectorises
     /// across samples ([`Dense::score_by_class`](crate::layer::Dense::score_by_class)
-    /// writes it).
+    /// writes it), also writing what `written` has room for.
     ///
     /// # Panics
-    /// When the data does not have several classes.
+    /// When the data does not have several classes, or `written` has room for some but not
+    /// all of the batch.
     pub fn add_by_class<T: Float>(
         &mut self,
         batch: &Batch<'_, T>,
         zt: &[T],
         loss_total: Option<f64>,
+        written: Written<'_, T>,
     ) {
         let Task::Multiclass { classes } = self.task else {
             panic!("scores by class are for several classes, not {}", self.task);
@@ -142,7 +144,8 @@ impl MetricSums {
         let scored = crate::vectorized!(multiclass_scored(
             zt: &[T],
             labels: &[u32],
-            classes: usize
+            classes: usize,
+            written: Written<'_, T>
         ) -> Tally);
         self.count(batch.len, scored, loss_total);
     }
@@ -178,6 +181,18 @@ impl MetricSums {
         }
         m
     }
+}
+
+/// What scoring a batch of scores laid out class by class also writes, for predictions kept:
+/// each part empty when it is not kept, or as long as the batch's samples or scores.
+#[derive(Debug, Default)]
+pub struct Written<'a, T> {
+    /// The class each sample is predicted (its first largest score's), one per sample.
+    pub classes: &'a mut [u32],
+    /// The softmax of each sample's scores, laid out as the scores, as
+    /// [`Softmax`](crate::activation::Softmax) computes it (the exponentials are the
+    /// scoring's own).
+    pub softmax: &'a mut [T],
 }
 
 /// Samples scored side by side: one AVX-512 register of `f32`.
@@ -226,61 +241,93 @@ fn binary_scored<T: Float>(z: &[T], labels: &[u32]) -> Tally {
 }
 
 /// Scores of several classes laid out class by class (see [`MetricSums::add_by_class`])
-/// scored against their `labels`: whole blocks of [`LANES`] samples, then what is left.
+/// scored against their `labels`, with what `written` has room for: whole blocks of
+/// [`LANES`] samples, then what is left.
 #[inline(always)]
-fn multiclass_scored<T: Float>(zt: &[T], labels: &[u32], classes: usize) -> Tally {
+fn multiclass_scored<T: Float>(
+    zt: &[T],
+    labels: &[u32],
+    classes: usize,
+    mut written: Written<'_, T>,
+) -> Tally {
     let mut tally = Tally::default();
     let whole = labels.len() - labels.len() % LANES;
+    let block = Block {
+        zt,
+        labels,
+        classes,
+    };
     for first in (0..whole).step_by(LANES) {
-        multiclass_block(zt, labels, first, LANES, classes, &mut tally);
+        block.score(first, LANES, &mut written, &mut tally);
     }
-    multiclass_block(zt, labels, whole, labels.len() - whole, classes, &mut tally);
+    block.score(whole, labels.len() - whole, &mut written, &mut tally);
     tally
 }
 
-/// Scores samples `first..first + lanes` (at most [`LANES`]) into `tally`, each sample in a
-/// lane of its own: the cross-entropy of `softmax(z)` for its label, `ln Σ_k e^{z_k} −
-/// z_label`, as `margin + ln(1 + rest)` with `m` its first largest score (the class it is
-/// predicted), the margin `m − z_label` and the rest `Σ_{k ≠ argmax} e^{z_k − m}`, added
-/// in class order.
-#[inline(always)]
-fn multiclass_block<T: Float>(
-    zt: &[T],
-    labels: &[u32],
-    first: usize,
-    lanes: usize,
+/// A batch of scores of several classes laid out class by class, and the samples' labels.
+struct Block<'a, T> {
+    zt: &'a [T],
+    labels: &'a [u32],
     classes: usize,
-    tally: &mut Tally,
-) {
-    let n = labels.len();
-    let labels = &labels[first..first + lanes];
-    let class = |k: usize| &zt[k * n + first..][..lanes];
-    let (mut top, mut best) = ([T::zero(); LANES], [0_u32; LANES]);
-    top[..lanes].copy_from_slice(class(0));
-    for k in 1..classes {
-        for (i, &v) in class(k).iter().enumerate() {
-            if v > top[i] {
-                (top[i], best[i]) = (v, k as u32);
+}
+
+impl<T: Float> Block<'_, T> {
+    /// Scores samples `first..first + lanes` (at most [`LANES`]) into `tally`, each sample in
+    /// a lane of its own: the cross-entropy of `softmax(z)` for its label, `ln Σ_k e^{z_k}
+    /// − z_label`, as `margin + ln(1 + rest)` with `m` its first largest score (the class it
+    /// is predicted), the margin `m − z_label` and the rest `Σ_{k ≠ argmax} e^{z_k − m}`,
+    /// added in class order. Writes what `written` has room for: the predicted classes, and
+    /// the softmax, `e^{z_k − m}` over their sum added in class order.
+    #[inline(always)]
+    fn score(&self, first: usize, lanes: usize, written: &mut Written<'_, T>, tally: &mut Tally) {
+        let n = self.labels.len();
+        let labels = &self.labels[first..first + lanes];
+        let class = |k: usize| &self.zt[k * n + first..][..lanes];
+        let (mut top, mut best) = ([T::zero(); LANES], [0_u32; LANES]);
+        top[..lanes].copy_from_slice(class(0));
+        for k in 1..self.classes {
+            for (i, &v) in class(k).iter().enumerate() {
+                if v > top[i] {
+                    (top[i], best[i]) = (v, k as u32);
+                }
             }
         }
-    }
-    let (mut rests, mut own) = ([T::zero(); LANES], [T::zero(); LANES]);
-    for k in 0..classes {
-        let k = k as u32;
-        for (i, &v) in class(k as usize).iter().enumerate() {
-            let e = (v - top[i]).fast_exp();
-            rests[i] += if best[i] == k { T::zero() } else { e };
-            if labels[i] == k {
-                own[i] = v;
+        if !written.classes.is_empty() {
+            written.classes[first..first + lanes].copy_from_slice(&best[..lanes]);
+        }
+        let softmax = &mut *written.softmax;
+        let (mut rests, mut sums, mut own) =
+            ([T::zero(); LANES], [T::zero(); LANES], [T::zero(); LANES]);
+        let mut exps = [T::zero(); LANES];
+        for k in 0..self.classes {
+            let k32 = k as u32;
+            for (i, &v) in class(k).iter().enumerate() {
+                exps[i] = (v - top[i]).fast_exp();
+                sums[i] += exps[i];
+                rests[i] += if best[i] == k32 { T::zero() } else { exps[i] };
+                if labels[i] == k32 {
+                    own[i] = v;
+                }
+            }
+            if !softmax.is_empty() {
+                softmax[k * n + first..][..lanes].copy_from_slice(&exps[..lanes]);
             }
         }
+        if !softmax.is_empty() {
+            let inverses = sums.map(|s| T::one() / s);
+            for k in 0..self.classes {
+                for (p, &inv) in softmax[k * n + first..][..lanes].iter_mut().zip(&inverses) {
+                    *p *= inv;
+                }
+            }
+        }
+        let mut margins = [T::zero(); LANES];
+        for (i, &label) in labels.iter().enumerate() {
+            margins[i] = top[i] - own[i];
+            tally.correct += usize::from(best[i] == label);
+        }
+        tally.add_losses(&margins, &mut rests, lanes);
     }
-    let mut margins = [T::zero(); LANES];
-    for (i, &label) in labels.iter().enumerate() {
-        margins[i] = top[i] - own[i];
-        tally.correct += usize::from(best[i] == label);
-    }
-    tally.add_losses(&margins, &mut rests, lanes);
 }
 
 #[cfg(test)]
@@ -331,9 +378,11 @@ mod tests {
     /// not full, a tie, and a sample classified right with a margin of 40, whose loss
     /// (`3·e^{−40}` with four classes) is far below `f32`'s resolution of 1. The batch's
     /// sums are its samples' scored one at a time, added in order, whether its scores come
-    /// sample by sample or class by class.
+    /// sample by sample or class by class; the classes and softmax scoring writes when asked
+    /// are the first largest scores' and the activation's.
     #[test]
     fn softmax_scores_are_scored_sample_by_sample_to_f64_truth() {
+        use crate::activation::{Activation, Softmax};
         for classes in [4, 40] {
             let samples = 2 * LANES + 5;
             let (mut z, mut labels) = made_up(samples, classes);
@@ -343,7 +392,7 @@ mod tests {
             z[classes] = 40.0;
             labels[1] = 0;
             let task = Task::Multiclass { classes };
-            let (mut correct, mut total) = (0, 0.0);
+            let (mut correct, mut total, mut predicted) = (0, 0.0, Vec::new());
             for i in 0..samples {
                 let col: Vec<f64> = z[i * classes..][..classes]
                     .iter()
@@ -351,6 +400,7 @@ mod tests {
                     .collect();
                 let top = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let best = col.iter().position(|&v| v == top).expect("a largest");
+                predicted.push(best as u32);
                 let rest: f64 = (0..classes)
                     .filter(|&k| k != best)
                     .map(|k| (col[k] - top).exp())
@@ -377,10 +427,30 @@ mod tests {
                 .flat_map(|k| (0..samples).map(|i| z[i * classes + k]).collect::<Vec<_>>())
                 .collect();
             let mut by_class = MetricSums::new(task);
-            by_class.add_by_class(&batch(&[], &labels), &zt, None);
+            let mut softmax = vec![f32::NAN; zt.len()];
+            let mut classes_written = vec![u32::MAX; samples];
+            let written = Written {
+                classes: &mut classes_written,
+                softmax: &mut softmax,
+            };
+            by_class.add_by_class(&batch(&[], &labels), &zt, None, written);
+            assert_eq!(classes_written, predicted);
             for all in [by_sample.finish(), by_class.finish()] {
                 assert_eq!(all.log_loss, Some(total / samples as f64));
                 assert_eq!(all.accuracy, Some(correct as f64 / samples as f64));
+            }
+            // The softmax written beside is the activation's, bit for bit.
+            let mut activation = vec![0.0; z.len()];
+            Softmax.forward(
+                &mut z.clone(),
+                &mut activation,
+                &vec![0.0; classes],
+                classes,
+            );
+            for (i, sample) in activation.chunks(classes).enumerate() {
+                for (k, &p) in sample.iter().enumerate() {
+                    assert_eq!(softmax[k * samples + i].to_bits(), p.to_bits());
+                }
             }
         }
     }
