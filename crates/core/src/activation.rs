@@ -57,62 +57,46 @@ impl<T: Float, E: Elementwise<T>> Activation<T> for Pointwise<E> {
     }
 
     fn forward(&self, z: &mut [T], a: &mut [T], bias: &[T], units: usize) {
-        let f = &self.0;
-        if z.len() < DISPATCHED_FROM {
-            return pointwise_forward(f, z, a, bias, units);
-        }
-        crate::vectorized!([E: Elementwise<T>] pointwise_forward(
-            f: &E,
-            z: &mut [T],
-            a: &mut [T],
-            bias: &[T],
-            units: usize
-        ));
+        pointwise_forward(&self.0, z, a, bias, units);
     }
 
     fn backward(&self, z: &[T], a: &[T], grad: &mut [T], _units: usize) -> Result<()> {
-        let f = &self.0;
-        if z.len() < DISPATCHED_FROM {
-            pointwise_backward(f, z, a, grad);
-            return Ok(());
-        }
-        crate::vectorized!([E: Elementwise<T>] pointwise_backward(
-            f: &E,
-            z: &[T],
-            a: &[T],
-            grad: &mut [T]
-        ));
+        pointwise_backward(&self.0, z, a, grad);
         Ok(())
     }
 }
 
 /// Values from which [`Pointwise`] passes are compiled for the CPU's widest vectors
-/// ([`vectorized!`](crate::vectorized)): below it the dispatch costs more than the wider
+/// ([`vectorized_fn!`](crate::vectorized_fn)): below it the dispatch costs more than the wider
 /// vectors save (a batch-1 step through 16-unit layers ran 5–10 % slower with it).
 const DISPATCHED_FROM: usize = 64;
 
-/// [`Pointwise`]'s forward pass. Two flat passes rather than one per column: `f` then
-/// vectorises over the whole batch even when a column is a single unit (logistic
-/// regression).
-#[inline(always)]
-fn pointwise_forward<T: Float, E: Elementwise<T>>(
-    f: &E,
-    z: &mut [T],
-    a: &mut [T],
-    bias: &[T],
-    units: usize,
-) {
-    add_bias(z, bias, units);
-    for (ai, &zi) in a.iter_mut().zip(z.iter()) {
-        *ai = f.value(zi);
+crate::vectorized_fn! {
+    /// [`Pointwise`]'s forward pass. Two flat passes rather than one per column: `f` then
+    /// vectorises over the whole batch even when a column is a single unit (logistic
+    /// regression).
+    fn pointwise_forward<T: Float, E: Elementwise<T>>(
+        f: &E,
+        z: &mut [T],
+        a: &mut [T],
+        bias: &[T],
+        units: usize,
+    )
+    where dispatched_if(z.len() >= DISPATCHED_FROM) {
+        add_bias(z, bias, units);
+        for (ai, &zi) in a.iter_mut().zip(z.iter()) {
+            *ai = f.value(zi);
+        }
     }
 }
 
-/// [`Pointwise`]'s backward pass: `dL/dZ = dL/dA · f'(Z)`.
-#[inline(always)]
-fn pointwise_backward<T: Float, E: Elementwise<T>>(f: &E, z: &[T], a: &[T], grad: &mut [T]) {
-    for ((g, &zi), &ai) in grad.iter_mut().zip(z).zip(a) {
-        *g *= f.derivative(zi, ai);
+crate::vectorized_fn! {
+    /// [`Pointwise`]'s backward pass: `dL/dZ = dL/dA · f'(Z)`.
+    fn pointwise_backward<T: Float, E: Elementwise<T>>(f: &E, z: &[T], a: &[T], grad: &mut [T])
+    where dispatched_if(z.len() >= DISPATCHED_FROM) {
+        for ((g, &zi), &ai) in grad.iter_mut().zip(z).zip(a) {
+            *g *= f.derivative(zi, ai);
+        }
     }
 }
 
@@ -247,31 +231,32 @@ impl<T: Float> Activation<T> for Step {
     }
 }
 
-/// [`Softmax`]'s forward pass. Each column's largest score is subtracted first, then the
-/// exponentials of the whole batch are one flat loop (it vectorises without a remainder
-/// per column, whose few units would leave most lanes empty), then each column is divided
-/// by its sum, added in unit order.
-#[inline(always)]
-fn softmax_forward<T: Float>(z: &mut [T], a: &mut [T], bias: &[T], units: usize) {
-    add_bias(z, bias, units);
-    for (z_col, a_col) in z.chunks_exact(units).zip(a.chunks_exact_mut(units)) {
-        // A comparison, not `max`: one instruction, with no test for NaN (which it skips
-        // as `max` does).
-        let max = z_col
-            .iter()
-            .fold(T::neg_infinity(), |m, &zi| if zi > m { zi } else { m });
-        for (ai, &zi) in a_col.iter_mut().zip(z_col) {
-            *ai = zi - max;
+crate::vectorized_fn! {
+    /// [`Softmax`]'s forward pass. Each column's largest score is subtracted first, then the
+    /// exponentials of the whole batch are one flat loop (it vectorises without a remainder
+    /// per column, whose few units would leave most lanes empty), then each column is divided
+    /// by its sum, added in unit order.
+    fn softmax_forward<T: Float>(z: &mut [T], a: &mut [T], bias: &[T], units: usize) {
+        add_bias(z, bias, units);
+        for (z_col, a_col) in z.chunks_exact(units).zip(a.chunks_exact_mut(units)) {
+            // A comparison, not `max`: one instruction, with no test for NaN (which it skips
+            // as `max` does).
+            let max = z_col
+                .iter()
+                .fold(T::neg_infinity(), |m, &zi| if zi > m { zi } else { m });
+            for (ai, &zi) in a_col.iter_mut().zip(z_col) {
+                *ai = zi - max;
+            }
         }
-    }
-    for ai in a.iter_mut() {
-        *ai = ai.fast_exp();
-    }
-    for a_col in a.chunks_exact_mut(units) {
-        let sum = a_col.iter().fold(T::zero(), |s, &ai| s + ai);
-        let inv = T::one() / sum;
-        for ai in a_col.iter_mut() {
-            *ai *= inv;
+        for ai in a.iter_mut() {
+            *ai = ai.fast_exp();
+        }
+        for a_col in a.chunks_exact_mut(units) {
+            let sum = a_col.iter().fold(T::zero(), |s, &ai| s + ai);
+            let inv = T::one() / sum;
+            for ai in a_col.iter_mut() {
+                *ai *= inv;
+            }
         }
     }
 }
@@ -286,7 +271,7 @@ impl<T: Float> Activation<T> for Softmax {
     }
 
     fn forward(&self, z: &mut [T], a: &mut [T], bias: &[T], units: usize) {
-        crate::vectorized!(softmax_forward(z: &mut [T], a: &mut [T], bias: &[T], units: usize));
+        softmax_forward(z, a, bias, units);
     }
 
     fn backward(&self, _z: &[T], a: &[T], grad: &mut [T], units: usize) -> Result<()> {

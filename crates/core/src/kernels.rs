@@ -22,98 +22,77 @@ pub fn prefer_kernels(macs: usize) -> bool {
     macs <= SMALL_PRODUCT
 }
 
-/// `C = A·B` with `C` `m × n`, `A` `m × k`, `B` `k × n`: each column of `C` is a
-/// combination of the columns of `A`.
-pub fn matmul_nn<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
-    crate::vectorized!(nn_body(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize));
-}
-
-/// `C += A·Bᵀ` with `C` `m × k`, `A` `m × n`, `B` `k × n`: the weight gradient `Δ·Xᵀ` added
-/// to `C` (zeroed first for a gradient; with `A` scaled by `−η`, an SGD step applied to the
-/// weights directly).
-pub fn add_nt<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize) {
-    crate::vectorized!(nt_body(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize));
-}
-
-/// `C = Aᵀ·B` with `C` `k × n`, `A` `m × k`, `B` `m × n`: the input gradient `Wᵀ·Δ`.
-pub fn matmul_tn<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
-    crate::vectorized!(tn_body(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize));
-}
-
-/// `W += d·pᵀ`, then `z = W·x`, in one sweep over `W` (`m × k`, column-major; `d` and `z`
-/// of length `m`, `p` and `x` of length `k`).
+/// Defines a function generic over `T: Float` (and optionally more type parameters) whose
+/// body is compiled for the widest vector instructions the CPU has (AVX-512, or AVX2 with
+/// FMA, else the compilation target's), chosen at run time at each call:
 ///
-/// This is a batch-1 SGD step's rank-1 update (`d = −η·Δ`, `p` the step's input) fused
-/// with the next sample's forward product. At batch 1 a layer's work is one multiply-add
-/// per weight per pass, so its speed is that of streaming `W` through the caches: doing
-/// both in one pass reads and writes `W` once instead of reading it twice and writing it
-/// once. Each weight is updated before it is used, so the result is the same as the
-/// update followed by the product.
-pub fn update_then_multiply<T: Float>(
-    w: &mut [T],
-    d: &[T],
-    p: &[T],
-    z: &mut [T],
-    x: &[T],
-    m: usize,
-    k: usize,
-) {
-    crate::vectorized!(update_then_multiply_body(
-        w: &mut [T],
-        d: &[T],
-        p: &[T],
-        z: &mut [T],
-        x: &[T],
-        m: usize,
-        k: usize
-    ));
-}
-
-/// Calls `body(args…)`, an `#[inline(always)]` function generic over `T: Float`, compiled
-/// for the widest vector instructions the CPU has (AVX-512, or AVX2 with FMA, else the
-/// compilation target's), chosen at run time; each argument is a variable of the caller
-/// named like the parameter, written with its type, then the return type if there is one:
-/// `vectorized!(adam_pass(params: &mut [T], grads: &[T], ...))`,
-/// `vectorized!(sums(z: &[T], labels: &[u32]) -> (usize, f64))`. A body generic over more
-/// than `T` names its other parameters first, in brackets:
-/// `vectorized!([E: Elementwise<T>] pointwise_forward(f: &E, z: &mut [T], ...))`.
+/// ```ignore
+/// vectorized_fn! {
+///     /// Plain SGD over a slice.
+///     fn sgd_pass<T: Float>(params: &mut [T], grads: &[T], lr: T) {
+///         for (p, &g) in params.iter_mut().zip(grads) {
+///             *p -= lr * g;
+///         }
+///     }
+/// }
+/// ```
 ///
-/// The kernels above go through it, and so do the update rules' single passes over
-/// parameters, gradients and state, so that a plain loop over slices vectorises at the
-/// CPU's full width. Enabling the features changes no result of such a loop: Rust never
-/// contracts `a * b + c` into a fused multiply-add unless asked to (`mul_add`), and `+`,
-/// `−`, `×`, `÷` and `sqrt` are correctly rounded at every width.
+/// A function whose small calls cost more in the dispatch than the wider vectors save
+/// writes `where dispatched_if(condition on its arguments)` before its body: when the
+/// condition is false it runs as the compilation target's code.
+///
+/// The kernels below go through it, and so do the update rules' single passes over
+/// parameters, gradients and state, the activations and the metrics' scoring, so that a
+/// plain loop over slices vectorises at the CPU's full width. Enabling the features
+/// changes no result of such a loop: Rust never contracts `a * b + c` into a fused
+/// multiply-add unless asked to (`mul_add`), and `+`, `−`, `×`, `÷` and `sqrt` are
+/// correctly rounded at every width.
 #[macro_export]
-macro_rules! vectorized {
-    ($body:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {
-        $crate::vectorized!([] $body($($arg: $ty),*) $(-> $ret)?)
+macro_rules! vectorized_fn {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident<T: Float $(, $g:ident: $bound:path)*>(
+            $($arg:ident: $ty:ty),* $(,)?
+        ) $(-> $ret:ty)?
+        $(where dispatched_if($cond:expr))?
+        $body:block
+    ) => {
+        $(#[$meta])*
+        $vis fn $name<T: $crate::Float $(, $g: $bound)*>($($arg: $ty),*) $(-> $ret)? {
+            /// The body, inlined into each instruction set's copy.
+            #[inline(always)]
+            fn body<T: $crate::Float $(, $g: $bound)*>($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                /// The body compiled for AVX-512.
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn wide<T: $crate::Float $(, $g: $bound)*>($($arg: $ty),*) $(-> $ret)? {
+                    body($($arg),*)
+                }
+                /// The body compiled for AVX2 and FMA.
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2<T: $crate::Float $(, $g: $bound)*>($($arg: $ty),*) $(-> $ret)? {
+                    body($($arg),*)
+                }
+                let level = if true $(&& ($cond))? {
+                    $crate::kernels::simd_level()
+                } else {
+                    $crate::kernels::SimdLevel::Baseline
+                };
+                match level {
+                    // SAFETY: the CPU was checked for these features.
+                    $crate::kernels::SimdLevel::Avx512 => unsafe { wide($($arg),*) },
+                    // SAFETY: the CPU was checked for these features.
+                    $crate::kernels::SimdLevel::Avx2 => unsafe { avx2($($arg),*) },
+                    $crate::kernels::SimdLevel::Baseline => body($($arg),*),
+                }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            {
+                body($($arg),*)
+            }
+        }
     };
-    ([$($generics:tt)*] $body:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            /// The body compiled for AVX-512.
-            #[target_feature(enable = "avx512f,avx2,fma")]
-            fn wide<T: $crate::Float, $($generics)*>($($arg: $ty),*) $(-> $ret)? {
-                $body($($arg),*)
-            }
-            /// The body compiled for AVX2 and FMA.
-            #[target_feature(enable = "avx2,fma")]
-            fn avx2<T: $crate::Float, $($generics)*>($($arg: $ty),*) $(-> $ret)? {
-                $body($($arg),*)
-            }
-            match $crate::kernels::simd_level() {
-                // SAFETY: the CPU was checked for these features.
-                $crate::kernels::SimdLevel::Avx512 => unsafe { wide($($arg),*) },
-                // SAFETY: the CPU was checked for these features.
-                $crate::kernels::SimdLevel::Avx2 => unsafe { avx2($($arg),*) },
-                $crate::kernels::SimdLevel::Baseline => $body($($arg),*),
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            $body($($arg),*)
-        }
-    }};
 }
 
 /// The vector instructions available.
@@ -128,7 +107,7 @@ pub enum SimdLevel {
     Baseline,
 }
 
-/// The best vector instructions of this CPU, detected once ([`vectorized!`](crate::vectorized)
+/// The best vector instructions of this CPU, detected once ([`vectorized_fn!`](crate::vectorized_fn)
 /// compiles for them).
 #[cfg(target_arch = "x86_64")]
 pub fn simd_level() -> SimdLevel {
@@ -213,16 +192,19 @@ fn block_sum<T: Float, const W: usize>(mut v: [T; W]) -> T {
     v[0]
 }
 
-#[inline(always)]
-fn nn_body<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
-    if m == 1 {
-        // One output unit: each entry is a dot product of contiguous vectors.
-        for (ci, b_col) in c[..n].iter_mut().zip(b[..k * n].chunks_exact(k)) {
-            *ci = dot(&a[..k], b_col);
+crate::vectorized_fn! {
+    /// `C = A·B` with `C` `m × n`, `A` `m × k`, `B` `k × n`: each column of `C` is a
+    /// combination of the columns of `A`.
+    pub fn matmul_nn<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
+        if m == 1 {
+            // One output unit: each entry is a dot product of contiguous vectors.
+            for (ci, b_col) in c[..n].iter_mut().zip(b[..k * n].chunks_exact(k)) {
+                *ci = dot(&a[..k], b_col);
+            }
+            return;
         }
-        return;
+        row_blocks!(m, nn_block(c, a, b, m, k, n));
     }
-    row_blocks!(m, nn_block(c, a, b, m, k, n));
 }
 
 /// Rows `r..r + W` of `C = A·B`.
@@ -251,16 +233,20 @@ fn nn_block<T: Float, const W: usize>(
     }
 }
 
-#[inline(always)]
-fn nt_body<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize) {
-    if m == 1 {
-        // One output unit: the gradient row is a combination of the samples.
-        for (&s, b_col) in a[..n].iter().zip(b[..k * n].chunks_exact(k)) {
-            axpy(&mut c[..k], s, b_col);
+crate::vectorized_fn! {
+    /// `C += A·Bᵀ` with `C` `m × k`, `A` `m × n`, `B` `k × n`: the weight gradient `Δ·Xᵀ` added
+    /// to `C` (zeroed first for a gradient; with `A` scaled by `−η`, an SGD step applied to the
+    /// weights directly).
+    pub fn add_nt<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, n: usize, k: usize) {
+        if m == 1 {
+            // One output unit: the gradient row is a combination of the samples.
+            for (&s, b_col) in a[..n].iter().zip(b[..k * n].chunks_exact(k)) {
+                axpy(&mut c[..k], s, b_col);
+            }
+            return;
         }
-        return;
+        row_blocks!(m, nt_block(c, a, b, m, n, k));
     }
-    row_blocks!(m, nt_block(c, a, b, m, n, k));
 }
 
 /// Rows `r..r + W` of `C += A·Bᵀ`.
@@ -287,19 +273,21 @@ fn nt_block<T: Float, const W: usize>(
     }
 }
 
-#[inline(always)]
-fn tn_body<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
-    if m == 1 {
-        // One output unit: each column of `C` is the weight row scaled by one value.
-        for (c_col, &s) in c[..k * n].chunks_exact_mut(k).zip(&b[..n]) {
-            for (ci, &ai) in c_col.iter_mut().zip(&a[..k]) {
-                *ci = ai * s;
+crate::vectorized_fn! {
+    /// `C = Aᵀ·B` with `C` `k × n`, `A` `m × k`, `B` `m × n`: the input gradient `Wᵀ·Δ`.
+    pub fn matmul_tn<T: Float>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
+        if m == 1 {
+            // One output unit: each column of `C` is the weight row scaled by one value.
+            for (c_col, &s) in c[..k * n].chunks_exact_mut(k).zip(&b[..n]) {
+                for (ci, &ai) in c_col.iter_mut().zip(&a[..k]) {
+                    *ci = ai * s;
+                }
             }
+            return;
         }
-        return;
+        c[..k * n].fill(T::zero());
+        row_blocks!(m, tn_block(c, a, b, m, k, n));
     }
-    c[..k * n].fill(T::zero());
-    row_blocks!(m, tn_block(c, a, b, m, k, n));
 }
 
 /// Adds the part of rows `r..r + W` to `C = Aᵀ·B`.
@@ -329,17 +317,27 @@ fn tn_block<T: Float, const W: usize>(
     }
 }
 
-#[inline(always)]
-fn update_then_multiply_body<T: Float>(
-    w: &mut [T],
-    d: &[T],
-    p: &[T],
-    z: &mut [T],
-    x: &[T],
-    m: usize,
-    k: usize,
-) {
-    row_blocks!(m, update_then_multiply_block(w, d, p, z, x, m, k));
+crate::vectorized_fn! {
+    /// `W += d·pᵀ`, then `z = W·x`, in one sweep over `W` (`m × k`, column-major; `d` and `z`
+    /// of length `m`, `p` and `x` of length `k`).
+    ///
+    /// This is a batch-1 SGD step's rank-1 update (`d = −η·Δ`, `p` the step's input) fused
+    /// with the next sample's forward product. At batch 1 a layer's work is one multiply-add
+    /// per weight per pass, so its speed is that of streaming `W` through the caches: doing
+    /// both in one pass reads and writes `W` once instead of reading it twice and writing it
+    /// once. Each weight is updated before it is used, so the result is the same as the
+    /// update followed by the product.
+    pub fn update_then_multiply<T: Float>(
+        w: &mut [T],
+        d: &[T],
+        p: &[T],
+        z: &mut [T],
+        x: &[T],
+        m: usize,
+        k: usize,
+    ) {
+        row_blocks!(m, update_then_multiply_block(w, d, p, z, x, m, k));
+    }
 }
 
 /// Rows `r..r + W` of [`update_then_multiply`].

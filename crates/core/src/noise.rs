@@ -92,40 +92,22 @@ impl NoiseSums {
     }
 }
 
-/// Adds to `norms[i]` the squared norm of sample `i`'s gradient of one dense layer's weights
-/// and bias, `scale · |Δᵢ|² (|xᵢ|² + 1)`, for the columns of its `delta` (`units` rows) and
-/// `input` (`inputs` rows): the outer product `Δᵢ xᵢᵀ` and `Δᵢ` itself, never formed.
-pub(crate) fn add_gradient_norms<T: Float>(
-    norms: &mut [f64],
-    delta: &[T],
-    units: usize,
-    input: &[T],
-    inputs: usize,
-    scale: f64,
-) {
-    crate::vectorized!(gradient_norms(
+crate::vectorized_fn! {
+    /// Adds to `norms[i]` the squared norm of sample `i`'s gradient of one dense layer's weights
+    /// and bias, `scale · |Δᵢ|² (|xᵢ|² + 1)`, for the columns of its `delta` (`units` rows) and
+    /// `input` (`inputs` rows): the outer product `Δᵢ xᵢᵀ` and `Δᵢ` itself, never formed.
+    pub(crate) fn add_gradient_norms<T: Float>(
         norms: &mut [f64],
         delta: &[T],
         units: usize,
         input: &[T],
         inputs: usize,
-        scale: f64
-    ));
-}
-
-/// [`add_gradient_norms`], compiled for each instruction set.
-#[inline(always)]
-fn gradient_norms<T: Float>(
-    norms: &mut [f64],
-    delta: &[T],
-    units: usize,
-    input: &[T],
-    inputs: usize,
-    scale: f64,
-) {
-    let columns = delta.chunks_exact(units).zip(input.chunks_exact(inputs));
-    for (norm, (d, x)) in norms.iter_mut().zip(columns) {
-        *norm += scale * squared_norm(d) * (squared_norm(x) + 1.0);
+        scale: f64,
+    ) {
+        let columns = delta.chunks_exact(units).zip(input.chunks_exact(inputs));
+        for (norm, (d, x)) in norms.iter_mut().zip(columns) {
+            *norm += scale * squared_norm(d) * (squared_norm(x) + 1.0);
+        }
     }
 }
 

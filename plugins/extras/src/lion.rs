@@ -32,15 +32,7 @@ impl<T: Float> UpdateRule<T> for Lion<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let (b1, b2, wd) = (self.beta1, self.beta2, self.weight_decay);
         in_halves((params, grads, &mut self.m[..]), |(params, grads, m)| {
-            descent_core::vectorized!(lion_pass(
-                params: &mut [T],
-                grads: &[T],
-                m: &mut [T],
-                lr: T,
-                b1: T,
-                b2: T,
-                wd: T
-            ));
+            lion_pass(params, grads, m, lr, b1, b2, wd);
         });
     }
 
@@ -53,24 +45,25 @@ impl<T: Float> UpdateRule<T> for Lion<T> {
     }
 }
 
-/// One Lion step over every parameter, in one pass.
-#[inline(always)]
-fn lion_pass<T: Float>(params: &mut [T], grads: &[T], m: &mut [T], lr: T, b1: T, b2: T, wd: T) {
-    let one = T::one();
-    let n = params.len();
-    let (grads, m) = (&grads[..n], &mut m[..n]);
-    for i in 0..n {
-        let (g, p) = (grads[i], params[i]);
-        let c = b1 * m[i] + (one - b1) * g;
-        let sign = if c > T::zero() {
-            one
-        } else if c < T::zero() {
-            -one
-        } else {
-            T::zero()
-        };
-        params[i] = p - lr * (sign + wd * p);
-        m[i] = flushed(b2 * m[i] + (one - b2) * g);
+descent_core::vectorized_fn! {
+    /// One Lion step over every parameter, in one pass.
+    fn lion_pass<T: Float>(params: &mut [T], grads: &[T], m: &mut [T], lr: T, b1: T, b2: T, wd: T) {
+        let one = T::one();
+        let n = params.len();
+        let (grads, m) = (&grads[..n], &mut m[..n]);
+        for i in 0..n {
+            let (g, p) = (grads[i], params[i]);
+            let c = b1 * m[i] + (one - b1) * g;
+            let sign = if c > T::zero() {
+                one
+            } else if c < T::zero() {
+                -one
+            } else {
+                T::zero()
+            };
+            params[i] = p - lr * (sign + wd * p);
+            m[i] = flushed(b2 * m[i] + (one - b2) * g);
+        }
     }
 }
 

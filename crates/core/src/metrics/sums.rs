@@ -86,7 +86,7 @@ impl MetricSums {
     /// loss it computes as the loss too.
     ///
     /// Classification is scored in `T` from the scores alone, with one log-sum-exp per
-    /// sample, [`LANES`] samples side by side; several classes' scores are first laid out
+    /// sample, sixteen samples side by side; several classes' scores are first laid out
     /// class by class, as [`add_by_class`](Self::add_by_class) reads them. The sums over
     /// samples are kept in `f64`, added in sample order.
     pub fn add<T: Float>(
@@ -108,8 +108,7 @@ impl MetricSums {
                 self.loss += loss_total.unwrap_or(0.0);
             }
             Task::Binary => {
-                let labels = batch.labels;
-                let scored = crate::vectorized!(binary_scored(z: &[T], labels: &[u32]) -> Tally);
+                let scored = binary_scored(z, batch.labels);
                 self.count(batch.len, scored, loss_total);
             }
             Task::Multiclass { classes } => {
@@ -140,13 +139,7 @@ impl MetricSums {
         let Task::Multiclass { classes } = self.task else {
             panic!("scores by class are for several classes, not {}", self.task);
         };
-        let labels = batch.labels;
-        let scored = crate::vectorized!(multiclass_scored(
-            zt: &[T],
-            labels: &[u32],
-            classes: usize,
-            written: Written<'_, T>
-        ) -> Tally);
+        let scored = multiclass_scored(zt, batch.labels, classes, written);
         self.count(batch.len, scored, loss_total);
     }
 
@@ -221,47 +214,49 @@ impl Tally {
     }
 }
 
-/// Two-class scores `z` (one per sample, class 1 predicted when positive) scored against
-/// their `labels`, [`LANES`] samples at a time.
-#[inline(always)]
-fn binary_scored<T: Float>(z: &[T], labels: &[u32]) -> Tally {
-    let mut tally = Tally::default();
-    for (z, labels) in z.chunks(LANES).zip(labels.chunks(LANES)) {
-        let (mut margins, mut rests) = ([T::zero(); LANES], [T::zero(); LANES]);
-        for (i, (&zi, &label)) in z.iter().zip(labels).enumerate() {
-            let positive = label == 1;
-            tally.correct += usize::from((zi > T::zero()) == positive);
-            // `softplus(z) − y·z` as `max(z, 0) − y·z` and `ln(1 + e^{−|z|})`.
-            margins[i] = zi.max(T::zero()) - if positive { zi } else { T::zero() };
-            rests[i] = (-zi.abs()).fast_exp();
+crate::vectorized_fn! {
+    /// Two-class scores `z` (one per sample, class 1 predicted when positive) scored against
+    /// their `labels`, [`LANES`] samples at a time.
+    fn binary_scored<T: Float>(z: &[T], labels: &[u32]) -> Tally {
+        let mut tally = Tally::default();
+        for (z, labels) in z.chunks(LANES).zip(labels.chunks(LANES)) {
+            let (mut margins, mut rests) = ([T::zero(); LANES], [T::zero(); LANES]);
+            for (i, (&zi, &label)) in z.iter().zip(labels).enumerate() {
+                let positive = label == 1;
+                tally.correct += usize::from((zi > T::zero()) == positive);
+                // `softplus(z) − y·z` as `max(z, 0) − y·z` and `ln(1 + e^{−|z|})`.
+                margins[i] = zi.max(T::zero()) - if positive { zi } else { T::zero() };
+                rests[i] = (-zi.abs()).fast_exp();
+            }
+            tally.add_losses(&margins, &mut rests, z.len());
         }
-        tally.add_losses(&margins, &mut rests, z.len());
+        tally
     }
-    tally
 }
 
-/// Scores of several classes laid out class by class (see [`MetricSums::add_by_class`])
-/// scored against their `labels`, with what `written` has room for: whole blocks of
-/// [`LANES`] samples, then what is left.
-#[inline(always)]
-fn multiclass_scored<T: Float>(
-    zt: &[T],
-    labels: &[u32],
-    classes: usize,
-    mut written: Written<'_, T>,
-) -> Tally {
-    let mut tally = Tally::default();
-    let whole = labels.len() - labels.len() % LANES;
-    let block = Block {
-        zt,
-        labels,
-        classes,
-    };
-    for first in (0..whole).step_by(LANES) {
-        block.score(first, LANES, &mut written, &mut tally);
+crate::vectorized_fn! {
+    /// Scores of several classes laid out class by class (see [`MetricSums::add_by_class`])
+    /// scored against their `labels`, with what `written` has room for: whole blocks of
+    /// [`LANES`] samples, then what is left.
+    fn multiclass_scored<T: Float>(
+        zt: &[T],
+        labels: &[u32],
+        classes: usize,
+        written: Written<'_, T>,
+    ) -> Tally {
+        let (mut tally, mut written) = (Tally::default(), written);
+        let whole = labels.len() - labels.len() % LANES;
+        let block = Block {
+            zt,
+            labels,
+            classes,
+        };
+        for first in (0..whole).step_by(LANES) {
+            block.score(first, LANES, &mut written, &mut tally);
+        }
+        block.score(whole, labels.len() - whole, &mut written, &mut tally);
+        tally
     }
-    block.score(whole, labels.len() - whole, &mut written, &mut tally);
-    tally
 }
 
 /// A batch of scores of several classes laid out class by class, and the samples' labels.

@@ -28,14 +28,7 @@ impl<T: Float> UpdateRule<T> for Adagrad<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let (eps, wd) = (self.epsilon, self.weight_decay);
         in_halves((params, grads, &mut self.s[..]), |(params, grads, s)| {
-            descent_core::vectorized!(adagrad_pass(
-                params: &mut [T],
-                grads: &[T],
-                s: &mut [T],
-                lr: T,
-                eps: T,
-                wd: T
-            ));
+            adagrad_pass(params, grads, s, lr, eps, wd);
         });
     }
 
@@ -48,15 +41,16 @@ impl<T: Float> UpdateRule<T> for Adagrad<T> {
     }
 }
 
-/// One Adagrad step over every parameter, in one pass.
-#[inline(always)]
-fn adagrad_pass<T: Float>(params: &mut [T], grads: &[T], s: &mut [T], lr: T, eps: T, wd: T) {
-    let n = params.len();
-    let (grads, s) = (&grads[..n], &mut s[..n]);
-    for i in 0..n {
-        let g = decayed(grads[i], params[i], wd);
-        let si = s[i] + g * g;
-        params[i] -= lr * g / (si.sqrt() + eps);
-        s[i] = flushed(si);
+descent_core::vectorized_fn! {
+    /// One Adagrad step over every parameter, in one pass.
+    fn adagrad_pass<T: Float>(params: &mut [T], grads: &[T], s: &mut [T], lr: T, eps: T, wd: T) {
+        let n = params.len();
+        let (grads, s) = (&grads[..n], &mut s[..n]);
+        for i in 0..n {
+            let g = decayed(grads[i], params[i], wd);
+            let si = s[i] + g * g;
+            params[i] -= lr * g / (si.sqrt() + eps);
+            s[i] = flushed(si);
+        }
     }
 }

@@ -53,13 +53,7 @@ impl<T: Float> Adam<T> {
         };
         let state = (params, grads, &mut self.m[..], &mut self.v[..]);
         in_halves(state, |(params, grads, m, v)| {
-            descent_core::vectorized!(adam_pass(
-                params: &mut [T],
-                grads: &[T],
-                m: &mut [T],
-                v: &mut [T],
-                k: AdamStep<T>
-            ));
+            adam_pass(params, grads, m, v, k);
         });
     }
 }
@@ -78,19 +72,20 @@ struct AdamStep<T> {
     c2: T,
 }
 
-/// One Adam step over every parameter, in one pass (see [`Adam::update_shrunk`]).
-#[inline(always)]
-fn adam_pass<T: Float>(params: &mut [T], grads: &[T], m: &mut [T], v: &mut [T], k: AdamStep<T>) {
-    let one = T::one();
-    let n = params.len();
-    let (grads, m, v) = (&grads[..n], &mut m[..n], &mut v[..n]);
-    for i in 0..n {
-        let p = params[i] * k.shrink;
-        let g = decayed(grads[i], p, k.weight_decay);
-        let mi = k.beta1 * m[i] + (one - k.beta1) * g;
-        let vi = k.beta2 * v[i] + (one - k.beta2) * g * g;
-        params[i] = p - k.lr * (mi * k.c1) / ((vi * k.c2).sqrt() + k.epsilon);
-        (m[i], v[i]) = (flushed(mi), flushed(vi));
+descent_core::vectorized_fn! {
+    /// One Adam step over every parameter, in one pass (see [`Adam::update_shrunk`]).
+    fn adam_pass<T: Float>(params: &mut [T], grads: &[T], m: &mut [T], v: &mut [T], k: AdamStep<T>) {
+        let one = T::one();
+        let n = params.len();
+        let (grads, m, v) = (&grads[..n], &mut m[..n], &mut v[..n]);
+        for i in 0..n {
+            let p = params[i] * k.shrink;
+            let g = decayed(grads[i], p, k.weight_decay);
+            let mi = k.beta1 * m[i] + (one - k.beta1) * g;
+            let vi = k.beta2 * v[i] + (one - k.beta2) * g * g;
+            params[i] = p - k.lr * (mi * k.c1) / ((vi * k.c2).sqrt() + k.epsilon);
+            (m[i], v[i]) = (flushed(mi), flushed(vi));
+        }
     }
 }
 

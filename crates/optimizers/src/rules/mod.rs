@@ -6,7 +6,7 @@
 //! every parameter (biases included).
 //!
 //! Each rule's step is one pass over parameters, gradients and state, compiled for the CPU's
-//! widest vector instructions ([`descent_core::vectorized!`]), and taken as two halves side
+//! widest vector instructions ([`descent_core::vectorized_fn!`]), and taken as two halves side
 //! by side when the pool has an idle thread ([`in_halves`]). State that decays geometrically
 //! (a velocity or moment of a parameter whose gradient has become zero, such as a weight into
 //! a dead ReLU unit) would sink into subnormal numbers, on which the CPU takes a slow path for

@@ -41,15 +41,7 @@ impl<T: Float> UpdateRule<T> for Momentum<T> {
         in_halves(
             (params, grads, &mut self.velocity[..]),
             |(params, grads, v)| {
-                descent_core::vectorized!(momentum_pass(
-                    params: &mut [T],
-                    grads: &[T],
-                    v: &mut [T],
-                    lr: T,
-                    mu: T,
-                    wd: T,
-                    nesterov: bool
-                ));
+                momentum_pass(params, grads, v, lr, mu, wd, nesterov);
             },
         );
     }
@@ -63,32 +55,33 @@ impl<T: Float> UpdateRule<T> for Momentum<T> {
     }
 }
 
-/// One momentum step over every parameter, in one pass: heavy ball, or Nesterov's.
-#[inline(always)]
-fn momentum_pass<T: Float>(
-    params: &mut [T],
-    grads: &[T],
-    v: &mut [T],
-    lr: T,
-    mu: T,
-    wd: T,
-    nesterov: bool,
-) {
-    let n = params.len();
-    let (grads, v) = (&grads[..n], &mut v[..n]);
-    if nesterov {
-        for i in 0..n {
-            let g = decayed(grads[i], params[i], wd);
-            let vi = mu * v[i] + g;
-            params[i] -= lr * (g + mu * vi);
-            v[i] = flushed(vi);
-        }
-    } else {
-        for i in 0..n {
-            let g = decayed(grads[i], params[i], wd);
-            let vi = mu * v[i] + g;
-            params[i] -= lr * vi;
-            v[i] = flushed(vi);
+descent_core::vectorized_fn! {
+    /// One momentum step over every parameter, in one pass: heavy ball, or Nesterov's.
+    fn momentum_pass<T: Float>(
+        params: &mut [T],
+        grads: &[T],
+        v: &mut [T],
+        lr: T,
+        mu: T,
+        wd: T,
+        nesterov: bool,
+    ) {
+        let n = params.len();
+        let (grads, v) = (&grads[..n], &mut v[..n]);
+        if nesterov {
+            for i in 0..n {
+                let g = decayed(grads[i], params[i], wd);
+                let vi = mu * v[i] + g;
+                params[i] -= lr * (g + mu * vi);
+                v[i] = flushed(vi);
+            }
+        } else {
+            for i in 0..n {
+                let g = decayed(grads[i], params[i], wd);
+                let vi = mu * v[i] + g;
+                params[i] -= lr * vi;
+                v[i] = flushed(vi);
+            }
         }
     }
 }

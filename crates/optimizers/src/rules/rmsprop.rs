@@ -30,15 +30,7 @@ impl<T: Float> UpdateRule<T> for Rmsprop<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let (rho, eps, wd) = (self.rho, self.epsilon, self.weight_decay);
         in_halves((params, grads, &mut self.s[..]), |(params, grads, s)| {
-            descent_core::vectorized!(rmsprop_pass(
-                params: &mut [T],
-                grads: &[T],
-                s: &mut [T],
-                lr: T,
-                rho: T,
-                eps: T,
-                wd: T
-            ));
+            rmsprop_pass(params, grads, s, lr, rho, eps, wd);
         });
     }
 
@@ -51,23 +43,24 @@ impl<T: Float> UpdateRule<T> for Rmsprop<T> {
     }
 }
 
-/// One RMSprop step over every parameter, in one pass.
-#[inline(always)]
-fn rmsprop_pass<T: Float>(
-    params: &mut [T],
-    grads: &[T],
-    s: &mut [T],
-    lr: T,
-    rho: T,
-    eps: T,
-    wd: T,
-) {
-    let n = params.len();
-    let (grads, s) = (&grads[..n], &mut s[..n]);
-    for i in 0..n {
-        let g = decayed(grads[i], params[i], wd);
-        let si = rho * s[i] + (T::one() - rho) * g * g;
-        params[i] -= lr * g / (si.sqrt() + eps);
-        s[i] = flushed(si);
+descent_core::vectorized_fn! {
+    /// One RMSprop step over every parameter, in one pass.
+    fn rmsprop_pass<T: Float>(
+        params: &mut [T],
+        grads: &[T],
+        s: &mut [T],
+        lr: T,
+        rho: T,
+        eps: T,
+        wd: T,
+    ) {
+        let n = params.len();
+        let (grads, s) = (&grads[..n], &mut s[..n]);
+        for i in 0..n {
+            let g = decayed(grads[i], params[i], wd);
+            let si = rho * s[i] + (T::one() - rho) * g * g;
+            params[i] -= lr * g / (si.sqrt() + eps);
+            s[i] = flushed(si);
+        }
     }
 }

@@ -28,7 +28,7 @@ impl<T: Float> UpdateRule<T> for Sgd<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
         let wd = self.weight_decay;
         in_halves((params, grads), |(params, grads)| {
-            descent_core::vectorized!(sgd_pass(params: &mut [T], grads: &[T], lr: T, wd: T));
+            sgd_pass(params, grads, lr, wd);
         });
     }
 
@@ -41,18 +41,19 @@ impl<T: Float> UpdateRule<T> for Sgd<T> {
     }
 }
 
-/// One SGD step over every parameter, in one pass.
-#[inline(always)]
-fn sgd_pass<T: Float>(params: &mut [T], grads: &[T], lr: T, wd: T) {
-    let n = params.len();
-    let grads = &grads[..n];
-    if wd == T::zero() {
-        for i in 0..n {
-            params[i] -= lr * grads[i];
-        }
-    } else {
-        for i in 0..n {
-            params[i] -= lr * decayed(grads[i], params[i], wd);
+descent_core::vectorized_fn! {
+    /// One SGD step over every parameter, in one pass.
+    fn sgd_pass<T: Float>(params: &mut [T], grads: &[T], lr: T, wd: T) {
+        let n = params.len();
+        let grads = &grads[..n];
+        if wd == T::zero() {
+            for i in 0..n {
+                params[i] -= lr * grads[i];
+            }
+        } else {
+            for i in 0..n {
+                params[i] -= lr * decayed(grads[i], params[i], wd);
+            }
         }
     }
 }
