@@ -171,11 +171,11 @@ impl ModelPlan {
             .layers
             .iter()
             .map(|l| {
-                Ok(LayerSpec {
-                    units: l.units,
-                    activation: activation(&l.activation)?,
-                    init: init.unwrap_or_else(|| Init::default_for(&l.activation)),
-                })
+                Ok(LayerSpec::new(
+                    l.units,
+                    activation(&l.activation)?,
+                    init.unwrap_or_else(|| Init::default_for(&l.activation)),
+                ))
             })
             .collect::<Result<Vec<_>>>()?;
         Network::new(inputs, layers, loss, seed)

@@ -28,6 +28,17 @@ pub struct LayerSpec<T: Float> {
     pub init: Init,
 }
 
+impl<T: Float> LayerSpec<T> {
+    /// A layer of `units` neurons with this activation and initialisation.
+    pub fn new(units: usize, activation: Arc<dyn Activation<T>>, init: Init) -> Self {
+        Self {
+            units,
+            activation,
+            init,
+        }
+    }
+}
+
 /// Samples evaluated at once when a whole dataset is scored.
 const EVALUATION_CHUNK: usize = 256;
 
@@ -249,7 +260,7 @@ impl<T: Float> Network<T> {
     ///
     /// // y = 2x, learnt by one linear unit from zero weights, one sample at a time.
     /// let data = Dataset::regression(1, vec![1.0, 2.0, 3.0], vec![2.0, 4.0, 6.0])?;
-    /// let layer = LayerSpec { units: 1, activation: Arc::new(Pointwise(Identity)), init: Init::Zeros };
+    /// let layer = LayerSpec::new(1, Arc::new(Pointwise(Identity)), Init::Zeros);
     /// let mut net = Network::<f64>::new(1, vec![layer], Arc::new(Squared), 0)?;
     /// {
     ///     let mut sgd = net.descent(0.05);
@@ -672,9 +683,10 @@ impl<'k, T: Float> Part<'k, T> {
             last.score_by_class(params, x, len, zt, par);
             // The loss is the log loss (see `Network::scoring`), which counts no mistakes;
             // the softmax is computed only to be kept.
-            let softmax = match self.softmax.is_empty() {
-                true => &mut [][..],
-                false => &mut self.softmax[..n],
+            let softmax = if self.softmax.is_empty() {
+                &mut [][..]
+            } else {
+                &mut self.softmax[..n]
             };
             let written = Written { classes, softmax };
             self.sums.add_by_class(batch, zt, None, written);

@@ -27,21 +27,13 @@ fn descent_equals_gradient_then_step() {
     .expect("data");
     let build = || {
         let layers = vec![
-            LayerSpec {
-                units: 64,
-                activation: Arc::new(Pointwise(Relu)) as Arc<dyn Activation<f64>>,
-                init: Init::He,
-            },
-            LayerSpec {
-                units: 300,
-                activation: Arc::new(Pointwise(Tanh)),
-                init: Init::Xavier,
-            },
-            LayerSpec {
-                units: 3,
-                activation: Arc::new(Softmax),
-                init: Init::Xavier,
-            },
+            LayerSpec::new(
+                64,
+                Arc::new(Pointwise(Relu)) as Arc<dyn Activation<f64>>,
+                Init::He,
+            ),
+            LayerSpec::new(300, Arc::new(Pointwise(Tanh)), Init::Xavier),
+            LayerSpec::new(3, Arc::new(Softmax), Init::Xavier),
         ];
         Network::new(300, layers, Arc::new(CrossEntropy), 9).expect("network")
     };
@@ -93,11 +85,11 @@ fn a_diverged_step_reports_non_finite_outputs() {
     }
     .teacher(&[], false, Task::Multiclass { classes: 2 })
     .expect("data");
-    let layers = vec![LayerSpec {
-        units: 2,
-        activation: Arc::new(Softmax) as Arc<dyn Activation<f64>>,
-        init: Init::Xavier,
-    }];
+    let layers = vec![LayerSpec::new(
+        2,
+        Arc::new(Softmax) as Arc<dyn Activation<f64>>,
+        Init::Xavier,
+    )];
     let mut net = Network::new(3, layers, Arc::new(CrossEntropy), 2).expect("network");
     net.params_mut()[0] = f64::INFINITY;
     assert!(!net.descent(0.1).step(&data.all()).expect("step"));

@@ -104,9 +104,9 @@ proptest! {
         // differentiable; with the perceptron criterion it may sit on top of any stack.
         let mut layers: Vec<LayerSpec<f64>> = widths
             .iter()
-            .map(|&units| LayerSpec { units, activation: hidden_activation(act), init: Init::Normal })
+            .map(|&units| LayerSpec::new(units, hidden_activation(act), Init::Normal))
             .collect();
-        layers.push(LayerSpec { units: task.outputs(), activation: out_act, init: Init::Normal });
+        layers.push(LayerSpec::new(task.outputs(), out_act, Init::Normal));
         let mut net = Network::new(features, layers, loss, seed).unwrap();
         // non-zero biases so that every parameter matters
         for p in net.params_mut().iter_mut() {
@@ -142,16 +142,12 @@ impl descent_core::activation::Elementwise<f64> for BrokenTanh {
 /// samples, for every parameter (`None`) or `per_layer` of them.
 fn check_broken(derivative: fn(f64, f64) -> f64, per_layer: Option<usize>) -> Vec<LayerCheck> {
     let layers = vec![
-        LayerSpec {
-            units: 4,
-            activation: Arc::new(Pointwise(BrokenTanh(derivative))) as Arc<dyn Activation<f64>>,
-            init: Init::Normal,
-        },
-        LayerSpec {
-            units: 1,
-            activation: Arc::new(Pointwise(Identity)),
-            init: Init::Normal,
-        },
+        LayerSpec::new(
+            4,
+            Arc::new(Pointwise(BrokenTanh(derivative))) as Arc<dyn Activation<f64>>,
+            Init::Normal,
+        ),
+        LayerSpec::new(1, Arc::new(Pointwise(Identity)), Init::Normal),
     ];
     let mut net = Network::new(3, layers, Arc::new(Squared), 1).unwrap();
     let data = random_data(Task::Regression, 3, 5, 2);
@@ -184,16 +180,8 @@ fn a_nan_gradient_fails_its_layer() {
 #[test]
 fn a_hidden_step_is_a_configuration_error() {
     let layers = vec![
-        LayerSpec {
-            units: 2,
-            activation: Arc::new(Step) as Arc<dyn Activation<f64>>,
-            init: Init::Zeros,
-        },
-        LayerSpec {
-            units: 1,
-            activation: Arc::new(Pointwise(Sigmoid)),
-            init: Init::Zeros,
-        },
+        LayerSpec::new(2, Arc::new(Step) as Arc<dyn Activation<f64>>, Init::Zeros),
+        LayerSpec::new(1, Arc::new(Pointwise(Sigmoid)), Init::Zeros),
     ];
     let err = Network::new(2, layers, Arc::new(LogLoss), 0).unwrap_err();
     assert!(

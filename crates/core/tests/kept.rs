@@ -57,16 +57,12 @@ fn setup(
     let labels: Vec<u32> = (0..n).map(|i| ((i * 5 + i / 3) % classes) as u32).collect();
     let data = Dataset::classification(features, x, labels, classes).expect("data");
     let layers = vec![
-        LayerSpec {
-            units: 12,
-            activation: Arc::new(Pointwise(Tanh)) as Arc<dyn Activation<f32>>,
-            init: Init::Xavier,
-        },
-        LayerSpec {
-            units: data.task().outputs(),
-            activation: output,
-            init: Init::Xavier,
-        },
+        LayerSpec::new(
+            12,
+            Arc::new(Pointwise(Tanh)) as Arc<dyn Activation<f32>>,
+            Init::Xavier,
+        ),
+        LayerSpec::new(data.task().outputs(), output, Init::Xavier),
     ];
     let net = Network::new(features, layers, loss, 3).expect("network");
     (net, data)
@@ -149,11 +145,11 @@ fn regression_keeps_values_only_for_a_metric_that_applies() {
     let x: Vec<f32> = (0..n * features).map(|i| (i % 11) as f32 / 10.0).collect();
     let y: Vec<f32> = (0..n).map(|i| (i % 7) as f32).collect();
     let data = Dataset::regression(features, x, y).expect("data");
-    let layers = vec![LayerSpec {
-        units: 1,
-        activation: Arc::new(Pointwise(Identity)) as Arc<dyn Activation<f32>>,
-        init: Init::Xavier,
-    }];
+    let layers = vec![LayerSpec::new(
+        1,
+        Arc::new(Pointwise(Identity)) as Arc<dyn Activation<f32>>,
+        Init::Xavier,
+    )];
     let mut net = Network::new(features, layers, Arc::new(Squared), 1).expect("network");
     let predicted: f64 = net
         .forward(data.x(), n)

@@ -54,16 +54,8 @@ fn close(a: f64, b: f64, relative: f64) -> bool {
 /// A network of one `tanh` hidden layer and a softmax output over `classes`, seeded.
 fn tanh_softmax<T: Float>(features: usize, hidden: usize, classes: usize, seed: u64) -> Network<T> {
     let layers = vec![
-        LayerSpec {
-            units: hidden,
-            activation: Arc::new(Pointwise(Tanh)),
-            init: Init::Xavier,
-        },
-        LayerSpec {
-            units: classes,
-            activation: Arc::new(Softmax),
-            init: Init::Xavier,
-        },
+        LayerSpec::new(hidden, Arc::new(Pointwise(Tanh)), Init::Xavier),
+        LayerSpec::new(classes, Arc::new(Softmax), Init::Xavier),
     ];
     Network::new(features, layers, Arc::new(CrossEntropy), seed).expect("net")
 }
@@ -117,11 +109,7 @@ impl Linear {
 
     fn network(&self) -> Network<f64> {
         let d = self.w.len();
-        let layer = LayerSpec {
-            units: 1,
-            activation: Arc::new(Pointwise(Identity)),
-            init: Init::Zeros,
-        };
+        let layer = LayerSpec::new(1, Arc::new(Pointwise(Identity)), Init::Zeros);
         let mut net = Network::<f64>::new(d, vec![layer], Arc::new(Squared), 0).expect("net");
         net.params_mut()[..d].copy_from_slice(&self.w);
         net.params_mut()[d] = self.b;

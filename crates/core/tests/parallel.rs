@@ -22,11 +22,7 @@ fn values(n: usize, salt: usize) -> Vec<f32> {
 }
 
 fn layer(units: usize, activation: Arc<dyn Activation<f32>>) -> LayerSpec<f32> {
-    LayerSpec {
-        units,
-        activation,
-        init: Init::Xavier,
-    }
+    LayerSpec::new(units, activation, Init::Xavier)
 }
 
 /// A network shape and a batch size to push through it.

@@ -27,16 +27,12 @@ const CLASSES: usize = 10;
 
 fn digits_mlp() -> Network<f32> {
     let layers = vec![
-        LayerSpec {
-            units: 32,
-            activation: Arc::new(Pointwise(Relu)) as Arc<dyn Activation<f32>>,
-            init: Init::Uniform,
-        },
-        LayerSpec {
-            units: CLASSES,
-            activation: Arc::new(Softmax),
-            init: Init::Uniform,
-        },
+        LayerSpec::new(
+            32,
+            Arc::new(Pointwise(Relu)) as Arc<dyn Activation<f32>>,
+            Init::Uniform,
+        ),
+        LayerSpec::new(CLASSES, Arc::new(Softmax), Init::Uniform),
     ];
     Network::new(64, layers, Arc::new(CrossEntropy), 0).expect("a valid network")
 }

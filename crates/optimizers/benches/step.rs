@@ -24,21 +24,9 @@ use faer::linalg::matmul::matmul;
 fn mnist_mlp() -> Network<f32> {
     let relu = || Arc::new(Pointwise(Relu)) as Arc<dyn Activation<f32>>;
     let layers = vec![
-        LayerSpec {
-            units: 256,
-            activation: relu(),
-            init: Init::Uniform,
-        },
-        LayerSpec {
-            units: 128,
-            activation: relu(),
-            init: Init::Uniform,
-        },
-        LayerSpec {
-            units: 10,
-            activation: Arc::new(Softmax),
-            init: Init::Uniform,
-        },
+        LayerSpec::new(256, relu(), Init::Uniform),
+        LayerSpec::new(128, relu(), Init::Uniform),
+        LayerSpec::new(10, Arc::new(Softmax), Init::Uniform),
     ];
     Network::new(784, layers, Arc::new(CrossEntropy), 0).expect("a valid network")
 }

@@ -69,21 +69,13 @@ fn training_steps_allocate_nothing_after_the_first() {
         .expect("data")
         .convert::<f32>();
         let layers = vec![
-            LayerSpec {
-                units: hidden,
-                activation: Arc::new(Pointwise(Relu)) as Arc<dyn Activation<f32>>,
-                init: Init::He,
-            },
-            LayerSpec {
-                units: hidden,
-                activation: Arc::new(Pointwise(Tanh)),
-                init: Init::Xavier,
-            },
-            LayerSpec {
-                units: 3,
-                activation: Arc::new(Softmax),
-                init: Init::Xavier,
-            },
+            LayerSpec::new(
+                hidden,
+                Arc::new(Pointwise(Relu)) as Arc<dyn Activation<f32>>,
+                Init::He,
+            ),
+            LayerSpec::new(hidden, Arc::new(Pointwise(Tanh)), Init::Xavier),
+            LayerSpec::new(3, Arc::new(Softmax), Init::Xavier),
         ];
         let mut net = Network::new(features, layers, Arc::new(CrossEntropy), 0).expect("network");
         let mut rule = Adam::new(net.params().len(), &Hyperparameters::default());

@@ -39,16 +39,12 @@ fn data<T: Float>() -> Split<T> {
 
 fn network<T: Float>() -> Network<T> {
     let layers = vec![
-        LayerSpec {
-            units: 6,
-            activation: Arc::new(Pointwise(Tanh)) as Arc<dyn Activation<T>>,
-            init: Init::Xavier,
-        },
-        LayerSpec {
-            units: 3,
-            activation: Arc::new(Softmax),
-            init: Init::Xavier,
-        },
+        LayerSpec::new(
+            6,
+            Arc::new(Pointwise(Tanh)) as Arc<dyn Activation<T>>,
+            Init::Xavier,
+        ),
+        LayerSpec::new(3, Arc::new(Softmax), Init::Xavier),
     ];
     Network::new(3, layers, Arc::new(CrossEntropy), 5).expect("network")
 }

@@ -21,17 +21,7 @@ fn single<T: Float>(
     loss: Arc<dyn Loss<T>>,
     init: Init,
 ) -> Network<T> {
-    Network::new(
-        inputs,
-        vec![LayerSpec {
-            units: 1,
-            activation: act,
-            init,
-        }],
-        loss,
-        0,
-    )
-    .unwrap()
+    Network::new(inputs, vec![LayerSpec::new(1, act, init)], loss, 0).unwrap()
 }
 
 fn config(epochs: usize, batch: BatchSize, lr: f64) -> TrainConfig {
@@ -390,16 +380,12 @@ fn the_perceptron_never_solves_xor() {
 fn a_2_4_1_tanh_mlp_learns_xor() {
     for seed in 0..5 {
         let layers = vec![
-            LayerSpec {
-                units: 4,
-                activation: Arc::new(Pointwise(Tanh)) as Arc<dyn Activation<f64>>,
-                init: Init::Xavier,
-            },
-            LayerSpec {
-                units: 1,
-                activation: Arc::new(Pointwise(Sigmoid)),
-                init: Init::Xavier,
-            },
+            LayerSpec::new(
+                4,
+                Arc::new(Pointwise(Tanh)) as Arc<dyn Activation<f64>>,
+                Init::Xavier,
+            ),
+            LayerSpec::new(1, Arc::new(Pointwise(Sigmoid)), Init::Xavier),
         ];
         let mut net = Network::new(2, layers, Arc::new(LogLoss), seed).unwrap();
         let out = fit(
@@ -431,16 +417,12 @@ fn a_minibatch_of_the_whole_set_without_shuffling_is_gradient_descent() {
     );
     let mlp = || {
         let layers = vec![
-            LayerSpec {
-                units: 8,
-                activation: Arc::new(Pointwise(Tanh)) as Arc<dyn Activation<f64>>,
-                init: Init::Xavier,
-            },
-            LayerSpec {
-                units: 3,
-                activation: Arc::new(descent_core::activation::Softmax),
-                init: Init::Xavier,
-            },
+            LayerSpec::new(
+                8,
+                Arc::new(Pointwise(Tanh)) as Arc<dyn Activation<f64>>,
+                Init::Xavier,
+            ),
+            LayerSpec::new(3, Arc::new(descent_core::activation::Softmax), Init::Xavier),
         ];
         Network::new(5, layers, Arc::new(descent_core::loss::CrossEntropy), 2).unwrap()
     };
@@ -477,16 +459,12 @@ fn blob_mlp<T: Float>(seed: u64) -> (Network<T>, Split<T>) {
         test: split.test.map(|t| t.convert()),
     };
     let layers = vec![
-        LayerSpec {
-            units: 16,
-            activation: Arc::new(Pointwise(Tanh)) as Arc<dyn Activation<T>>,
-            init: Init::Xavier,
-        },
-        LayerSpec {
-            units: 3,
-            activation: Arc::new(descent_core::activation::Softmax),
-            init: Init::Xavier,
-        },
+        LayerSpec::new(
+            16,
+            Arc::new(Pointwise(Tanh)) as Arc<dyn Activation<T>>,
+            Init::Xavier,
+        ),
+        LayerSpec::new(3, Arc::new(descent_core::activation::Softmax), Init::Xavier),
     ];
     (
         Network::new(4, layers, Arc::new(descent_core::loss::CrossEntropy), seed).unwrap(),
@@ -554,22 +532,17 @@ fn parallel_products_give_the_same_weights_as_sequential_ones() {
     };
     let run = |par: faer::Par| {
         let layers = vec![
-            LayerSpec {
-                units: 256,
-                activation: Arc::new(Pointwise(descent_core::activation::Relu))
-                    as Arc<dyn Activation<f32>>,
-                init: Init::He,
-            },
-            LayerSpec {
-                units: 128,
-                activation: Arc::new(Pointwise(Tanh)),
-                init: Init::Xavier,
-            },
-            LayerSpec {
-                units: 10,
-                activation: Arc::new(descent_core::activation::Softmax),
-                init: Init::Xavier,
-            },
+            LayerSpec::new(
+                256,
+                Arc::new(Pointwise(descent_core::activation::Relu)) as Arc<dyn Activation<f32>>,
+                Init::He,
+            ),
+            LayerSpec::new(128, Arc::new(Pointwise(Tanh)), Init::Xavier),
+            LayerSpec::new(
+                10,
+                Arc::new(descent_core::activation::Softmax),
+                Init::Xavier,
+            ),
         ];
         let mut net =
             Network::new(784, layers, Arc::new(descent_core::loss::CrossEntropy), 7).unwrap();

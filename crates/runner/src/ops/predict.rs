@@ -86,11 +86,11 @@ fn network<T: Precision>(
                 .activations()
                 .get(&l.activation)
                 .ok_or_else(|| format!("its activation `{}` is not registered", l.activation))?;
-            Ok(LayerSpec {
-                units: l.units,
-                activation: T::activation(&activation.factory),
-                init: Init::Zeros,
-            })
+            Ok(LayerSpec::new(
+                l.units,
+                T::activation(&activation.factory),
+                Init::Zeros,
+            ))
         })
         .collect::<std::result::Result<Vec<_>, String>>()?;
     let loss = registry

@@ -288,11 +288,7 @@ mod tests {
     use crate::encoding::{Encoding, InputColumn};
 
     fn net() -> Network<f32> {
-        let layer = |units, activation| LayerSpec {
-            units,
-            activation,
-            init: Init::Xavier,
-        };
+        let layer = |units, activation| LayerSpec::new(units, activation, Init::Xavier);
         Network::new(
             3,
             vec![

@@ -168,15 +168,15 @@ mod tests {
     use super::*;
 
     fn linear(inputs: usize, params: &[f64], logistic: bool) -> Network<f64> {
-        let layer = LayerSpec {
-            units: 1,
-            activation: if logistic {
+        let layer = LayerSpec::new(
+            1,
+            if logistic {
                 Arc::new(Pointwise(Sigmoid))
             } else {
                 Arc::new(Pointwise(Identity))
             },
-            init: Init::Zeros,
-        };
+            Init::Zeros,
+        );
         let loss: Arc<dyn descent_core::loss::Loss<f64>> = if logistic {
             Arc::new(LogLoss)
         } else {
