@@ -72,7 +72,7 @@ pub struct Network<T: Float> {
     /// ([`HALVED_EVALUATION`]); empty until the first.
     twin: Vec<Dense<T>>,
     /// The buffers of the last evaluation's kept predictions, reused by the next.
-    kept: Kept,
+    kept: Kept<T>,
 }
 
 impl<T: Float> Network<T> {
@@ -506,7 +506,7 @@ impl<T: Float> Network<T> {
     /// the data has several classes and the loss is their log loss, which is then scored
     /// from those scores alone ([`Dense::score_by_class`]). The predictions' buffers are
     /// the network's, taken until [`finish_scoring`](Self::finish_scoring) gives them back.
-    fn scoring(&mut self, data: &Dataset<T>) -> (Kept, usize) {
+    fn scoring(&mut self, data: &Dataset<T>) -> (Kept<T>, usize) {
         let task = data.task();
         let mut applying = self.extra_metrics.iter().filter(|m| m.applies_to(task));
         let applies = applying.clone().next().is_some();
@@ -533,6 +533,11 @@ impl<T: Float> Network<T> {
         if kept.classes.len() < kept.samples {
             kept.classes.resize(kept.samples, 0);
         }
+        for buffer in kept.by_class.iter_mut().chain(&mut kept.softmax) {
+            if buffer.len() < room {
+                buffer.resize(room, T::zero());
+            }
+        }
         for buffer in [&mut kept.scores, &mut kept.outputs] {
             if buffer.len() < kept.len {
                 buffer.resize(kept.len, 0.0);
@@ -542,7 +547,7 @@ impl<T: Float> Network<T> {
     }
 
     /// The metrics of `data` from its `sums` and `kept` predictions, the extra ones included.
-    fn finish_scoring(&mut self, sums: MetricSums, kept: Kept, data: &Dataset<T>) -> Metrics {
+    fn finish_scoring(&mut self, sums: MetricSums, kept: Kept<T>, data: &Dataset<T>) -> Metrics {
         let mut metrics = sums.finish();
         if kept.applies {
             let task = data.task();
@@ -574,10 +579,11 @@ impl<T: Float> Network<T> {
 
 /// The predictions of a dataset being scored that its extra metrics read: the predicted
 /// classes, and the output layer's scores and outputs laid out as the targets, allocated
-/// whole and filled part by part. The buffers keep the largest size seen, so that
-/// evaluating the same splits again allocates nothing.
-#[derive(Debug, Clone, Default)]
-struct Kept {
+/// whole and filled part by part; and each part's room for a chunk's scores by class and
+/// their softmax. The buffers keep the largest size seen, so that evaluating the same
+/// splits again allocates none of them.
+#[derive(Debug, Clone)]
+struct Kept<T> {
     classes: Vec<u32>,
     scores: Vec<f64>,
     outputs: Vec<f64>,
@@ -589,6 +595,25 @@ struct Kept {
     /// Values of the scores and outputs in use: all of them when a metric that applies
     /// reads them ([`Reads::Everything`]), otherwise none.
     len: usize,
+    /// Each part's scores by class (see [`Network::scoring`]).
+    by_class: [Vec<T>; 2],
+    /// Each part's softmax of them, used when the outputs are kept.
+    softmax: [Vec<T>; 2],
+}
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Self {
+            classes: Vec::new(),
+            scores: Vec::new(),
+            outputs: Vec::new(),
+            applies: false,
+            samples: 0,
+            len: 0,
+            by_class: [Vec::new(), Vec::new()],
+            softmax: [Vec::new(), Vec::new()],
+        }
+    }
 }
 
 /// One part of a dataset being scored chunk by chunk ([`Network::evaluate`]): the built-in
@@ -602,8 +627,8 @@ struct Part<'k, T> {
     classes: &'k mut [u32],
     scores: &'k mut [f64],
     outputs: &'k mut [f64],
-    by_class: Vec<T>,
-    softmax: Vec<T>,
+    by_class: &'k mut [T],
+    softmax: &'k mut [T],
 }
 
 /// Whether the output layer already holds the forward pass of the chunk a [`Part`] scores,
@@ -619,25 +644,34 @@ enum Scored {
 impl<'k, T: Float> Part<'k, T> {
     /// The parts of data of `task` before and after sample `mid`, each with `room` values
     /// for scores by class.
-    fn halves(task: Task, kept: &'k mut Kept, mid: usize, room: usize) -> [Self; 2] {
+    fn halves(task: Task, kept: &'k mut Kept<T>, mid: usize, room: usize) -> [Self; 2] {
         let softmax = if kept.len > 0 { room } else { 0 };
+        let [by_class, later_by_class] = &mut kept.by_class;
+        let [scratch, later_scratch] = &mut kept.softmax;
         let at = (mid * task.outputs()).min(kept.len);
         let (classes, later_classes) =
             kept.classes[..kept.samples].split_at_mut(mid.min(kept.samples));
         let (scores, later_scores) = kept.scores[..kept.len].split_at_mut(at);
         let (outputs, later_outputs) = kept.outputs[..kept.len].split_at_mut(at);
-        let part = |classes, scores, outputs| Self {
-            task,
-            sums: MetricSums::new(task),
-            classes,
-            scores,
-            outputs,
-            by_class: vec![T::zero(); room],
-            softmax: vec![T::zero(); softmax],
-        };
+        let part =
+            |classes, scores, outputs, by_class: &'k mut Vec<T>, scratch: &'k mut Vec<T>| Self {
+                task,
+                sums: MetricSums::new(task),
+                classes,
+                scores,
+                outputs,
+                by_class: &mut by_class[..room],
+                softmax: &mut scratch[..softmax],
+            };
         [
-            part(classes, scores, outputs),
-            part(later_classes, later_scores, later_outputs),
+            part(classes, scores, outputs, by_class, scratch),
+            part(
+                later_classes,
+                later_scores,
+                later_outputs,
+                later_by_class,
+                later_scratch,
+            ),
         ]
     }
 
