@@ -19,7 +19,7 @@ use descent_core::data::synthetic::Synthetic;
 use descent_core::data::{Dataset, Task};
 use descent_core::init::Init;
 use descent_core::loss::CrossEntropy;
-use descent_core::metrics::{Metric, Predictions, Reads};
+use descent_core::metrics::{Accuracy, Metric, Predictions, Reads};
 use descent_core::{LayerSpec, Network};
 use descent_optim::batching::{BatchSize, Batcher};
 
@@ -63,10 +63,7 @@ impl Metric for KeptAccuracy {
     }
 
     fn compute(&self, p: &Predictions<'_>) -> f64 {
-        let right = (0..p.len())
-            .filter(|&i| p.predicted_class(i) == p.labels[i])
-            .count();
-        right as f64 / p.len().max(1) as f64
+        Accuracy.compute(p)
     }
 
     fn higher_is_better(&self) -> bool {
