@@ -22,9 +22,11 @@ pub mod model;
 mod network;
 pub mod noise;
 pub mod random;
+mod subnormals;
 
 pub use error::{CoreError, Result};
 pub use faer::Par;
 pub use float::Float;
 pub use layer::{Dense, HALVED_PRODUCT, PARALLEL_PRODUCT};
 pub use network::{Descent, HALVED_EVALUATION, LayerSpec, Network};
+pub use subnormals::flush_subnormals;

@@ -144,6 +144,8 @@ pub enum Command {
 pub fn main(plugins: &[Plugin]) -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    // Commands that compute on this thread (`predict`, `gradcheck`) round as the runs' pool does.
+    descent_core::flush_subnormals();
     ExitCode::from(execute_command(cli, plugins))
 }
 

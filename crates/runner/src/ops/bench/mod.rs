@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
 use descent_core::Par;
 use descent_core::data::synthetic::Synthetic;
 use descent_core::data::{Dataset, Split, Task};
@@ -18,6 +17,7 @@ use crate::error::OpError;
 use crate::registry::Registry;
 
 pub mod npy;
+use crate::run::execute::thread_pool;
 use crate::run::train::{Start, fit};
 
 /// One benchmark workload: a network, its data and how it is trained.
@@ -368,10 +368,7 @@ impl Workload {
             orders,
             state: None,
         };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .context("cannot start the thread pool")?;
+        let pool = thread_pool(threads)?;
         let (outcome, _) = pool
             .install(|| {
                 fit(
