@@ -13,12 +13,11 @@ use serde::Serialize;
 use crate::config::schema::RunConfig;
 use crate::config::{ConfigError, Diagnostic};
 use crate::error::OpError;
-
 use crate::registry::Registry;
-
-pub mod npy;
 use crate::run::execute::thread_pool;
 use crate::run::train::{Start, fit};
+
+pub mod npy;
 
 /// One benchmark workload: a network, its data and how it is trained.
 #[derive(Debug, Clone, Copy, PartialEq)]
