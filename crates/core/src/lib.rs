@@ -23,6 +23,7 @@ mod network;
 pub mod noise;
 pub mod random;
 mod subnormals;
+pub mod turns;
 
 pub use error::{CoreError, Result};
 pub use faer::Par;

@@ -160,6 +160,11 @@ impl<T: Float> Network<T> {
         self.par = par;
     }
 
+    /// The parallelism of the matrix products.
+    pub fn parallelism(&self) -> Par {
+        self.par
+    }
+
     /// Makes the buffers hold batches of `capacity` samples; allocates only when growing.
     pub fn reserve(&mut self, capacity: usize) {
         if capacity > self.capacity {
@@ -476,7 +481,7 @@ impl<T: Float> Network<T> {
                 scorer(&mut self.layers, Par::Seq),
                 scorer(&mut self.twin, Par::Seq),
             );
-            rayon::join(
+            crate::turns::side_by_side(
                 || one.score(data, 0..mid, &mut first),
                 || other.score(data, mid..n, &mut second),
             );
@@ -839,6 +844,12 @@ pub struct Descent<'n, T: Float> {
 }
 
 impl<T: Float> Descent<'_, T> {
+    /// Sets the parallelism of the network's matrix products for the next steps, as
+    /// [`Network::set_parallelism`]; the weights come out the same whatever it is.
+    pub fn set_parallelism(&mut self, par: Par) {
+        self.net.par = par;
+    }
+
     /// One step on `batch`. Returns whether the batch's output scores were all finite
     /// before the step: a NaN or an infinity there means training has diverged. The loss
     /// itself is not computed (a step does not need it, and its logarithms or

@@ -189,8 +189,8 @@ impl<T: Float> Batcher<T> {
 /// mlp_mnist_b512 and 150k → 158k for mlp_mnist_b64, with `--threads 1` unchanged.
 pub const HALVED_GATHER: usize = 1 << 15;
 
-/// Copies the samples `order` names from `train` into `x` and `y`: as two halves through
-/// [`rayon::join`] (in the current pool) from [`HALVED_GATHER`] values, else in one go.
+/// Copies the samples `order` names from `train` into `x` and `y`: as two halves
+/// ([`descent_core::turns::side_by_side`]) from [`HALVED_GATHER`] values, else in one go.
 /// The rows are scattered over the training set, so a large batch's gather waits on memory
 /// more than it copies, and a second core halves the wait.
 fn gather<T: Float>(order: &[usize], train: &Dataset<T>, x: &mut [T], y: &mut [T]) {
@@ -201,7 +201,7 @@ fn gather<T: Float>(order: &[usize], train: &Dataset<T>, x: &mut [T], y: &mut [T
     let (order_a, order_b) = order.split_at(mid);
     let (xa, xb) = x.split_at_mut(mid * train.features());
     let (ya, yb) = y.split_at_mut(mid * train.outputs());
-    rayon::join(
+    descent_core::turns::side_by_side(
         || copy_rows(order_a, train, xa, ya),
         || copy_rows(order_b, train, xb, yb),
     );

@@ -7,6 +7,7 @@
 
 pub mod batching;
 mod error;
+mod pacing;
 pub mod rules;
 pub mod schedule;
 pub mod trainer;

@@ -6,10 +6,11 @@ use std::time::Instant;
 use descent_core::data::{Batch, Dataset, Split};
 use descent_core::metrics::Metrics;
 use descent_core::noise::noise_samples;
-use descent_core::{Float, Network};
+use descent_core::{Float, Network, Par};
 
 use crate::batching::{BatchSize, Batcher, ShuffleState};
 use crate::error::{OptimError, Result};
+use crate::pacing::Pacer;
 use crate::rules::{RuleState, UpdateRule};
 use crate::schedule::Schedule;
 
@@ -334,6 +335,7 @@ pub fn train_from<T: Float>(
     let (first_epoch, mut updates, mut seconds) = last;
     let mut stop = Stop::MaxEpochs;
     let plain = rule.is_plain_descent();
+    let mut pacer = Pacer::new(net.parallelism());
     for epoch in first_epoch..config.epochs {
         let lr = T::of(config.learning_rate * schedule.factor(epoch, config.epochs));
         let started = Instant::now();
@@ -341,11 +343,19 @@ pub fn train_from<T: Float>(
             Some(order) => batcher.start_epoch_in(order, train),
             None => batcher.start_epoch(),
         }
+        let mut train_epoch =
+            |step: &mut dyn FnMut(&Batch<'_, T>, Par) -> descent_core::Result<bool>| {
+                run_epoch(&mut batcher, train, &mut samples, &mut pacer, step)
+            };
         let (steps, diverged) = if plain {
             let mut sgd = net.descent(lr);
-            run_epoch(&mut batcher, train, &mut samples, |batch| sgd.step(batch))?
+            train_epoch(&mut |batch, par| {
+                sgd.set_parallelism(par);
+                sgd.step(batch)
+            })?
         } else {
-            run_epoch(&mut batcher, train, &mut samples, |batch| {
+            train_epoch(&mut |batch, par| {
+                net.set_parallelism(par);
                 let finite = net.step_gradients(batch)?;
                 let (params, grads) = net.params_and_grads();
                 rule.update(params, grads, lr);
@@ -408,6 +418,8 @@ pub fn train_from<T: Float>(
             break;
         }
     }
+    // The pacer may have left the products sequential: the network keeps what it was given.
+    net.set_parallelism(pacer.spare());
     Ok(Outcome {
         stop,
         records,
@@ -417,17 +429,24 @@ pub fn train_from<T: Float>(
 
 /// Takes `step` over the batches of the epoch `batcher` has started, counting samples into
 /// `samples`, until the end or a step that reports non-finite values (`false`). Returns
-/// the finite steps taken and whether one was not.
+/// the finite steps taken and whether one was not. `pacer` chooses, step by step, whether
+/// the run's spare threads take half of each job, and gives `step` its products'
+/// parallelism.
 fn run_epoch<T: Float>(
     batcher: &mut Batcher<T>,
     train: &Dataset<T>,
     samples: &mut u64,
-    mut step: impl FnMut(&Batch<'_, T>) -> descent_core::Result<bool>,
+    pacer: &mut Pacer,
+    mut step: impl FnMut(&Batch<'_, T>, Par) -> descent_core::Result<bool>,
 ) -> Result<(u64, bool)> {
     for k in 0..batcher.batches_per_epoch() {
+        let par = pacer.begin();
         let batch = batcher.batch(train, k);
-        *samples += batch.len as u64;
-        if !step(&batch)? {
+        let len = batch.len;
+        *samples += len as u64;
+        let finite = step(&batch, par)?;
+        pacer.end(len);
+        if !finite {
             return Ok((k as u64, true));
         }
     }

@@ -507,6 +507,8 @@ fn the_same_seed_gives_the_same_weights_and_precisions_agree() {
 /// faer's parallel products split the output, never a sum, so a run that has the cores to
 /// itself (`Par::rayon`) takes exactly the steps of a sequential one. The first layer's
 /// products (256 × 784 × 512) are above `PARALLEL_PRODUCT`, so they do run in parallel.
+/// Twelve steps of at least a few milliseconds each also take the trainer's pacer through
+/// blocks side by side and in turn (it tries the second mode after its first block).
 #[test]
 fn parallel_products_give_the_same_weights_as_sequential_ones() {
     let data = only_train(
@@ -528,7 +530,7 @@ fn parallel_products_give_the_same_weights_as_sequential_ones() {
     let cfg = TrainConfig {
         shuffle: true,
         seed: 4,
-        ..config(2, BatchSize::Samples(512), 0.05)
+        ..config(6, BatchSize::Samples(512), 0.05)
     };
     let run = |par: faer::Par| {
         let layers = vec![
@@ -548,6 +550,11 @@ fn parallel_products_give_the_same_weights_as_sequential_ones() {
             Network::new(784, layers, Arc::new(descent_core::loss::CrossEntropy), 7).unwrap();
         net.set_parallelism(par);
         fit(&mut net, &data, &cfg);
+        assert_eq!(
+            net.parallelism(),
+            par,
+            "the trainer keeps the network's parallelism"
+        );
         net.params().to_vec()
     };
     let sequential = run(faer::Par::Seq);

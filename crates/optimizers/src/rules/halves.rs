@@ -67,8 +67,8 @@ cut_tuple!(A, B);
 cut_tuple!(A, B, C);
 cut_tuple!(A, B, C, D);
 
-/// Runs `pass` over `slices`, or over their two halves side by side (through
-/// [`rayon::join`], in the current pool) when they hold at least [`HALVED_PASS`] values.
+/// Runs `pass` over `slices`, or over their two halves (side by side in the current pool,
+/// or in turn: [`descent_core::turns`]) when they hold at least [`HALVED_PASS`] values.
 /// `pass` must treat every index on its own.
 pub fn in_halves<S: Cut>(slices: S, pass: impl Fn(S) + Sync) {
     let len = slices.len();
@@ -77,7 +77,7 @@ pub fn in_halves<S: Cut>(slices: S, pass: impl Fn(S) + Sync) {
     }
     // Halves on a 64-value boundary: whole cache lines and vector registers each.
     let (first, second) = slices.cut((len / 2).next_multiple_of(64));
-    rayon::join(|| pass(first), || pass(second));
+    descent_core::turns::side_by_side(|| pass(first), || pass(second));
 }
 
 #[cfg(test)]
