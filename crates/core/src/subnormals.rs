@@ -24,9 +24,17 @@ pub fn flush_subnormals() {
         // with two mode bits set; neither touches other memory or the stack. The modes only
         // change how subnormal values round, never memory safety.
         unsafe {
-            std::arch::asm!("stmxcsr [{}]", in(reg) &raw mut csr, options(nostack, preserves_flags));
+            std::arch::asm!(
+                "stmxcsr [{}]",
+                in(reg) &raw mut csr,
+                options(nostack, preserves_flags)
+            );
             csr |= DAZ_FTZ;
-            std::arch::asm!("ldmxcsr [{}]", in(reg) &raw const csr, options(nostack, preserves_flags, readonly));
+            std::arch::asm!(
+                "ldmxcsr [{}]",
+                in(reg) &raw const csr,
+                options(nostack, preserves_flags, readonly)
+            );
         }
     }
     #[cfg(target_arch = "aarch64")]
@@ -37,8 +45,16 @@ pub fn flush_subnormals() {
         // SAFETY: reads and writes the floating-point control register only; FZ changes
         // how subnormal values round, never memory safety.
         unsafe {
-            std::arch::asm!("mrs {}, fpcr", out(reg) fpcr, options(nomem, nostack, preserves_flags));
-            std::arch::asm!("msr fpcr, {}", in(reg) fpcr | FZ, options(nomem, nostack, preserves_flags));
+            std::arch::asm!(
+                "mrs {}, fpcr",
+                out(reg) fpcr,
+                options(nomem, nostack, preserves_flags)
+            );
+            std::arch::asm!(
+                "msr fpcr, {}",
+                in(reg) fpcr | FZ,
+                options(nomem, nostack, preserves_flags)
+            );
         }
     }
 }

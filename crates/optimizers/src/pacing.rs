@@ -25,8 +25,8 @@ const MARGIN: f64 = 0.9;
 const FIRST_TRY: u32 = 4;
 
 /// Most blocks between two tries of the other mode (four times as many as before each time
-/// a try loses, from [`FIRST_TRY`]): a losing try then costs about 1/128 of the time, and a core that has become free
-/// again is used within 1.3 s.
+/// a try loses, from [`FIRST_TRY`]): a losing try then costs about 1/128 of the time, and a
+/// core that has become free again is used within 1.3 s.
 const LAST_TRY: u32 = 128;
 
 /// Blocks of one mode whose median is that mode's time: a single block slowed by something
