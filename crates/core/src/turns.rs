@@ -21,7 +21,7 @@ pub fn side_by_side<RA: Send, RB: Send>(
     a: impl FnOnce() -> RA + Send,
     b: impl FnOnce() -> RB + Send,
 ) -> (RA, RB) {
-    if in_turn() {
+    if IN_TURN.get() {
         (a(), b())
     } else {
         rayon::join(a, b)
@@ -32,11 +32,6 @@ pub fn side_by_side<RA: Send, RB: Send>(
 /// (`false`, the default).
 pub fn take_turns(in_turn: bool) {
     IN_TURN.set(in_turn);
-}
-
-/// Whether this thread runs the halves of [`side_by_side`] in turn.
-pub fn in_turn() -> bool {
-    IN_TURN.get()
 }
 
 #[cfg(test)]
