@@ -161,7 +161,7 @@ import sys
 
 local, cluster, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 # Columns that measure time: the only ones allowed to differ between machines.
-timing = {"train_seconds", "samples_per_second", "seconds"}
+timing = {"train_seconds", "samples_per_second", "eval_seconds", "seconds"}
 
 def table(directory, name):
     with open(f"{directory}/{name}", newline="") as f:

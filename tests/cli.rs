@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{csv, descent, experiment, file_lines, run_ok, text, without};
+use common::{csv, descent, experiment, file_lines, run_ok, text, untimed};
 
 const SMALL: &str = r#"
 [experiment]
@@ -63,6 +63,7 @@ fn every_output_exists_with_the_spec_schema() {
         "test_accuracy",
         "train_seconds",
         "samples_per_second",
+        "eval_seconds",
     ] {
         assert!(
             runs[0].iter().any(|c| c == column),
@@ -150,10 +151,9 @@ fn results_are_identical_whatever_the_number_of_jobs() {
     let (dir, _) = experiment(SMALL);
     run_ok(dir.path(), "one", &["--jobs", "1"]);
     run_ok(dir.path(), "two", &["--jobs", "2"]);
-    let timing = ["train_seconds", "samples_per_second", "seconds"];
     for table in ["runs.csv", "curves.csv"] {
-        let a = without(&csv(&dir.path().join("one").join(table)), &timing);
-        let b = without(&csv(&dir.path().join("two").join(table)), &timing);
+        let a = untimed(&csv(&dir.path().join("one").join(table)));
+        let b = untimed(&csv(&dir.path().join("two").join(table)));
         assert_eq!(a, b, "{table} differs between --jobs 1 and --jobs 2");
     }
 }
@@ -179,10 +179,9 @@ fn an_interrupted_sweep_resumes() {
         "{}",
         text(&o.stderr)
     );
-    let timing = ["train_seconds", "samples_per_second"];
     assert_eq!(
-        without(&csv(&dir.path().join("cut/runs.csv")), &timing),
-        without(&csv(&dir.path().join("full/runs.csv")), &timing)
+        untimed(&csv(&dir.path().join("cut/runs.csv"))),
+        untimed(&csv(&dir.path().join("full/runs.csv")))
     );
     let o = descent(&["run", "exp.toml", "--out", "cut", "--fresh"], dir.path());
     assert!(!text(&o.stderr).contains("skipping"), "--fresh starts over");

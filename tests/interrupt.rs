@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::{csv, descent, experiment, run_ok, text, without};
+use common::{TIMING, csv, descent, experiment, run_ok, text, untimed};
 
 /// One run long enough (a few seconds in a debug build) that signals arrive mid-training.
 const ONE_SLOW_RUN: &str = r#"
@@ -90,8 +90,9 @@ fn journal_numbers(path: &Path) -> Vec<serde_json::Value> {
         .collect();
     for run in &mut runs {
         let run = run.as_object_mut().expect("an object");
-        run.remove("train_seconds");
-        run.remove("samples_per_second");
+        for key in TIMING {
+            run.remove(key);
+        }
         if let Some(curves) = run.get_mut("curves").and_then(|c| c.as_object_mut()) {
             curves.remove("seconds");
         }
@@ -175,10 +176,9 @@ fn interrupt_then_resume(name: &str, code: i32) {
     assert!(resumed.status.success(), "{err}");
     assert!(err.contains(&format!("skipping {done} run(s)")), "{err}");
     run_ok(dir.path(), "straight", &[]);
-    let timing = ["train_seconds", "samples_per_second"];
     assert_eq!(
-        without(&csv(&dir.path().join("cut/runs.csv")), &timing),
-        without(&csv(&dir.path().join("straight/runs.csv")), &timing)
+        untimed(&csv(&dir.path().join("cut/runs.csv"))),
+        untimed(&csv(&dir.path().join("straight/runs.csv")))
     );
 }
 

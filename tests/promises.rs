@@ -6,7 +6,7 @@ mod common;
 
 use std::fs;
 
-use common::{csv, descent, experiment, file_lines, run_ok, text, without};
+use common::{csv, descent, experiment, file_lines, run_ok, text, untimed};
 
 /// One linear regression on 48,000 × 784 teacher samples with full-batch GD: the weight
 /// gradient is a one-row product of 37.6 M multiply-adds, above the size where a run with
@@ -33,11 +33,9 @@ batch_size = "full"
 epochs = 2
 "#;
 
-const TIMING: [&str; 2] = ["train_seconds", "samples_per_second"];
-
 /// The row of `seed` in a runs table, timing columns dropped.
 fn row(table: &[Vec<String>], seed: &str) -> Vec<String> {
-    let table = without(table, &TIMING);
+    let table = untimed(table);
     let column = table[0]
         .iter()
         .position(|c| c == "seed")
@@ -86,12 +84,7 @@ fn a_run_gives_the_same_numbers_whatever_threads_it_gets() {
         row(&resumed, "1"),
         "resuming changed seed 1"
     );
-    let curves = |name: &str| {
-        without(
-            &csv(&dir.path().join(name).join("curves.csv")),
-            &["seconds"],
-        )
-    };
+    let curves = |name: &str| untimed(&csv(&dir.path().join(name).join("curves.csv")));
     let (one, two) = (curves("one"), curves("two"));
     let seed0 = one.iter().filter(|r| two.contains(r)).count();
     assert_eq!(
@@ -143,8 +136,8 @@ fn failed_runs_are_retried_on_resume_and_finished_ones_are_not() {
     );
     assert!(err.contains("(retried: it had failed)"), "{err}");
     assert_eq!(
-        without(&csv(&dir.path().join("cut/runs.csv")), &TIMING),
-        without(&csv(&dir.path().join("full/runs.csv")), &TIMING),
+        untimed(&csv(&dir.path().join("cut/runs.csv"))),
+        untimed(&csv(&dir.path().join("full/runs.csv"))),
         "the retried run's result replaces its failure"
     );
     // Everything is done now: a third run trains nothing.

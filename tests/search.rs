@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::{csv, descent, experiment, run_ok, text, without};
+use common::{TIMING, csv, descent, experiment, run_ok, text, untimed};
 use serde_json::Value;
 
 /// The base of the searches: a small MLP on blobs with a validation split, trained with
@@ -58,8 +58,6 @@ reduction_factor = 3
 "model.hidden" = { choice = [[4], [8], [16]] }
 "#;
 
-const TIMING: [&str; 2] = ["train_seconds", "samples_per_second"];
-
 fn halving() -> String {
     format!("{BASE}{SPACE}")
 }
@@ -76,7 +74,7 @@ fn records(path: &Path) -> Vec<Value> {
 /// A record's numbers: everything but the timing.
 fn numbers(record: &Value) -> Value {
     let mut r = record.clone();
-    for key in ["train_seconds", "samples_per_second"] {
+    for key in TIMING {
         r.as_object_mut().expect("an object").remove(key);
     }
     r["curves"]
@@ -90,7 +88,7 @@ fn numbers(record: &Value) -> Value {
 fn outcome(dir: &Path, out: &str) -> (Vec<Vec<String>>, String) {
     let out = dir.join(out);
     (
-        without(&csv(&out.join("runs.csv")), &TIMING),
+        untimed(&csv(&out.join("runs.csv"))),
         fs::read_to_string(out.join("search/decisions.json")).expect("decisions"),
     )
 }

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{csv, descent, experiment, run_ok, text, without};
+use common::{csv, descent, experiment, run_ok, text, untimed};
 
 /// Six runs (three batch sizes × two seeds), so that two or three shards get unequal sets.
 const SIX: &str = r#"
@@ -35,25 +35,14 @@ epochs = 4
 training.batch_size = [4, 16, "full"]
 "#;
 
-/// Columns that measure time, the only ones allowed to differ between machines.
-const TIMING: [&str; 7] = [
-    "train_seconds",
-    "samples_per_second",
-    "seconds",
-    "train_seconds_mean",
-    "train_seconds_std",
-    "samples_per_second_mean",
-    "samples_per_second_std",
-];
-
 /// Asserts that the tables of two output directories are equal but for timing columns.
 fn assert_same_tables(a: &Path, b: &Path) {
     for table in ["runs.csv", "curves.csv", "summary.csv"] {
         let left = csv(&a.join(table));
         assert!(left.len() > 1, "{table} has rows");
         assert_eq!(
-            without(&left, &TIMING),
-            without(&csv(&b.join(table)), &TIMING),
+            untimed(&left),
+            untimed(&csv(&b.join(table))),
             "{table} differs between {} and {}",
             a.display(),
             b.display()

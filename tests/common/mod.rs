@@ -60,10 +60,27 @@ pub(crate) fn csv(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The table without the named columns (timing varies between runs).
-pub(crate) fn without(table: &[Vec<String>], drop: &[&str]) -> Vec<Vec<String>> {
+/// The columns of the tables (and keys of the journal) that measure time, the only ones
+/// allowed to differ between two runs of one experiment; `summary.csv` has each with
+/// `_mean` and `_std`.
+pub(crate) const TIMING: [&str; 4] = [
+    "train_seconds",
+    "samples_per_second",
+    "eval_seconds",
+    "seconds",
+];
+
+/// The table without its timing columns ([`TIMING`]).
+pub(crate) fn untimed(table: &[Vec<String>]) -> Vec<Vec<String>> {
+    let timing = |name: &str| {
+        let name = name
+            .strip_suffix("_mean")
+            .or_else(|| name.strip_suffix("_std"))
+            .unwrap_or(name);
+        TIMING.contains(&name)
+    };
     let keep: Vec<usize> = (0..table[0].len())
-        .filter(|&i| !drop.contains(&table[0][i].as_str()))
+        .filter(|&i| !timing(&table[0][i]))
         .collect();
     table
         .iter()

@@ -112,6 +112,9 @@ pub struct EpochRecord {
     pub updates: u64,
     /// Seconds spent training so far, evaluation excluded.
     pub seconds: f64,
+    /// Seconds spent evaluating so far, this record's evaluation included: what
+    /// [`TrainConfig::evaluate_every`] saves.
+    pub evaluation_seconds: f64,
     /// Loss and metrics on the training set.
     pub train: Metrics,
     /// Loss and metrics on the validation set, if there is one.
@@ -147,7 +150,8 @@ impl Outcome {
 /// training continues from ([`train_from`]) to end bit for bit where an uninterrupted
 /// training would have: the parameters, the update rule's state, the shuffle stream's
 /// position, the convergence tracker and the records so far. The epoch, the updates and the
-/// training seconds are those of the last record; the schedule's position is the epoch.
+/// training and evaluation seconds are those of the last record; the schedule's position is
+/// the epoch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainState<T> {
     /// The parameters, laid out like [`Network::params`].
@@ -292,26 +296,31 @@ pub fn train_from<T: Float>(
     let probe = config
         .noise_scale
         .then(|| noise_samples(train, config.seed));
-    let evaluate = |net: &mut Network<T>, epoch, updates, seconds| -> Result<EpochRecord> {
-        // Measured on the whole training set, the noise's forward pass scores it too.
-        let (train_metrics, noise_scale) = match &probe {
-            Some(None) => {
-                let (metrics, noise) = net.evaluate_with_noise(train)?;
-                (metrics, noise.scale())
-            }
-            Some(Some(samples)) => (net.evaluate(train), net.gradient_noise(samples)?.scale()),
-            None => (net.evaluate(train), None),
+    let evaluate =
+        |net: &mut Network<T>, epoch, updates, seconds, evaluating| -> Result<EpochRecord> {
+            let started = Instant::now();
+            // Measured on the whole training set, the noise's forward pass scores it too.
+            let (train_metrics, noise_scale) = match &probe {
+                Some(None) => {
+                    let (metrics, noise) = net.evaluate_with_noise(train)?;
+                    (metrics, noise.scale())
+                }
+                Some(Some(samples)) => (net.evaluate(train), net.gradient_noise(samples)?.scale()),
+                None => (net.evaluate(train), None),
+            };
+            let validation = data.validation.as_ref().map(|d| net.evaluate(d));
+            let test = data.test.as_ref().map(|d| net.evaluate(d));
+            Ok(EpochRecord {
+                epoch,
+                updates,
+                seconds,
+                evaluation_seconds: evaluating + started.elapsed().as_secs_f64(),
+                train: train_metrics,
+                validation,
+                test,
+                noise_scale,
+            })
         };
-        Ok(EpochRecord {
-            epoch,
-            updates,
-            seconds,
-            train: train_metrics,
-            validation: data.validation.as_ref().map(|d| net.evaluate(d)),
-            test: data.test.as_ref().map(|d| net.evaluate(d)),
-            noise_scale,
-        })
-    };
     let (mut records, mut samples, mut best, mut stalled) = match start {
         Some(state) => {
             state.check(net.params().len())?;
@@ -324,15 +333,15 @@ pub fn train_from<T: Float>(
         }
         None => {
             let mut records = Vec::with_capacity(config.epochs + 1);
-            records.push(evaluate(net, 0, 0, 0.0)?);
+            records.push(evaluate(net, 0, 0, 0.0, 0.0)?);
             supervisor.observe(&records[0]);
             (records, 0u64, None, 0)
         }
     };
-    let last = records
-        .last()
-        .map_or((0, 0, 0.0), |r| (r.epoch, r.updates, r.seconds));
-    let (first_epoch, mut updates, mut seconds) = last;
+    let last = records.last().map_or((0, 0, 0.0, 0.0), |r| {
+        (r.epoch, r.updates, r.seconds, r.evaluation_seconds)
+    });
+    let (first_epoch, mut updates, mut seconds, mut evaluating) = last;
     let mut stop = Stop::MaxEpochs;
     let plain = rule.is_plain_descent();
     let mut pacer = Pacer::new(net.parallelism());
@@ -372,7 +381,8 @@ pub fn train_from<T: Float>(
         if !evaluated {
             continue;
         }
-        let record = evaluate(net, epoch + 1, updates, seconds)?;
+        let record = evaluate(net, epoch + 1, updates, seconds, evaluating)?;
+        evaluating = record.evaluation_seconds;
         supervisor.observe(&record);
         let (loss, separated) = (record.train.loss, record.train.mistakes == Some(0));
         records.push(record);

@@ -192,6 +192,19 @@ fn check<T: Float + Bits>(precision: &str) {
             let what = format!("{kind}, batch {batch}, {precision}");
             assert_eq!(straight.stop, Stop::MaxEpochs, "{what}");
             assert!(same(&straight, &resumed), "{what}: records differ");
+            // Each record's evaluation seconds add its own evaluation to those before, across
+            // the resumption too.
+            for outcome in [&straight, &resumed] {
+                let seconds: Vec<f64> = outcome
+                    .records
+                    .iter()
+                    .map(|r| r.evaluation_seconds)
+                    .collect();
+                assert!(
+                    seconds[0] > 0.0 && seconds.windows(2).all(|w| w[1] > w[0]),
+                    "{what}: evaluation seconds {seconds:?}"
+                );
+            }
             assert!(
                 p.iter().zip(&q).all(|(a, b)| a.to_bits() == b.to_bits()),
                 "{what}: parameters differ"

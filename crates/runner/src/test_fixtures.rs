@@ -64,6 +64,7 @@ pub(crate) fn run(group: usize, seed: usize) -> RunRecord {
         ]),
         train_seconds,
         samples_per_second: 1000.0 / train_seconds,
+        eval_seconds: train_seconds / 4.0,
         samples_per_epoch: 100,
         curves: Curves {
             updates: epochs
@@ -134,6 +135,7 @@ pub(crate) fn with_problems() -> Vec<RunRecord> {
     failed.metrics.clear();
     failed.train_seconds = 0.0;
     failed.samples_per_second = 0.0;
+    failed.eval_seconds = 0.0;
     failed.curves = Curves::default();
     runs.push(failed);
     runs

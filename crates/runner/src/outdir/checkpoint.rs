@@ -10,7 +10,7 @@
 //! far (`records`, U64, one row per epoch: [`RECORD_COLUMNS`] words, then two per extra
 //! metric and part — a presence flag and the f64 bits — floats as their bits), the
 //! records' gradient noise scales when measured (`noise_scale`, U64: f64 bits, NaN for
-//! none), and
+//! none) and their evaluation seconds (`evaluation_seconds`, likewise), and
 //! string metadata: `format`, `run_id`, `precision`, the optimizer's buffer names and
 //! counters, the samples seen, the convergence tracker (`best` as the hex bits of an f64, empty before a trained epoch,
 //! `stalled`) and the shuffle stream's position.
@@ -38,6 +38,26 @@ const PART_WORDS: usize = 7;
 /// Columns of a record row before the extra metrics: epoch, updates, seconds, then the
 /// three parts (see `PART_WORDS`).
 pub const RECORD_COLUMNS: usize = 3 + 3 * PART_WORDS;
+
+/// A number of each record kept beside the record rows, read and written through these
+/// functions.
+type RecordFloat = (
+    &'static str,
+    fn(&EpochRecord) -> Option<f64>,
+    fn(&mut EpochRecord, Option<f64>),
+);
+
+/// The numbers kept beside the record rows, one tensor each (`U64`: one f64's bits per
+/// record, NaN for none), written when some record has one. Checkpoints from before a
+/// number was kept lack its tensor, and read back as none (evaluation seconds: 0).
+const RECORD_FLOATS: [RecordFloat; 2] = [
+    ("noise_scale", |r| r.noise_scale, |r, v| r.noise_scale = v),
+    (
+        "evaluation_seconds",
+        |r| Some(r.evaluation_seconds),
+        |r, v| r.evaluation_seconds = v.unwrap_or(0.0),
+    ),
+];
 
 /// What can go wrong with a checkpoint.
 #[derive(Debug, thiserror::Error)]
@@ -264,6 +284,7 @@ fn record_of(row: &[u64], extras: usize) -> Result<EpochRecord, String> {
         epoch: usize::try_from(row[0]).map_err(|_| "an epoch out of range".to_owned())?,
         updates: row[1],
         seconds: f64::from_bits(row[2]),
+        evaluation_seconds: 0.0,
         train: part(0).ok_or("a record without training metrics")?,
         validation: part(1),
         test: part(2),
@@ -296,18 +317,20 @@ fn encode<T: Stored>(run_id: &str, state: &TrainState<T>) -> Result<Vec<u8>, Str
         vec![state.records.len(), RECORD_COLUMNS + 6 * extras],
         words(state.records.iter().flat_map(|r| record_row(r, extras))),
     ));
-    if state.records.iter().any(|r| r.noise_scale.is_some()) {
-        data.push((
-            "noise_scale".into(),
-            Dtype::U64,
-            vec![state.records.len()],
-            words(
-                state
-                    .records
-                    .iter()
-                    .map(|r| r.noise_scale.unwrap_or(f64::NAN).to_bits()),
-            ),
-        ));
+    for (name, value, _) in RECORD_FLOATS {
+        if state.records.iter().any(|r| value(r).is_some()) {
+            data.push((
+                name.into(),
+                Dtype::U64,
+                vec![state.records.len()],
+                words(
+                    state
+                        .records
+                        .iter()
+                        .map(|r| value(r).unwrap_or(f64::NAN).to_bits()),
+                ),
+            ));
+        }
     }
     let mut metadata = HashMap::from([
         ("format".to_owned(), FORMAT.to_owned()),
@@ -427,13 +450,15 @@ fn decode<T: Stored>(bytes: &[u8], run_id: &str) -> Result<TrainState<T>, String
         .chunks_exact(columns)
         .map(|row| record_of(row, extras))
         .collect::<Result<Vec<_>, _>>()?;
-    if tensors.names().contains(&"noise_scale") {
-        let scales = words("noise_scale")?;
-        if scales.len() != records.len() {
-            return Err("its noise scales are not one per record".into());
-        }
-        for (record, bits) in records.iter_mut().zip(scales) {
-            record.noise_scale = Some(f64::from_bits(bits)).filter(|v| !v.is_nan());
+    for (name, _, set) in RECORD_FLOATS {
+        if tensors.names().contains(&name) {
+            let values = words(name)?;
+            if values.len() != records.len() {
+                return Err(format!("its `{name}` is not one value per record"));
+            }
+            for (record, bits) in records.iter_mut().zip(values) {
+                set(record, Some(f64::from_bits(bits)).filter(|v| !v.is_nan()));
+            }
         }
     }
     let order = words("order")?
@@ -493,6 +518,7 @@ mod tests {
                     epoch,
                     updates: epoch as u64 * 3,
                     seconds: epoch as f64 / 7.0,
+                    evaluation_seconds: epoch as f64 / 11.0,
                     train: metrics(1.0 / (epoch as f64 + 1.0)),
                     validation: None,
                     test: (epoch > 0).then(|| metrics(f64::INFINITY)),

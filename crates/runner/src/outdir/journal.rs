@@ -124,6 +124,10 @@ pub struct RunRecord {
     pub train_seconds: f64,
     /// Training samples processed per training second.
     pub samples_per_second: f64,
+    /// Seconds spent evaluating (every evaluated epoch's loss and metrics on each split,
+    /// and the noise scale when measured); 0 in journals written before it was recorded.
+    #[serde(default)]
+    pub eval_seconds: f64,
     /// Training samples per epoch (the training set's size), to count samples to a target;
     /// 0 in journals written before it was recorded.
     #[serde(default)]

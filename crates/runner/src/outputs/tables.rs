@@ -3,7 +3,7 @@
 //!
 //! Column layout of the runs table, which the rest of the output stage relies on:
 //! `run_id, variant, seed, <swept keys...>, status, error, epochs, updates, train_loss,
-//! val_loss, test_loss, <task metrics...>, train_seconds, samples_per_second`.
+//! val_loss, test_loss, <task metrics...>, train_seconds, samples_per_second, eval_seconds`.
 
 mod columns;
 mod files;
@@ -121,6 +121,10 @@ pub fn runs_table(
             "samples_per_second".into(),
             per_run(&runs, |run| run.samples_per_second),
         ),
+        Column::new(
+            "eval_seconds".into(),
+            per_run(&runs, |run| run.eval_seconds),
+        ),
     ]);
     for (t, (metric, &value)) in spec.targets.iter().enumerate() {
         for (p, part) in TARGET_PARTS.iter().enumerate() {
@@ -224,7 +228,7 @@ pub(super) fn build_curves(records: &[RunRecord], metrics: &[String]) -> PolarsR
 ///
 /// Columns: the configuration columns (same types as in `runs`), `count`, one
 /// `n_<status>` count per status, then `<column>_mean` and `<column>_std` for every final
-/// value (`epochs` through `samples_per_second`). Means and standard deviations (sample,
+/// value (`epochs` through `eval_seconds`, then the targets' columns). Means and standard deviations (sample,
 /// n − 1) use only the finite values, so a diverged seed does not turn a mean into NaN; the
 /// `n_diverged` and `n_failed` counts say when that happened. The std is null with fewer
 /// than two finite values, the mean with none.
@@ -565,6 +569,7 @@ mod tests {
                 ("train_accuracy", Float64),
                 ("train_seconds", Float64),
                 ("samples_per_second", Float64),
+                ("eval_seconds", Float64),
             ])
         );
         let ids = labels(&runs, "run_id").expect("column");

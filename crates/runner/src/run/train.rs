@@ -323,6 +323,7 @@ pub fn record(run: &PlannedRun, outcome: &Outcome, registry: &Registry) -> RunRe
         } else {
             0.0
         },
+        eval_seconds: last.evaluation_seconds,
         samples_per_epoch: if last.epoch > 0 {
             outcome.samples / last.epoch as u64
         } else {
@@ -360,6 +361,7 @@ fn untrained(run: &PlannedRun, status: Status) -> RunRecord {
         metrics: BTreeMap::new(),
         train_seconds: 0.0,
         samples_per_second: 0.0,
+        eval_seconds: 0.0,
         samples_per_epoch: 0,
         curves: Curves::default(),
         confusion: None,

@@ -192,6 +192,7 @@ mod tests {
             metrics: BTreeMap::new(),
             train_seconds: 0.0,
             samples_per_second: 0.0,
+            eval_seconds: 0.0,
             samples_per_epoch: 0,
             curves: Curves {
                 epoch: (0..n as u32).collect(),
