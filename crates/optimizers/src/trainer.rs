@@ -338,10 +338,10 @@ pub fn train_from<T: Float>(
             (records, 0u64, None, 0)
         }
     };
-    let last = records.last().map_or((0, 0, 0.0, 0.0), |r| {
-        (r.epoch, r.updates, r.seconds, r.evaluation_seconds)
-    });
-    let (first_epoch, mut updates, mut seconds, mut evaluating) = last;
+    let last = records
+        .last()
+        .map_or((0, 0, 0.0), |r| (r.epoch, r.updates, r.seconds));
+    let (first_epoch, mut updates, mut seconds) = last;
     let mut stop = Stop::MaxEpochs;
     let plain = rule.is_plain_descent();
     let mut pacer = Pacer::new(net.parallelism());
@@ -381,8 +381,8 @@ pub fn train_from<T: Float>(
         if !evaluated {
             continue;
         }
+        let evaluating = records.last().map_or(0.0, |r| r.evaluation_seconds);
         let record = evaluate(net, epoch + 1, updates, seconds, evaluating)?;
-        evaluating = record.evaluation_seconds;
         supervisor.observe(&record);
         let (loss, separated) = (record.train.loss, record.train.mistakes == Some(0));
         records.push(record);

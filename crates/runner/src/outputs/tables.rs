@@ -228,10 +228,10 @@ pub(super) fn build_curves(records: &[RunRecord], metrics: &[String]) -> PolarsR
 ///
 /// Columns: the configuration columns (same types as in `runs`), `count`, one
 /// `n_<status>` count per status, then `<column>_mean` and `<column>_std` for every final
-/// value (`epochs` through `eval_seconds`, then the targets' columns). Means and standard deviations (sample,
-/// n − 1) use only the finite values, so a diverged seed does not turn a mean into NaN; the
-/// `n_diverged` and `n_failed` counts say when that happened. The std is null with fewer
-/// than two finite values, the mean with none.
+/// value (`epochs` through `eval_seconds`, then the targets' columns). Means and standard
+/// deviations (sample, n − 1) use only the finite values, so a diverged seed does not turn a
+/// mean into NaN; the `n_diverged` and `n_failed` counts say when that happened. The std is
+/// null with fewer than two finite values, the mean with none.
 pub fn summary_frame(runs: &DataFrame) -> Result<DataFrame> {
     let config = config_columns(runs)?;
     let groups = configurations(runs)?;
