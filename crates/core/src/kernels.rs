@@ -450,6 +450,37 @@ fn dot_chunks<'a, T: Float, const W: usize>(
     (xr, yr)
 }
 
+crate::vectorized_fn! {
+    /// `first = w₁·first + w₂·second`: a batch's gradient from the mean gradients of its two
+    /// halves, weighted by their shares of the samples.
+    pub fn mix_halves<T: Float>(first: &mut [T], second: &[T], w1: T, w2: T) {
+        let n = first.len();
+        let second = &second[..n];
+        for i in 0..n {
+            first[i] = w1 * first[i] + w2 * second[i];
+        }
+    }
+}
+
+crate::vectorized_fn! {
+    /// `params −= η·(w₁·first + w₂·second)`: a plain SGD step on a batch's gradient made,
+    /// as [`mix_halves`] makes it, from its two halves', in one pass.
+    pub fn descend_halves<T: Float>(
+        params: &mut [T],
+        first: &[T],
+        second: &[T],
+        w1: T,
+        w2: T,
+        rate: T,
+    ) {
+        let n = params.len();
+        let (first, second) = (&first[..n], &second[..n]);
+        for i in 0..n {
+            params[i] -= rate * (w1 * first[i] + w2 * second[i]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,5 +29,5 @@ pub use error::{CoreError, Result};
 pub use faer::Par;
 pub use float::Float;
 pub use layer::{Dense, HALVED_PRODUCT, PARALLEL_PRODUCT};
-pub use network::{Descent, HALVED_EVALUATION, LayerSpec, Network};
+pub use network::{Descent, HALVED_BATCH, HALVED_EVALUATION, HALVED_STEP, LayerSpec, Network};
 pub use subnormals::flush_subnormals;

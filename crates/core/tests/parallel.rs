@@ -1,9 +1,10 @@
 //! A network given spare threads (`Par::rayon`) computes exactly what a sequential one does,
 //! for every shape of product a dense layer makes: a one-unit layer (`dW` is a row), a
 //! batch of one (`Z` and `dX` are columns), a wide layer and a tall one, each above
-//! `PARALLEL_PRODUCT` so that faer's parallel path is really taken where it is allowed; and a
-//! mini-batch whose products are halved (`HALVED_PRODUCT`), with an odd number of units;
-//! and an evaluation scored as two halves (`HALVED_EVALUATION`) in pools of 1 to 3 threads.
+//! `PARALLEL_PRODUCT` so that faer's parallel path is really taken where it is allowed; a
+//! mini-batch whose products are halved (`HALVED_PRODUCT`), with an odd number of units; a
+//! batch trained as two unequal halves (`HALVED_BATCH`); and an evaluation scored as two
+//! halves (`HALVED_EVALUATION`) in pools of 1 to 3 threads.
 
 use std::sync::Arc;
 
@@ -12,7 +13,9 @@ use descent_core::data::{Batch, Dataset, Task};
 use descent_core::init::Init;
 use descent_core::loss::{CrossEntropy, Loss, Squared};
 use descent_core::metrics::{Metric, Predictions};
-use descent_core::{HALVED_EVALUATION, HALVED_PRODUCT, LayerSpec, Network, PARALLEL_PRODUCT, Par};
+use descent_core::{
+    HALVED_BATCH, HALVED_EVALUATION, HALVED_PRODUCT, LayerSpec, Network, PARALLEL_PRODUCT, Par,
+};
 
 /// Reproducible values in [−1, 1) without a random number generator.
 fn values(n: usize, salt: usize) -> Vec<f32> {
@@ -33,8 +36,9 @@ struct Shape {
     loss: fn() -> Arc<dyn Loss<f32>>,
     classes: usize,
     batch: usize,
-    /// The product of this shape that must reach `PARALLEL_PRODUCT` (units · inputs · batch),
-    /// or fall between `HALVED_PRODUCT` and it for a halved shape.
+    /// The product of this shape that must reach `PARALLEL_PRODUCT` (units · inputs · the
+    /// samples of a pass: half the batch from `HALVED_BATCH` samples), or fall between
+    /// `HALVED_PRODUCT` and it for a halved shape.
     largest: usize,
     /// Whether the largest product is one of the halved ones.
     halved: bool,
@@ -78,12 +82,12 @@ fn every_layer_shape_gives_the_same_numbers_with_any_thread_count() {
     let shapes = [
         Shape {
             name: "one unit (linear regression, full batch)",
-            inputs: 4096,
+            inputs: 140_000,
             layers: || vec![layer(1, Arc::new(Pointwise(Identity)))],
             loss: || Arc::new(Squared),
             classes: 1,
-            batch: 8192,
-            largest: 4096 * 8192,
+            batch: HALVED_BATCH - 1,
+            largest: 140_000 * (HALVED_BATCH - 1),
             halved: false,
         },
         Shape {
@@ -113,7 +117,7 @@ fn every_layer_shape_gives_the_same_numbers_with_any_thread_count() {
             loss: || Arc::new(CrossEntropy),
             classes: 3,
             batch: 512,
-            largest: 4096 * 64 * 512,
+            largest: 4096 * 64 * 256,
             halved: false,
         },
         Shape {
@@ -128,7 +132,7 @@ fn every_layer_shape_gives_the_same_numbers_with_any_thread_count() {
             loss: || Arc::new(CrossEntropy),
             classes: 3,
             batch: 1024,
-            largest: 16 * 4096 * 1024,
+            largest: 16 * 4096 * 512,
             halved: false,
         },
         Shape {
@@ -146,6 +150,21 @@ fn every_layer_shape_gives_the_same_numbers_with_any_thread_count() {
             batch: 64,
             largest: 301 * 784 * 64,
             halved: true,
+        },
+        Shape {
+            name: "a batch trained as two unequal halves",
+            inputs: 784,
+            layers: || {
+                vec![
+                    layer(301, Arc::new(Pointwise(Relu))),
+                    layer(10, Arc::new(Softmax)),
+                ]
+            },
+            loss: || Arc::new(CrossEntropy),
+            classes: 10,
+            batch: 333,
+            largest: 301 * 784 * 167,
+            halved: false,
         },
     ];
     for shape in &shapes {

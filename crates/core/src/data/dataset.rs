@@ -82,6 +82,38 @@ pub struct Batch<'a, T> {
     pub len: usize,
 }
 
+impl<'a, T> Batch<'a, T> {
+    /// The samples before `mid` and those from `mid`, as two batches.
+    ///
+    /// # Panics
+    /// When `mid` is beyond the batch.
+    pub fn split_at(&self, mid: usize) -> (Self, Self) {
+        assert!(mid <= self.len, "split at {mid} of {} samples", self.len);
+        let cut = |values: &'a [T]| values.split_at(values.len() / self.len.max(1) * mid);
+        let ((x, x2), (y, y2)) = (cut(self.x), cut(self.y));
+        let (labels, labels2) = if self.labels.is_empty() {
+            (self.labels, self.labels)
+        } else {
+            self.labels.split_at(mid)
+        };
+        let second = Batch {
+            x: x2,
+            y: y2,
+            labels: labels2,
+            len: self.len - mid,
+        };
+        (
+            Batch {
+                x,
+                y,
+                labels,
+                len: mid,
+            },
+            second,
+        )
+    }
+}
+
 fn default_names(features: usize) -> Vec<String> {
     (0..features).map(|i| format!("x{i}")).collect()
 }

@@ -16,14 +16,13 @@
 
 mod adagrad;
 mod adam;
-mod halves;
 mod momentum;
 mod rmsprop;
 mod sgd;
 
 pub use adagrad::Adagrad;
 pub use adam::Adam;
-pub use halves::{Cut, HALVED_PASS, in_halves};
+pub use descent_core::turns::{Cut, HALVED_PASS, in_halves};
 pub use momentum::Momentum;
 pub use rmsprop::Rmsprop;
 pub use sgd::Sgd;
