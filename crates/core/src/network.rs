@@ -286,7 +286,7 @@ impl<T: Float> Network<T> {
             return Ok(finite);
         }
         self.forward(batch.x, batch.len);
-        let finite = self.outputs_finite(batch.len);
+        let finite = outputs_finite(&self.layers, batch.len);
         self.backward(batch, Target::Gradients)?;
         Ok(finite)
     }
@@ -330,11 +330,6 @@ impl<T: Float> Network<T> {
         for layer in &mut self.layers {
             layer.settle(&mut self.params);
         }
-    }
-
-    /// Whether every output score of the last forward pass over `batch` samples is finite.
-    fn outputs_finite(&self, batch: usize) -> bool {
-        outputs_finite(&self.layers, batch)
     }
 
     /// Where a training batch of `samples` samples splits into two halves
@@ -1028,10 +1023,9 @@ impl<T: Float> Descent<'_, T> {
             );
             return Ok(finite);
         }
-        self.net.forward(batch.x, batch.len);
-        let finite = self.net.outputs_finite(batch.len);
-        self.net
-            .backward(batch, Target::Descend(self.learning_rate))?;
+        net.forward(batch.x, batch.len);
+        let finite = outputs_finite(&net.layers, batch.len);
+        net.backward(batch, Target::Descend(self.learning_rate))?;
         Ok(finite)
     }
 }
