@@ -364,6 +364,8 @@ impl<T: Float> Network<T> {
     /// own half's mean loss. Returns whether every output score was finite.
     fn halved_gradients(&mut self, batch: &Batch<'_, T>, mid: usize) -> Result<bool> {
         self.settle();
+        // The network's own layers keep room for the whole batch, as an unhalved step
+        // would: evaluation scores in chunks of that capacity, so its sums stay the same.
         self.reserve(batch.len);
         self.reserve_twin(batch.len - mid);
         if self.twin_grads.len() != self.params.len() {

@@ -1,9 +1,9 @@
 //! Two halves of a job, side by side or in turn.
 //!
 //! A run with spare threads splits its large jobs (products, a large batch's training step,
-//! an update rule's pass, a batch's gather, an evaluation) into two fixed halves. Whether the halves run side by
-//! side or one after the other on the calling thread never changes a bit of the result, only
-//! the time: side by side pays while the second core is free, and costs up to twice the
+//! an update rule's pass, a batch's gather, an evaluation) into two fixed halves. Whether the
+//! halves run side by side or one after the other on the calling thread never changes a bit
+//! of the result, only the time: side by side pays while the second core is free, and costs up to twice the
 //! time when that core is busy elsewhere (a half handed to a thread the operating system
 //! has descheduled waits for it). The trainer measures both and sets, for its thread, which
 //! one its steps use ([`take_turns`]).
@@ -97,8 +97,8 @@ cut_tuple!(A, B, C);
 cut_tuple!(A, B, C, D);
 
 /// Runs `pass` over `slices`, or over their two halves (side by side in the current pool,
-/// or in turn) when they hold at least [`HALVED_PASS`] values.
-/// `pass` must treat every index on its own.
+/// or in turn) when they hold at least [`HALVED_PASS`] values. `pass` must treat every index
+/// on its own, so that the halves give the bits of one pass.
 pub fn in_halves<S: Cut>(slices: S, pass: impl Fn(S) + Sync) {
     let len = slices.len();
     if len < HALVED_PASS {
