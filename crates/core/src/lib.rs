@@ -22,6 +22,7 @@ pub mod model;
 mod network;
 pub mod noise;
 pub mod random;
+mod scoring;
 mod subnormals;
 pub mod turns;
 
@@ -29,5 +30,5 @@ pub use error::{CoreError, Result};
 pub use faer::Par;
 pub use float::Float;
 pub use layer::{Dense, HALVED_PRODUCT, PARALLEL_PRODUCT};
-pub use network::{Descent, HALVED_BATCH, HALVED_EVALUATION, HALVED_STEP, LayerSpec, Network};
+pub use network::{Descent, HALVED_BATCH, HALVED_STEP, LayerSpec, Network, SHARED_EVALUATION};
 pub use subnormals::flush_subnormals;

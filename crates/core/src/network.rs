@@ -1,7 +1,7 @@
 //! The stack of dense layers every model is: forward, back-propagation, evaluation.
 
-use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use faer::Par;
 
@@ -14,9 +14,10 @@ use crate::init::Init;
 use crate::kernels;
 use crate::layer::{Dense, Target};
 use crate::loss::Loss;
-use crate::metrics::{Metric, MetricSums, Metrics, Predictions, Reads, Written, predict_classes};
+use crate::metrics::{Metric, MetricSums, Metrics, Predictions, Reads, predict_classes};
 use crate::noise::{GradientNoise, NoiseSums, add_gradient_norms};
 use crate::random::{Stream, rng};
+use crate::scoring::{Kept, PIECE, Part, Piece, Scored, Scorer, Scratch, pieces};
 use crate::turns::in_halves;
 
 /// One layer of a network to build: its width, activation and initialisation.
@@ -41,14 +42,11 @@ impl<T: Float> LayerSpec<T> {
     }
 }
 
-/// Samples evaluated at once when a whole dataset is scored.
-const EVALUATION_CHUNK: usize = 256;
-
-/// Multiply-adds of a forward pass over a whole dataset from which it is scored as two
-/// halves, side by side when the thread pool has an idle thread (a run with spare threads,
-/// the last runs of a sweep). Each half sums its own metrics and the two sums are added, on
-/// one thread as on two, so the figures never depend on the thread count.
-pub const HALVED_EVALUATION: usize = 1 << 20;
+/// Multiply-adds of a forward pass over the datasets evaluated together from which a thread
+/// of the pool that is idle (a run with spare threads, the last runs of a sweep) takes
+/// pieces of them too. Each piece sums its own metrics and the sums are added in piece
+/// order, on one thread as on two, so the figures never depend on the thread count.
+pub const SHARED_EVALUATION: usize = 1 << 20;
 
 /// Training batches of at least this many samples, whose forward pass makes at least
 /// [`HALVED_STEP`] multiply-adds, are trained as two halves, the second through the
@@ -88,13 +86,17 @@ pub struct Network<T: Float> {
     capacity: usize,
     par: Par,
     extra_metrics: Vec<Arc<dyn Metric>>,
-    /// Layers with buffers of their own, for the second half of a halved evaluation
-    /// ([`HALVED_EVALUATION`]) or training step ([`HALVED_BATCH`]); empty until the first.
+    /// Layers with buffers of their own, for a second thread's pieces of an evaluation
+    /// ([`SHARED_EVALUATION`]) or the second half of a training step ([`HALVED_BATCH`]);
+    /// empty until the first.
     twin: Vec<Dense<T>>,
     /// The gradient of the second half of a halved training step; empty until the first.
     twin_grads: Vec<T>,
-    /// The buffers of the last evaluation's kept predictions, reused by the next.
-    kept: Kept<T>,
+    /// The buffers of the last evaluation's kept predictions, one per dataset scored
+    /// together ([`Network::evaluate_each`]), reused by the next.
+    kept: Vec<Kept>,
+    /// Room for a piece's scores by class, for each of the two threads that may score.
+    scratch: [Scratch<T>; 2],
 }
 
 impl<T: Float> Network<T> {
@@ -151,7 +153,7 @@ impl<T: Float> Network<T> {
         let mut fan_in = inputs;
         for spec in &layers {
             let mut layer = Dense::new(fan_in, spec.units, spec.activation.clone(), offset);
-            layer.try_reserve(EVALUATION_CHUNK)?;
+            layer.try_reserve(PIECE)?;
             offset += layer.param_len();
             fan_in = spec.units;
             dense.push(layer);
@@ -168,12 +170,13 @@ impl<T: Float> Network<T> {
             grads,
             params,
             loss,
-            capacity: EVALUATION_CHUNK,
+            capacity: PIECE,
             par: Par::Seq,
             extra_metrics: Vec::new(),
             twin: Vec::new(),
             twin_grads: Vec::new(),
-            kept: Kept::default(),
+            kept: Vec::new(),
+            scratch: Default::default(),
         })
     }
 
@@ -364,9 +367,7 @@ impl<T: Float> Network<T> {
     /// own half's mean loss. Returns whether every output score was finite.
     fn halved_gradients(&mut self, batch: &Batch<'_, T>, mid: usize) -> Result<bool> {
         self.settle();
-        // The network's own layers keep room for the whole batch, as an unhalved step
-        // would: evaluation scores in chunks of that capacity, so its sums stay the same.
-        self.reserve(batch.len);
+        self.reserve(mid);
         self.reserve_twin(batch.len - mid);
         if self.twin_grads.len() != self.params.len() {
             self.twin_grads = buffer::filled(
@@ -450,8 +451,7 @@ impl<T: Float> Network<T> {
             return Vec::new();
         }
         let mut classes = vec![0; data.len()];
-        let chunk = self.capacity.max(1);
-        for (start, len) in chunks(0..data.len(), chunk) {
+        for (start, len) in pieces(data.len()) {
             let (z, _) = self.forward(data.batch(start, len).x, len);
             predict_classes(task, z, &mut classes[start..start + len]);
         }
@@ -475,45 +475,45 @@ impl<T: Float> Network<T> {
 
     /// [`evaluate`](Self::evaluate) and [`gradient_noise`](Self::gradient_noise) over the
     /// same `data` from one forward pass: the same numbers as the two calls, bit for bit
-    /// (the same chunks, scored from the same outputs), for the price of the noise alone.
+    /// (the same pieces, scored from the same outputs), for the price of the noise alone.
     ///
     /// # Errors
     /// As [`Network::compute_gradients`].
     pub fn evaluate_with_noise(&mut self, data: &Dataset<T>) -> Result<(Metrics, GradientNoise)> {
-        let (mut kept, room) = self.scoring(data);
-        let mid = self.halfway(data.len());
-        let mut parts = Part::halves(data.task(), &mut kept, mid, room);
+        let mut kept = self.take_kept(1);
+        let by_class = self.scoring(&mut kept[0], data, 1);
+        let mut parts = kept[0].parts(data.task(), data.len(), by_class);
         let noise = self.measure_noise(data, Some(&mut parts))?;
-        let sums = Part::merged(parts);
-        Ok((self.finish_scoring(sums, kept, data), noise))
+        let sums = Part::merged(data.task(), parts);
+        let metrics = self.finish_scoring(sums, &kept[0], data);
+        self.kept = kept;
+        Ok((metrics, noise))
     }
 
-    /// [`gradient_noise`](Self::gradient_noise), also scoring each chunk's forward pass into
-    /// the two `parts` of a halved evaluation when given them (the second empty when the
-    /// data is not halved).
+    /// [`gradient_noise`](Self::gradient_noise), also scoring each piece's forward pass
+    /// into its part of `parts` when given them.
     fn measure_noise(
         &mut self,
         data: &Dataset<T>,
-        mut parts: Option<&mut [Part<'_, T>; 2]>,
+        mut parts: Option<&mut [Part<'_>]>,
     ) -> Result<GradientNoise> {
         let mut sums = NoiseSums::new(self.params.len());
-        let chunk = self.capacity.max(1);
-        let mut norms = vec![0.0; chunk];
-        // Scored as `evaluate` scores: the same chunks, summed per half.
-        let mid = self.halfway(data.len());
-        for (start, len) in chunks(0..mid, chunk).chain(chunks(mid..data.len(), chunk)) {
+        let mut norms = vec![0.0; PIECE];
+        // Measured over the pieces `evaluate` scores.
+        for (piece, (start, len)) in pieces(data.len()).enumerate() {
             let batch = data.batch(start, len);
             self.forward(batch.x, len);
             if let Some(parts) = parts.as_deref_mut() {
-                let part = &mut parts[usize::from(start >= mid)];
                 let (last, below) = self.layers.split_last_mut().expect("a network has layers");
                 let x = below.last().map_or(batch.x, |l| l.output(len));
                 let scored = Scored::Forwarded(self.par);
-                part.score(self.loss.as_ref(), last, &self.params, x, &batch, scored);
+                let (params, loss) = (&self.params, self.loss.as_ref());
+                let scratch = &mut self.scratch[0];
+                parts[piece].score(loss, last, params, x, &batch, scored, scratch);
             }
             let norms = &mut norms[..len];
             norms.fill(0.0);
-            // The loss's Δ is that of the chunk's mean loss: a sample's own gradient is
+            // The loss's Δ is that of the piece's mean loss: a sample's own gradient is
             // `len` times its column's share.
             let scale = (len as f64).powi(2);
             self.backward_inspecting(&batch, Target::Gradients, |layer, input, n| {
@@ -532,76 +532,87 @@ impl<T: Float> Network<T> {
         self.extra_metrics = metrics;
     }
 
-    /// The loss and metrics over a whole dataset, scored in chunks in one pass: the
-    /// built-in metrics are summed chunk by chunk; the scores and outputs are kept only
-    /// for extra metrics that apply. From [`HALVED_EVALUATION`] the dataset is scored as
-    /// two halves, the second through the network's twin layers, side by side when a
-    /// thread is idle.
+    /// The loss and metrics over a whole dataset, scored piece by piece in one pass: the
+    /// built-in metrics are summed piece by piece and the sums added in order; the scores
+    /// and outputs are kept only for extra metrics that apply. From [`SHARED_EVALUATION`]
+    /// a thread that is idle takes pieces too, through the network's twin layers.
     pub fn evaluate(&mut self, data: &Dataset<T>) -> Metrics {
+        let mut metrics = self.evaluate_each(&[data]);
+        metrics.pop().expect("one dataset, one set of metrics")
+    }
+
+    /// [`evaluate`](Self::evaluate) of each of `datasets` (a run's training, validation and
+    /// test splits), bit for bit, in one pass whose pieces an idle thread shares: it is
+    /// woken once, and takes pieces of whichever split is left when it comes.
+    pub fn evaluate_each(&mut self, datasets: &[&Dataset<T>]) -> Vec<Metrics> {
         self.settle();
-        let n = data.len();
-        let mid = self.halfway(n);
-        let chunk = self.capacity.max(1);
-        if mid < n {
-            self.reserve_twin(chunk.min(n - mid));
+        let samples = datasets.iter().map(|d| d.len()).sum::<usize>();
+        let shared = self.macs(samples) >= SHARED_EVALUATION && samples > PIECE;
+        if shared {
+            self.reserve_twin(PIECE);
         }
-        let (mut kept, room) = self.scoring(data);
-        let [mut first, mut second] = Part::halves(data.task(), &mut kept, mid, room);
+        let mut kept = self.take_kept(datasets.len());
+        let scorers = 1 + usize::from(shared);
+        let by_class: Vec<bool> = (kept.iter_mut().zip(datasets))
+            .map(|(kept, data)| self.scoring(kept, data, scorers))
+            .collect();
+        let pieces = Piece::cut(datasets, &mut kept, &by_class);
+        let next = AtomicUsize::new(0);
+        let [scratch, twin_scratch] = &mut self.scratch;
         let (params, loss) = (&self.params[..], self.loss.as_ref());
-        let scorer = |layers, par| Scorer {
-            layers,
+        let mut one = Scorer {
+            layers: &mut self.layers,
+            scratch,
             params,
             loss,
-            chunk,
-            par,
+            par: self.par,
         };
-        if mid == n {
-            scorer(&mut self.layers, self.par).score(data, 0..n, &mut first);
-        } else {
-            // The halves keep the threads busy already: their products stay sequential
+        if shared {
+            // The pieces keep the threads busy already: their products stay sequential
             // (which gives the same bits as parallel ones).
-            let (mut one, mut other) = (
-                scorer(&mut self.layers, Par::Seq),
-                scorer(&mut self.twin, Par::Seq),
-            );
+            one.par = Par::Seq;
+            let mut other = Scorer {
+                layers: &mut self.twin,
+                scratch: twin_scratch,
+                params,
+                loss,
+                par: Par::Seq,
+            };
             crate::turns::side_by_side(
-                || one.score(data, 0..mid, &mut first),
-                || other.score(data, mid..n, &mut second),
+                || one.take_from(&pieces, &next),
+                || other.take_from(&pieces, &next),
             );
-        }
-        let sums = Part::merged([first, second]);
-        self.finish_scoring(sums, kept, data)
-    }
-
-    /// Where scoring `samples` samples splits into two halves ([`HALVED_EVALUATION`]), on a
-    /// 16-sample boundary; `samples` when it does not split.
-    fn halfway(&self, samples: usize) -> usize {
-        let mid = (samples / 2).next_multiple_of(16);
-        if self.macs(samples) >= HALVED_EVALUATION && mid < samples {
-            mid
         } else {
-            samples
+            one.take_from(&pieces, &next);
         }
+        let sums = Piece::sums(datasets, pieces);
+        let metrics = (sums.into_iter().zip(&kept).zip(datasets))
+            .map(|((sums, kept), data)| self.finish_scoring(sums, kept, data))
+            .collect();
+        self.kept = kept;
+        metrics
     }
 
-    /// Room for the predictions of `data` if an extra metric applies, and the room each
-    /// part of the scoring needs for a chunk's scores laid out class by class: none unless
-    /// the data has several classes and the loss is their log loss, which is then scored
-    /// from those scores alone ([`Dense::score_by_class`]). The predictions' buffers are
-    /// the network's, taken until [`finish_scoring`](Self::finish_scoring) gives them back.
-    fn scoring(&mut self, data: &Dataset<T>) -> (Kept<T>, usize) {
+    /// The network's buffers for the kept predictions of `datasets` datasets, taken until
+    /// the evaluation gives them back.
+    fn take_kept(&mut self, datasets: usize) -> Vec<Kept> {
+        if self.kept.len() < datasets {
+            self.kept.resize_with(datasets, Kept::default);
+        }
+        std::mem::take(&mut self.kept)
+    }
+
+    /// Makes `kept` hold the predictions of `data` if an extra metric applies, and the
+    /// scratch of each of the `scorers` threads scoring it room for a piece's scores laid
+    /// out class by class when they are scored so: when the data has several classes and
+    /// the loss is their log loss, which is then scored from those scores alone
+    /// ([`Dense::score_by_class`]). Returns whether they are.
+    fn scoring(&mut self, kept: &mut Kept, data: &Dataset<T>, scorers: usize) -> bool {
         let task = data.task();
         let mut applying = self.extra_metrics.iter().filter(|m| m.applies_to(task));
         let applies = applying.clone().next().is_some();
         let reads_values = applying.any(|m| m.reads() == Reads::Everything);
         let log_loss = self.loss.is_log_loss(self.output_layer().activation());
-        let room = match task {
-            Task::Multiclass { classes } if log_loss => {
-                classes * self.capacity.max(1).min(data.len())
-            }
-            _ => 0,
-        };
-        let mut kept = std::mem::take(&mut self.kept);
         kept.applies = applies;
         kept.samples = if applies && task.is_classification() {
             data.len()
@@ -616,21 +627,23 @@ impl<T: Float> Network<T> {
         if kept.classes.len() < kept.samples {
             kept.classes.resize(kept.samples, 0);
         }
-        for buffer in kept.by_class.iter_mut().chain(&mut kept.softmax) {
-            if buffer.len() < room {
-                buffer.resize(room, T::zero());
-            }
-        }
         for buffer in [&mut kept.scores, &mut kept.outputs] {
             if buffer.len() < kept.len {
                 buffer.resize(kept.len, 0.0);
             }
         }
-        (kept, room)
+        let by_class = matches!(task, Task::Multiclass { .. }) && log_loss;
+        if by_class {
+            let values = task.outputs() * PIECE.min(data.len());
+            for scratch in &mut self.scratch[..scorers] {
+                scratch.reserve(values, kept.len > 0);
+            }
+        }
+        by_class
     }
 
     /// The metrics of `data` from its `sums` and `kept` predictions, the extra ones included.
-    fn finish_scoring(&mut self, sums: MetricSums, kept: Kept<T>, data: &Dataset<T>) -> Metrics {
+    fn finish_scoring(&self, sums: MetricSums, kept: &Kept, data: &Dataset<T>) -> Metrics {
         let mut metrics = sums.finish();
         if kept.applies {
             let task = data.task();
@@ -655,232 +668,13 @@ impl<T: Float> Network<T> {
                 .map(|m| m.applies_to(task).then(|| m.compute(&predictions)))
                 .collect();
         }
-        self.kept = kept;
         metrics
-    }
-}
-
-/// The predictions of a dataset being scored that its extra metrics read: the predicted
-/// classes, and the output layer's scores and outputs laid out as the targets, allocated
-/// whole and filled part by part; and each part's room for a chunk's scores by class and
-/// their softmax. The buffers keep the largest size seen, so that evaluating the same
-/// splits again allocates none of them.
-#[derive(Debug, Clone)]
-struct Kept<T> {
-    classes: Vec<u32>,
-    scores: Vec<f64>,
-    outputs: Vec<f64>,
-    /// Whether an extra metric applies to the dataset.
-    applies: bool,
-    /// Samples whose classes are in use: all of them when an extra metric applies to
-    /// classification data, otherwise none.
-    samples: usize,
-    /// Values of the scores and outputs in use: all of them when a metric that applies
-    /// reads them ([`Reads::Everything`]), otherwise none.
-    len: usize,
-    /// Each part's scores by class (see [`Network::scoring`]).
-    by_class: [Vec<T>; 2],
-    /// Each part's softmax of them, used when the outputs are kept.
-    softmax: [Vec<T>; 2],
-}
-
-impl<T> Default for Kept<T> {
-    fn default() -> Self {
-        Self {
-            classes: Vec::new(),
-            scores: Vec::new(),
-            outputs: Vec::new(),
-            applies: false,
-            samples: 0,
-            len: 0,
-            by_class: [Vec::new(), Vec::new()],
-            softmax: [Vec::new(), Vec::new()],
-        }
-    }
-}
-
-/// One part of a dataset being scored chunk by chunk ([`Network::evaluate`]): the built-in
-/// sums over its samples, what is left to fill of its share of the [`Kept`] predictions,
-/// and room for a chunk's scores laid out class by class when they are scored so (empty
-/// when not: see [`Network::scoring`]), and for their softmax when outputs are kept.
-#[derive(Debug)]
-struct Part<'k, T> {
-    task: Task,
-    sums: MetricSums,
-    classes: &'k mut [u32],
-    scores: &'k mut [f64],
-    outputs: &'k mut [f64],
-    by_class: &'k mut [T],
-    softmax: &'k mut [T],
-}
-
-/// Whether the output layer already holds the forward pass of the chunk a [`Part`] scores,
-/// and the threads its products may use.
-#[derive(Debug, Clone, Copy)]
-enum Scored {
-    /// It does not: the part runs it.
-    Afresh(Par),
-    /// It does (the noise pass ran it, then its backward pass).
-    Forwarded(Par),
-}
-
-impl<'k, T: Float> Part<'k, T> {
-    /// The parts of data of `task` before and after sample `mid`, each with `room` values
-    /// for scores by class.
-    fn halves(task: Task, kept: &'k mut Kept<T>, mid: usize, room: usize) -> [Self; 2] {
-        let softmax = if kept.len > 0 { room } else { 0 };
-        let [by_class, later_by_class] = &mut kept.by_class;
-        let [scratch, later_scratch] = &mut kept.softmax;
-        let at = (mid * task.outputs()).min(kept.len);
-        let (classes, later_classes) =
-            kept.classes[..kept.samples].split_at_mut(mid.min(kept.samples));
-        let (scores, later_scores) = kept.scores[..kept.len].split_at_mut(at);
-        let (outputs, later_outputs) = kept.outputs[..kept.len].split_at_mut(at);
-        let part =
-            |classes, scores, outputs, by_class: &'k mut Vec<T>, scratch: &'k mut Vec<T>| Self {
-                task,
-                sums: MetricSums::new(task),
-                classes,
-                scores,
-                outputs,
-                by_class: &mut by_class[..room],
-                softmax: &mut scratch[..softmax],
-            };
-        [
-            part(classes, scores, outputs, by_class, scratch),
-            part(
-                later_classes,
-                later_scores,
-                later_outputs,
-                later_by_class,
-                later_scratch,
-            ),
-        ]
-    }
-
-    /// The sums of both parts, the first's then the second's.
-    fn merged([first, second]: [Self; 2]) -> MetricSums {
-        let mut sums = first.sums;
-        sums.merge(&second.sums);
-        sums
-    }
-
-    /// Scores `batch`, the next samples of this part, through `last` (the output layer)
-    /// over its input `x` (the batch's outputs of the layer below), by `loss`: from the
-    /// scores laid out class by class when there is room for them, which computes the
-    /// product again whatever `scored` says (so that every pass scores the same bits);
-    /// otherwise from the forward pass, run here unless it was.
-    fn score(
-        &mut self,
-        loss: &dyn Loss<T>,
-        last: &mut Dense<T>,
-        params: &[T],
-        x: &[T],
-        batch: &Batch<'_, T>,
-        scored: Scored,
-    ) {
-        let len = batch.len;
-        let classes = front(&mut self.classes, len);
-        if self.by_class.is_empty() {
-            if let Scored::Afresh(par) = scored {
-                last.forward_settled(params, x, len, par);
-            }
-            let total =
-                (!loss.is_log_loss(last.activation())).then(|| output_loss(loss, last, batch));
-            let (z, a) = (last.pre_activation(len), last.output(len));
-            self.sums.add(batch, z, a, total);
-            self.sums.add_mistakes(loss.mistakes(z, batch.y));
-            predict_classes(self.task, z, classes);
-            let kept = [(&mut self.scores, z), (&mut self.outputs, a)];
-            keep(kept, len, false);
-        } else {
-            let (Scored::Afresh(par) | Scored::Forwarded(par)) = scored;
-            let n = last.units() * len;
-            let zt = &mut self.by_class[..n];
-            last.score_by_class(params, x, len, zt, par);
-            // The loss is the log loss (see `Network::scoring`), which counts no mistakes;
-            // the softmax is computed only to be kept.
-            let softmax = if self.softmax.is_empty() {
-                &mut [][..]
-            } else {
-                &mut self.softmax[..n]
-            };
-            let written = Written { classes, softmax };
-            self.sums.add_by_class(batch, zt, None, written);
-            let softmax = &self.softmax[..n.min(self.softmax.len())];
-            let kept = [
-                (&mut self.scores, &self.by_class[..n]),
-                (&mut self.outputs, softmax),
-            ];
-            keep(kept, len, true);
-        }
-    }
-}
-
-/// The first `len` values of what is left of kept predictions, taken off it; empty when
-/// they are not kept.
-fn front<'k, V>(kept: &mut &'k mut [V], len: usize) -> &'k mut [V] {
-    if kept.is_empty() {
-        return &mut [];
-    }
-    let (these, rest) = std::mem::take(kept).split_at_mut(len);
-    *kept = rest;
-    these
-}
-
-/// Copies the scores and outputs of the `samples` samples just scored, each laid out as
-/// their targets or (`by_class`) class by class, into what is left of the kept predictions
-/// they go to (laid out as the targets), where they are kept.
-fn keep<T: Float>(into: [(&mut &mut [f64], &[T]); 2], samples: usize, by_class: bool) {
-    for (kept, values) in into {
-        let these = front(kept, values.len());
-        if these.is_empty() {
-            continue;
-        }
-        if by_class {
-            let outputs = values.len() / samples;
-            for (k, class) in values.chunks_exact(samples).enumerate() {
-                for (v, &c) in these[k..].iter_mut().step_by(outputs).zip(class) {
-                    *v = c.f64();
-                }
-            }
-        } else {
-            for (v, &c) in these.iter_mut().zip(values) {
-                *v = c.f64();
-            }
-        }
-    }
-}
-
-/// Scores a range of a dataset through layers of its own: the network's, or its twin's
-/// for the second half of a halved evaluation.
-struct Scorer<'a, T: Float> {
-    layers: &'a mut [Dense<T>],
-    params: &'a [T],
-    loss: &'a dyn Loss<T>,
-    chunk: usize,
-    par: Par,
-}
-
-impl<T: Float> Scorer<'_, T> {
-    /// Scores the samples of `range` into `part`, `chunk` at a time.
-    fn score(&mut self, data: &Dataset<T>, range: Range<usize>, part: &mut Part<'_, T>) {
-        let (params, par) = (self.params, self.par);
-        let (last, below) = self.layers.split_last_mut().expect("a network has layers");
-        for (start, len) in chunks(range, self.chunk) {
-            let batch = data.batch(start, len);
-            layer_by_layer(below, batch.x, len, |layer, input| {
-                layer.forward_settled(params, input, len, par);
-            });
-            let x = below.last().map_or(batch.x, |l| l.output(len));
-            part.score(self.loss, last, params, x, &batch, Scored::Afresh(par));
-        }
     }
 }
 
 /// Runs `pass` on each layer in turn with its input over `batch` samples: `x` for the
 /// first, the output of the layer below for the others.
-fn layer_by_layer<T: Float>(
+pub(crate) fn layer_by_layer<T: Float>(
     layers: &mut [Dense<T>],
     x: &[T],
     batch: usize,
@@ -967,16 +761,12 @@ fn shares<T: Float>(mid: usize, samples: usize) -> (T, T) {
     (share(mid), share(samples - mid))
 }
 
-/// `(start, len)` of the consecutive chunks of at most `chunk` samples that cover `range`.
-fn chunks(range: Range<usize>, chunk: usize) -> impl Iterator<Item = (usize, usize)> {
-    let end = range.end;
-    range
-        .step_by(chunk)
-        .map(move |start| (start, chunk.min(end - start)))
-}
-
 /// The loss summed over `batch`, from `last`'s cache of the last forward pass.
-fn output_loss<T: Float>(loss: &dyn Loss<T>, last: &Dense<T>, batch: &Batch<'_, T>) -> f64 {
+pub(crate) fn output_loss<T: Float>(
+    loss: &dyn Loss<T>,
+    last: &Dense<T>,
+    batch: &Batch<'_, T>,
+) -> f64 {
     let (z, a) = (last.pre_activation(batch.len), last.output(batch.len));
     loss.total(last.activation(), z, a, batch.y, last.units())
 }

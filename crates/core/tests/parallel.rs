@@ -3,8 +3,9 @@
 //! batch of one (`Z` and `dX` are columns), a wide layer and a tall one, each above
 //! `PARALLEL_PRODUCT` so that faer's parallel path is really taken where it is allowed; a
 //! mini-batch whose products are halved (`HALVED_PRODUCT`), with an odd number of units; a
-//! batch trained as two unequal halves (`HALVED_BATCH`); and an evaluation scored as two
-//! halves (`HALVED_EVALUATION`) in pools of 1 to 3 threads.
+//! batch trained as two unequal halves (`HALVED_BATCH`); and an evaluation whose pieces an
+//! idle thread shares (`SHARED_EVALUATION`), of one dataset or several scored together, in
+//! pools of 1 to 3 threads.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use descent_core::init::Init;
 use descent_core::loss::{CrossEntropy, Loss, Squared};
 use descent_core::metrics::{Metric, Predictions};
 use descent_core::{
-    HALVED_BATCH, HALVED_EVALUATION, HALVED_PRODUCT, LayerSpec, Network, PARALLEL_PRODUCT, Par,
+    HALVED_BATCH, HALVED_PRODUCT, LayerSpec, Network, PARALLEL_PRODUCT, Par, SHARED_EVALUATION,
 };
 
 /// Reproducible values in [−1, 1) without a random number generator.
@@ -218,7 +219,7 @@ fn placed(scores: impl Iterator<Item = f64>) -> f64 {
 }
 
 #[test]
-fn a_halved_evaluation_gives_the_same_metrics_in_any_pool_and_the_per_sample_truth() {
+fn a_shared_evaluation_gives_the_same_metrics_in_any_pool_and_the_per_sample_truth() {
     let (n, inputs, classes) = (1000, 64, 10);
     let layers = || {
         vec![
@@ -227,8 +228,8 @@ fn a_halved_evaluation_gives_the_same_metrics_in_any_pool_and_the_per_sample_tru
         ]
     };
     assert!(
-        n * (inputs * 48 + 48 * classes) >= HALVED_EVALUATION,
-        "not halved"
+        n * (inputs * 48 + 48 * classes) >= SHARED_EVALUATION,
+        "not shared"
     );
     let labels: Vec<u32> = (0..n).map(|i| ((i * 7 + i / 3) % classes) as u32).collect();
     let data = Dataset::classification(inputs, values(n * inputs, 3), labels.clone(), classes)
@@ -243,7 +244,8 @@ fn a_halved_evaluation_gives_the_same_metrics_in_any_pool_and_the_per_sample_tru
         pool.install(|| net.evaluate(&data))
     };
     let one = in_pool(&mut net, 1);
-    for threads in [2, 3] {
+    // Repeated: which thread takes which piece varies from one evaluation to the next.
+    for threads in [2, 3, 2, 3, 2] {
         assert_eq!(in_pool(&mut net, threads), one, "{threads} threads");
     }
     // Keeping the predictions for the extra metric changes no built-in figure.
@@ -270,4 +272,38 @@ fn a_halved_evaluation_gives_the_same_metrics_in_any_pool_and_the_per_sample_tru
     assert_eq!(one.accuracy, Some(correct as f64 / n as f64));
     let extra = one.extra[0].expect("applies");
     assert!(close(extra, placed(scores.into_iter())), "{extra}");
+}
+
+/// Scoring several datasets together ([`Network::evaluate_each`]), as a run scores its
+/// splits after an epoch, gives each the metrics of its own evaluation, bit for bit, with
+/// predictions kept for an extra metric and without, in pools of one and two threads:
+/// datasets of many pieces, of one short piece and of a piece and a bit.
+#[test]
+fn datasets_scored_together_score_as_each_alone() {
+    let (inputs, classes) = (64, 10);
+    let layers = vec![
+        layer(48, Arc::new(Pointwise(Relu))),
+        layer(classes, Arc::new(Softmax)),
+    ];
+    let dataset = |n: usize, salt| {
+        let labels = (0..n).map(|i| ((i * 3 + i / 5 + salt) % classes) as u32);
+        Dataset::classification(inputs, values(n * inputs, salt), labels.collect(), classes)
+            .expect("data")
+    };
+    let splits = [dataset(1000, 5), dataset(90, 6), dataset(300, 7)];
+    assert!(1390 * (inputs * 48 + 48 * classes) >= SHARED_EVALUATION);
+    let mut net = Network::new(inputs, layers, Arc::new(CrossEntropy), 4).expect("network");
+    for extra in [vec![Arc::new(PlacedScores) as Arc<dyn Metric>], Vec::new()] {
+        net.set_extra_metrics(extra);
+        let alone: Vec<_> = splits.iter().map(|d| net.evaluate(d)).collect();
+        for threads in [1, 2, 1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            let together =
+                pool.install(|| net.evaluate_each(&[&splits[0], &splits[1], &splits[2]]));
+            assert_eq!(together, alone, "{threads} threads");
+        }
+    }
 }

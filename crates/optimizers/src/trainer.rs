@@ -300,16 +300,25 @@ pub fn train_from<T: Float>(
         |net: &mut Network<T>, epoch, updates, seconds, evaluating| -> Result<EpochRecord> {
             let started = Instant::now();
             // Measured on the whole training set, the noise's forward pass scores it too.
-            let (train_metrics, noise_scale) = match &probe {
-                Some(None) => {
-                    let (metrics, noise) = net.evaluate_with_noise(train)?;
-                    (metrics, noise.scale())
-                }
-                Some(Some(samples)) => (net.evaluate(train), net.gradient_noise(samples)?.scale()),
-                None => (net.evaluate(train), None),
+            let measured = match &probe {
+                Some(None) => Some(net.evaluate_with_noise(train)?),
+                _ => None,
             };
-            let validation = data.validation.as_ref().map(|d| net.evaluate(d));
-            let test = data.test.as_ref().map(|d| net.evaluate(d));
+            // The other splits are scored in one pass, halves beside halves.
+            let held_out = [&data.validation, &data.test];
+            let splits: Vec<&Dataset<T>> = (measured.is_none().then_some(train).into_iter())
+                .chain(held_out.iter().filter_map(|d| d.as_ref()))
+                .collect();
+            let mut scored = net.evaluate_each(&splits).into_iter();
+            let (train_metrics, noise_scale) = match (measured, &probe) {
+                (Some((metrics, noise)), _) => (metrics, noise.scale()),
+                (None, Some(Some(samples))) => (
+                    scored.next().expect("the training split's metrics"),
+                    net.gradient_noise(samples)?.scale(),
+                ),
+                (None, _) => (scored.next().expect("the training split's metrics"), None),
+            };
+            let [validation, test] = held_out.map(|d| d.as_ref().and_then(|_| scored.next()));
             Ok(EpochRecord {
                 epoch,
                 updates,
