@@ -244,7 +244,8 @@ fn manifest_lines(manifest: Option<&str>) -> Vec<String> {
 fn summary_section(summary: &DataFrame, runs: &DataFrame) -> Result<String> {
     let config = shown_columns(runs)?;
     let mut values: Vec<String> = quality_columns(runs)?;
-    values.extend(["epochs", "train_seconds"].map(String::from));
+    // Evaluation's seconds beside training's: what `training.evaluate_every` would save.
+    values.extend(["epochs", "train_seconds", "eval_seconds"].map(String::from));
     let values: Vec<String> = values
         .into_iter()
         .filter(|name| has_values(summary, &format!("{name}_mean")))
@@ -775,6 +776,8 @@ mod tests {
         assert!(row.contains("| 0.277 ± 0.025 |"), "{row}");
         let row = line_with(&report, "| full | 4 (1 failed) |");
         assert!(row.contains("| 0.720 ± 0.026 |"), "{row}");
+        // The last columns: the cost of training, then of evaluating.
+        assert!(report.contains("| epochs | train_seconds | eval_seconds |\n"));
 
         assert_eq!(plots.files.len(), 6);
         for plot in &plots.files {
