@@ -304,7 +304,7 @@ pub fn train_from<T: Float>(
                 Some(None) => Some(net.evaluate_with_noise(train)?),
                 _ => None,
             };
-            // The other splits are scored in one pass, halves beside halves.
+            // The other splits are scored together, in one pass an idle thread shares.
             let held_out = [&data.validation, &data.test];
             let splits: Vec<&Dataset<T>> = (measured.is_none().then_some(train).into_iter())
                 .chain(held_out.iter().filter_map(|d| d.as_ref()))
