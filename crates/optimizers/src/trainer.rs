@@ -391,6 +391,7 @@ pub fn train_from<T: Float>(
             continue;
         }
         let evaluating = records.last().map_or(0.0, |r| r.evaluation_seconds);
+        pacer.before_evaluation();
         let record = evaluate(net, epoch + 1, updates, seconds, evaluating)?;
         supervisor.observe(&record);
         let (loss, separated) = (record.train.loss, record.train.mistakes == Some(0));
