@@ -134,7 +134,8 @@ impl Part<'_> {
     /// out class by class in `scratch` when they are scored so, which computes the product
     /// again whatever `scored` says (so that every pass scores the same bits); otherwise
     /// from the forward pass, run here unless it was.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // the output layer, its input, the batch, how it was
+    // scored and the scoring thread's scratch are each one independent input
     pub(crate) fn score<T: Float>(
         &mut self,
         loss: &dyn Loss<T>,
