@@ -1,5 +1,6 @@
 //! The stack of dense layers every model is: forward, back-propagation, evaluation.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
@@ -17,7 +18,7 @@ use crate::loss::Loss;
 use crate::metrics::{Metric, MetricSums, Metrics, Predictions, Reads, predict_classes};
 use crate::noise::{GradientNoise, NoiseSums, add_gradient_norms};
 use crate::random::{Stream, rng};
-use crate::scoring::{Kept, PIECE, Part, Piece, Scored, Scorer, Scratch, pieces};
+use crate::scoring::{Kept, PIECE, Part, Piece, ScoreWith, Scorer, Scratch, pieces};
 use crate::turns::in_halves;
 
 /// One layer of a network to build: its width, activation and initialisation.
@@ -97,6 +98,28 @@ pub struct Network<T: Float> {
     kept: Vec<Kept>,
     /// Room for a piece's scores by class, for each of the two threads that may score.
     scratch: [Scratch<T>; 2],
+    /// The training batch whose step's forward pass [`Network::forward_ahead`] ran and left
+    /// in the layers, for that step to take; cleared by anything else that runs a pass or
+    /// changes the parameters.
+    ahead: Option<Ahead>,
+}
+
+/// Which training batch a forward pass run ahead of its step was over: the address of its
+/// first input value and its samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ahead {
+    x: usize,
+    samples: usize,
+}
+
+impl Ahead {
+    /// The mark of a forward pass over `batch`.
+    fn of<T>(batch: &Batch<'_, T>) -> Self {
+        Self {
+            x: batch.x.as_ptr() as usize,
+            samples: batch.len,
+        }
+    }
 }
 
 impl<T: Float> Network<T> {
@@ -177,6 +200,7 @@ impl<T: Float> Network<T> {
             twin_grads: Vec::new(),
             kept: Vec::new(),
             scratch: Default::default(),
+            ahead: None,
         })
     }
 
@@ -194,6 +218,7 @@ impl<T: Float> Network<T> {
     /// Makes the buffers hold batches of `capacity` samples; allocates only when growing.
     pub fn reserve(&mut self, capacity: usize) {
         if capacity > self.capacity {
+            self.ahead = None;
             self.capacity = capacity;
             for layer in &mut self.layers {
                 layer.reserve(capacity);
@@ -228,6 +253,7 @@ impl<T: Float> Network<T> {
 
     /// All parameters, mutable.
     pub fn params_mut(&mut self) -> &mut [T] {
+        self.ahead = None;
         &mut self.params
     }
 
@@ -238,12 +264,14 @@ impl<T: Float> Network<T> {
 
     /// Parameters and gradients together, for an update rule.
     pub fn params_and_grads(&mut self) -> (&mut [T], &[T]) {
+        self.ahead = None;
         (&mut self.params, &self.grads)
     }
 
     /// The forward pass over `batch` samples of `x` (`inputs × batch`); returns the output
     /// layer's `(Z, A)`.
     pub fn forward(&mut self, x: &[T], batch: usize) -> (&[T], &[T]) {
+        self.ahead = None;
         self.reserve(batch);
         let (params, par) = (&mut self.params, self.par);
         layer_by_layer(&mut self.layers, x, batch, |layer, input| {
@@ -279,8 +307,9 @@ impl<T: Float> Network<T> {
     /// # Errors
     /// As [`Network::compute_gradients`].
     pub fn step_gradients(&mut self, batch: &Batch<'_, T>) -> Result<bool> {
+        let forwarded = self.take_ahead(batch);
         if let Some(mid) = self.halved_at(batch.len) {
-            let finite = self.halved_gradients(batch, mid)?;
+            let finite = self.halved_gradients(batch, mid, forwarded)?;
             let (first, second) = shares(mid, batch.len);
             in_halves(
                 (&mut self.grads[..], &self.twin_grads[..]),
@@ -288,10 +317,24 @@ impl<T: Float> Network<T> {
             );
             return Ok(finite);
         }
-        self.forward(batch.x, batch.len);
-        let finite = outputs_finite(&self.layers, batch.len);
+        let finite = self.step_forward(batch, forwarded);
         self.backward(batch, Target::Gradients)?;
         Ok(finite)
+    }
+
+    /// The forward pass of a whole (not halved) training step over `batch`, unless it was
+    /// `forwarded` ahead; returns whether every output score is finite.
+    fn step_forward(&mut self, batch: &Batch<'_, T>, forwarded: bool) -> bool {
+        if !forwarded {
+            self.forward(batch.x, batch.len);
+        }
+        outputs_finite(&self.layers, batch.len)
+    }
+
+    /// Whether the forward pass of a step over `batch` was run ahead and is in the layers
+    /// ([`evaluate_ahead`](Self::evaluate_ahead)), for the step to take.
+    fn take_ahead(&mut self, batch: &Batch<'_, T>) -> bool {
+        self.ahead.take() == Some(Ahead::of(batch))
     }
 
     /// Plain SGD steps (`θ ← θ − η ∇L`) at a fixed learning rate, taken through the
@@ -364,8 +407,14 @@ impl<T: Float> Network<T> {
     /// The forward and backward passes of a halved training step ([`HALVED_BATCH`]): the
     /// samples before `mid` through the network's layers into [`Network::grads`], the
     /// others through the twin layers into the twin's gradient, each the gradient of its
-    /// own half's mean loss. Returns whether every output score was finite.
-    fn halved_gradients(&mut self, batch: &Batch<'_, T>, mid: usize) -> Result<bool> {
+    /// own half's mean loss, the forward passes skipped when they were `forwarded` ahead.
+    /// Returns whether every output score was finite.
+    fn halved_gradients(
+        &mut self,
+        batch: &Batch<'_, T>,
+        mid: usize,
+        forwarded: bool,
+    ) -> Result<bool> {
         self.settle();
         self.reserve(mid);
         self.reserve_twin(batch.len - mid);
@@ -384,9 +433,9 @@ impl<T: Float> Network<T> {
         let par = self.par;
         let half = |layers: &mut [Dense<T>], grads: &mut [T], batch: &Batch<'_, T>| {
             let n = batch.len;
-            layer_by_layer(layers, batch.x, n, |layer, input| {
-                layer.forward_settled(params, input, n, par);
-            });
+            if !forwarded {
+                forward_through(layers, params, batch.x, n, par);
+            }
             let finite = outputs_finite(layers, n);
             let sink = Sink::Gradients { params, grads };
             backward_through(layers, loss, batch, sink, par, |_, _, _| {}).map(|()| finite)
@@ -504,12 +553,16 @@ impl<T: Float> Network<T> {
             let batch = data.batch(start, len);
             self.forward(batch.x, len);
             if let Some(parts) = parts.as_deref_mut() {
-                let (last, below) = self.layers.split_last_mut().expect("a network has layers");
+                let (last, below) = self.layers.split_last().expect("a network has layers");
                 let x = below.last().map_or(batch.x, |l| l.output(len));
-                let scored = Scored::Forwarded(self.par);
-                let (params, loss) = (&self.params, self.loss.as_ref());
+                let forwarded = (last.pre_activation(len), last.output(len));
+                let with = ScoreWith {
+                    loss: self.loss.as_ref(),
+                    params: &self.params,
+                    par: self.par,
+                };
                 let scratch = &mut self.scratch[0];
-                parts[piece].score(loss, last, params, x, &batch, scored, scratch);
+                parts[piece].score_forwarded(with, last, x, &batch, forwarded, scratch);
             }
             let norms = &mut norms[..len];
             norms.fill(0.0);
@@ -545,6 +598,7 @@ impl<T: Float> Network<T> {
     /// test splits), bit for bit, in one pass whose pieces an idle thread shares: it is
     /// woken once, and takes pieces of whichever split is left when it comes.
     pub fn evaluate_each(&mut self, datasets: &[&Dataset<T>]) -> Vec<Metrics> {
+        self.ahead = None;
         self.settle();
         let samples = datasets.iter().map(|d| d.len()).sum::<usize>();
         let shared = self.macs(samples) >= SHARED_EVALUATION && samples > PIECE;
@@ -559,24 +613,23 @@ impl<T: Float> Network<T> {
         let pieces = Piece::cut(datasets, &mut kept, &by_class);
         let next = AtomicUsize::new(0);
         let [scratch, twin_scratch] = &mut self.scratch;
-        let (params, loss) = (&self.params[..], self.loss.as_ref());
+        // Shared, the pieces keep the threads busy already: their products stay sequential
+        // (which gives the same bits as parallel ones).
+        let with = ScoreWith {
+            loss: self.loss.as_ref(),
+            params: &self.params,
+            par: if shared { Par::Seq } else { self.par },
+        };
         let mut one = Scorer {
             layers: &mut self.layers,
             scratch,
-            params,
-            loss,
-            par: self.par,
+            with,
         };
         if shared {
-            // The pieces keep the threads busy already: their products stay sequential
-            // (which gives the same bits as parallel ones).
-            one.par = Par::Seq;
             let mut other = Scorer {
                 layers: &mut self.twin,
                 scratch: twin_scratch,
-                params,
-                loss,
-                par: Par::Seq,
+                with,
             };
             crate::turns::side_by_side(
                 || one.take_from(&pieces, &next),
@@ -589,6 +642,81 @@ impl<T: Float> Network<T> {
         let metrics = (sums.into_iter().zip(&kept).zip(datasets))
             .map(|((sums, kept), data)| self.finish_scoring(sums, kept, data))
             .collect();
+        self.kept = kept;
+        metrics
+    }
+
+    /// Runs the forward pass of the next training step over `data`, the training set of a
+    /// full-batch training (the step over `data.batch(0, data.len())`), ahead of the step:
+    /// it is left in the layers for [`evaluate_ahead`](Self::evaluate_ahead) to score and
+    /// the step to take instead of running it again, so that a full-batch training
+    /// evaluated every epoch makes one forward pass over its training set per epoch, not
+    /// two. The step is the same, bit for bit. Anything else that runs a pass or changes
+    /// the parameters before the step discards the pass.
+    pub fn forward_ahead(&mut self, data: &Dataset<T>) {
+        self.settle();
+        let n = data.len();
+        let batch = data.batch(0, n);
+        match self.halved_at(n) {
+            Some(mid) => {
+                self.reserve(mid);
+                self.reserve_twin(n - mid);
+                let (first, second) = batch.split_at(mid);
+                let (params, par) = (&self.params[..], self.par);
+                crate::turns::side_by_side(
+                    || forward_through(&mut self.layers, params, first.x, mid, par),
+                    || forward_through(&mut self.twin, params, second.x, n - mid, par),
+                );
+            }
+            None => {
+                self.forward(batch.x, n);
+            }
+        }
+        self.ahead = Some(Ahead::of(&batch));
+    }
+
+    /// [`evaluate`](Self::evaluate) of `data` from the forward pass run ahead of the next
+    /// training step over it ([`forward_ahead`](Self::forward_ahead), run here unless it
+    /// was), which stays for the step: the figures are those of `evaluate` but for the
+    /// last places (the same pieces, scored from products over the whole batch instead of
+    /// each piece).
+    pub fn evaluate_ahead(&mut self, data: &Dataset<T>) -> Metrics {
+        let n = data.len();
+        let batch = data.batch(0, n);
+        if self.ahead != Some(Ahead::of(&batch)) {
+            self.forward_ahead(data);
+        }
+        let mid = self.halved_at(n).unwrap_or(n);
+        let mut kept = self.take_kept(1);
+        let by_class = self.scoring(&mut kept[0], data, 1);
+        let mut parts = kept[0].parts(data.task(), n, by_class);
+        // The halves' layers, the second's empty when the step is whole.
+        let twin: &[Dense<T>] = if mid < n { &self.twin } else { &[] };
+        let over = |layer: usize, values: fn(&Dense<T>, usize) -> &[T]| {
+            let second = twin.get(layer).map_or(&[][..], |t| values(t, n - mid));
+            (values(&self.layers[layer], mid), second)
+        };
+        let with = ScoreWith {
+            loss: self.loss.as_ref(),
+            params: &self.params,
+            par: self.par,
+        };
+        let depth = self.layers.len();
+        let last = &self.layers[depth - 1];
+        for (part, piece) in parts.iter_mut().zip(pieces(n)) {
+            let scores = data.batch(piece.0, piece.1);
+            let x = match depth.checked_sub(2) {
+                Some(below) => columns(over(below, Dense::output), last.inputs(), mid, piece),
+                None => Cow::Borrowed(scores.x),
+            };
+            let rows = last.units();
+            let z = columns(over(depth - 1, Dense::pre_activation), rows, mid, piece);
+            let a = columns(over(depth - 1, Dense::output), rows, mid, piece);
+            let scratch = &mut self.scratch[0];
+            part.score_forwarded(with, last, &x, &scores, (&z, &a), scratch);
+        }
+        let sums = Part::merged(data.task(), parts);
+        let metrics = self.finish_scoring(sums, &kept[0], data);
         self.kept = kept;
         metrics
     }
@@ -687,6 +815,45 @@ pub(crate) fn layer_by_layer<T: Float>(
     }
 }
 
+/// The forward pass of `layers` over `batch` samples of `x`, with weights settled.
+fn forward_through<T: Float>(
+    layers: &mut [Dense<T>],
+    params: &[T],
+    x: &[T],
+    batch: usize,
+    par: Par,
+) {
+    layer_by_layer(layers, x, batch, |layer, input| {
+        layer.forward_settled(params, input, batch, par);
+    });
+}
+
+/// Columns `start..start + len` of values a layer computed over a training batch split at
+/// `mid` (`rows` values per column): the first half's are in `first`, the others in
+/// `second`. Borrowed when the columns lie in one half, copied together when they straddle
+/// both.
+fn columns<'a, T: Clone>(
+    (first, second): (&'a [T], &'a [T]),
+    rows: usize,
+    mid: usize,
+    (start, len): (usize, usize),
+) -> Cow<'a, [T]> {
+    let end = start + len;
+    if end <= mid {
+        Cow::Borrowed(&first[start * rows..end * rows])
+    } else if start >= mid {
+        Cow::Borrowed(&second[(start - mid) * rows..(end - mid) * rows])
+    } else {
+        Cow::Owned(
+            [
+                &first[start * rows..mid * rows],
+                &second[..(end - mid) * rows],
+            ]
+            .concat(),
+        )
+    }
+}
+
 /// Whether every output score of the last forward pass of `layers` over `batch` samples is
 /// finite.
 fn outputs_finite<T: Float>(layers: &[Dense<T>], batch: usize) -> bool {
@@ -762,11 +929,7 @@ fn shares<T: Float>(mid: usize, samples: usize) -> (T, T) {
 }
 
 /// The loss summed over `batch`, from `last`'s cache of the last forward pass.
-pub(crate) fn output_loss<T: Float>(
-    loss: &dyn Loss<T>,
-    last: &Dense<T>,
-    batch: &Batch<'_, T>,
-) -> f64 {
+fn output_loss<T: Float>(loss: &dyn Loss<T>, last: &Dense<T>, batch: &Batch<'_, T>) -> f64 {
     let (z, a) = (last.pre_activation(batch.len), last.output(batch.len));
     loss.total(last.activation(), z, a, batch.y, last.units())
 }
@@ -803,8 +966,9 @@ impl<T: Float> Descent<'_, T> {
     /// As [`Network::compute_gradients`].
     pub fn step(&mut self, batch: &Batch<'_, T>) -> Result<bool> {
         let net = &mut *self.net;
+        let forwarded = net.take_ahead(batch);
         if let Some(mid) = net.halved_at(batch.len) {
-            let finite = net.halved_gradients(batch, mid)?;
+            let finite = net.halved_gradients(batch, mid, forwarded)?;
             let (first, second) = shares(mid, batch.len);
             let rate = self.learning_rate;
             in_halves(
@@ -815,8 +979,7 @@ impl<T: Float> Descent<'_, T> {
             );
             return Ok(finite);
         }
-        net.forward(batch.x, batch.len);
-        let finite = outputs_finite(&net.layers, batch.len);
+        let finite = net.step_forward(batch, forwarded);
         net.backward(batch, Target::Descend(self.learning_rate))?;
         Ok(finite)
     }

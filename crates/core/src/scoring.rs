@@ -16,7 +16,7 @@ use crate::float::Float;
 use crate::layer::Dense;
 use crate::loss::Loss;
 use crate::metrics::{MetricSums, Written, predict_classes};
-use crate::network::{layer_by_layer, output_loss};
+use crate::network::layer_by_layer;
 
 /// Samples of a dataset scored at once: one piece of an evaluation.
 pub(crate) const PIECE: usize = 256;
@@ -94,6 +94,15 @@ impl<T: Float> Scratch<T> {
     }
 }
 
+/// What every piece is scored with: the network's loss and parameters, and the threads the
+/// products may use.
+#[derive(Clone, Copy)]
+pub(crate) struct ScoreWith<'a, T> {
+    pub(crate) loss: &'a dyn Loss<T>,
+    pub(crate) params: &'a [T],
+    pub(crate) par: Par,
+}
+
 /// One piece of a dataset being scored: its built-in sums, and its share of the [`Kept`]
 /// predictions (each empty when not kept).
 #[derive(Debug)]
@@ -109,16 +118,6 @@ pub(crate) struct Part<'k> {
     by_class: bool,
 }
 
-/// Whether the output layer already holds the forward pass of the piece a [`Part`] scores,
-/// and the threads its products may use.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Scored {
-    /// It does not: the part runs it.
-    Afresh(Par),
-    /// It does (the noise pass ran it, then its backward pass).
-    Forwarded(Par),
-}
-
 impl Part<'_> {
     /// The sums of `parts`, the pieces of a dataset of `task`, added in piece order.
     pub(crate) fn merged(task: Task, parts: impl IntoIterator<Item = Self>) -> MetricSums {
@@ -130,30 +129,44 @@ impl Part<'_> {
     }
 
     /// Scores `batch`, this piece's samples, through `last` (the output layer) over its
-    /// input `x` (the batch's outputs of the layer below), by `loss`: from the scores laid
-    /// out class by class in `scratch` when they are scored so, which computes the product
-    /// again whatever `scored` says (so that every pass scores the same bits); otherwise
-    /// from the forward pass, run here unless it was.
-    #[allow(clippy::too_many_arguments)] // the output layer, its input, the batch, how it was
-    // scored and the scoring thread's scratch are each one independent input
+    /// input `x` (the batch's outputs of the layer below), running the output layer's
+    /// forward pass when its scores are not scored laid out class by class.
     pub(crate) fn score<T: Float>(
         &mut self,
-        loss: &dyn Loss<T>,
+        with: ScoreWith<'_, T>,
         last: &mut Dense<T>,
-        params: &[T],
         x: &[T],
         batch: &Batch<'_, T>,
-        scored: Scored,
         scratch: &mut Scratch<T>,
     ) {
         let len = batch.len;
         if !self.by_class {
-            if let Scored::Afresh(par) = scored {
-                last.forward_settled(params, x, len, par);
-            }
-            let total =
-                (!loss.is_log_loss(last.activation())).then(|| output_loss(loss, last, batch));
-            let (z, a) = (last.pre_activation(len), last.output(len));
+            last.forward_settled(with.params, x, len, with.par);
+        }
+        let last = &*last;
+        let forwarded = (last.pre_activation(len), last.output(len));
+        self.score_forwarded(with, last, x, batch, forwarded, scratch);
+    }
+
+    /// [`score`](Self::score) from the output layer's scores and outputs over the batch,
+    /// `forwarded` by a forward pass already run (the noise pass's, or a training step's
+    /// run ahead of it), which are read unless the scores are scored laid out class by
+    /// class: then the product is computed again in `scratch` from `x`, so that every pass
+    /// scores the same bits.
+    pub(crate) fn score_forwarded<T: Float>(
+        &mut self,
+        with: ScoreWith<'_, T>,
+        last: &Dense<T>,
+        x: &[T],
+        batch: &Batch<'_, T>,
+        (z, a): (&[T], &[T]),
+        scratch: &mut Scratch<T>,
+    ) {
+        let (len, loss) = (batch.len, with.loss);
+        if !self.by_class {
+            let activation = last.activation();
+            let total = (!loss.is_log_loss(activation))
+                .then(|| loss.total(activation, z, a, batch.y, last.units()));
             self.sums.add(batch, z, a, total);
             self.sums.add_mistakes(loss.mistakes(z, batch.y));
             predict_classes(self.task, z, self.classes);
@@ -163,10 +176,9 @@ impl Part<'_> {
                 false,
             );
         } else {
-            let (Scored::Afresh(par) | Scored::Forwarded(par)) = scored;
             let n = last.units() * len;
             let zt = &mut scratch.by_class[..n];
-            last.score_by_class(params, x, len, zt, par);
+            last.score_by_class(with.params, x, len, zt, with.par);
             // The loss is the log loss, which counts no mistakes; the softmax is computed
             // only to be kept.
             let softmax = if self.outputs.is_empty() {
@@ -279,9 +291,7 @@ impl<'d, 'k, T: Float> Piece<'d, 'k, T> {
 pub(crate) struct Scorer<'a, T: Float> {
     pub(crate) layers: &'a mut [Dense<T>],
     pub(crate) scratch: &'a mut Scratch<T>,
-    pub(crate) params: &'a [T],
-    pub(crate) loss: &'a dyn Loss<T>,
-    pub(crate) par: Par,
+    pub(crate) with: ScoreWith<'a, T>,
 }
 
 impl<T: Float> Scorer<'_, T> {
@@ -296,7 +306,7 @@ impl<T: Float> Scorer<'_, T> {
 
     /// Scores `samples` of `data` into `part`.
     fn score(&mut self, data: &Dataset<T>, samples: Range<usize>, part: &mut Part<'_>) {
-        let (params, par) = (self.params, self.par);
+        let ScoreWith { params, par, .. } = self.with;
         let len = samples.len();
         let batch = data.batch(samples.start, len);
         let (last, below) = self.layers.split_last_mut().expect("a network has layers");
@@ -304,14 +314,6 @@ impl<T: Float> Scorer<'_, T> {
             layer.forward_settled(params, input, len, par);
         });
         let x = below.last().map_or(batch.x, |l| l.output(len));
-        part.score(
-            self.loss,
-            last,
-            params,
-            x,
-            &batch,
-            Scored::Afresh(par),
-            self.scratch,
-        );
+        part.score(self.with, last, x, &batch, self.scratch);
     }
 }

@@ -243,7 +243,9 @@ impl<T, F: FnMut(&EpochRecord)> Supervisor<T> for Observer<F> {
 /// each epoch and calling `observe` with each record.
 ///
 /// Once the first batch has run, a step allocates nothing: the network's buffers and the
-/// batcher's are sized up front, and evaluation reuses them. Plain SGD is applied during
+/// batcher's are sized up front, and evaluation reuses them. A full-batch training scores
+/// its training set from the next step's forward pass, run ahead of the step
+/// ([`Network::forward_ahead`]), which the step then takes. Plain SGD is applied during
 /// back-propagation ([`Network::descent`]); other rules get the gradient. A batch whose
 /// output scores are NaN or infinite stops the run as [`Stop::Diverged`] (the record of that
 /// epoch is kept); the loss itself is not computed during training steps.
@@ -296,40 +298,68 @@ pub fn train_from<T: Float>(
     let probe = config
         .noise_scale
         .then(|| noise_samples(train, config.seed));
-    let evaluate =
-        |net: &mut Network<T>, epoch, updates, seconds, evaluating| -> Result<EpochRecord> {
-            let started = Instant::now();
-            // Measured on the whole training set, the noise's forward pass scores it too.
-            let measured = match &probe {
-                Some(None) => Some(net.evaluate_with_noise(train)?),
-                _ => None,
-            };
-            // The other splits are scored together, in one pass an idle thread shares.
-            let held_out = [&data.validation, &data.test];
-            let splits: Vec<&Dataset<T>> = (measured.is_none().then_some(train).into_iter())
-                .chain(held_out.iter().filter_map(|d| d.as_ref()))
-                .collect();
-            let mut scored = net.evaluate_each(&splits).into_iter();
-            let (train_metrics, noise_scale) = match (measured, &probe) {
-                (Some((metrics, noise)), _) => (metrics, noise.scale()),
-                (None, Some(Some(samples))) => (
-                    scored.next().expect("the training split's metrics"),
-                    net.gradient_noise(samples)?.scale(),
-                ),
-                (None, _) => (scored.next().expect("the training split's metrics"), None),
-            };
-            let [validation, test] = held_out.map(|d| d.as_ref().and_then(|_| scored.next()));
-            Ok(EpochRecord {
-                epoch,
-                updates,
-                seconds,
-                evaluation_seconds: evaluating + started.elapsed().as_secs_f64(),
-                train: train_metrics,
-                validation,
-                test,
-                noise_scale,
-            })
+    // A full-batch step's forward pass over the training set is the training split's
+    // evaluation at the same weights: when a step follows, the evaluation runs it ahead of
+    // the step, which takes it (unless the noise's own pass over the whole set scores it).
+    let full_batch = batcher.batch_size() == train.len() && !matches!(probe, Some(None));
+    // Scores every split at the weights the network has; with `step_follows`, returns too
+    // the seconds of a forward pass it ran ahead of the next step (training's time).
+    let evaluate = |net: &mut Network<T>,
+                    epoch,
+                    updates,
+                    seconds,
+                    evaluating,
+                    step_follows: bool|
+     -> Result<(EpochRecord, f64)> {
+        let started = Instant::now();
+        // Measured on the whole training set, the noise's forward pass scores it too.
+        let measured = match &probe {
+            Some(None) => Some(net.evaluate_with_noise(train)?),
+            _ => None,
         };
+        let ahead = full_batch && step_follows;
+        // The other splits are scored together, in one pass an idle thread shares.
+        let held_out = [&data.validation, &data.test];
+        let splits: Vec<&Dataset<T>> = ((measured.is_none() && !ahead).then_some(train))
+            .into_iter()
+            .chain(held_out.iter().filter_map(|d| d.as_ref()))
+            .collect();
+        let mut scored = net.evaluate_each(&splits).into_iter();
+        let mut forward_seconds = 0.0;
+        let (train_metrics, noise_scale) = match (measured, &probe) {
+            (Some((metrics, noise)), _) => (metrics, noise.scale()),
+            (None, probe) => {
+                let noise = match probe {
+                    Some(Some(samples)) => net.gradient_noise(samples)?.scale(),
+                    _ => None,
+                };
+                // Last: any other pass would discard the one run ahead.
+                let metrics = if ahead {
+                    let forwarding = Instant::now();
+                    net.forward_ahead(train);
+                    forward_seconds = forwarding.elapsed().as_secs_f64();
+                    net.evaluate_ahead(train)
+                } else {
+                    scored.next().expect("the training split's metrics")
+                };
+                (metrics, noise)
+            }
+        };
+        let [validation, test] = held_out.map(|d| d.as_ref().and_then(|_| scored.next()));
+        let record = EpochRecord {
+            epoch,
+            updates,
+            seconds,
+            evaluation_seconds: evaluating + started.elapsed().as_secs_f64() - forward_seconds,
+            train: train_metrics,
+            validation,
+            test,
+            noise_scale,
+        };
+        Ok((record, forward_seconds))
+    };
+    // The forward pass the last evaluation ran ahead of the next step: training's seconds.
+    let mut ahead_seconds = 0.0;
     let (mut records, mut samples, mut best, mut stalled) = match start {
         Some(state) => {
             state.check(net.params().len())?;
@@ -342,8 +372,10 @@ pub fn train_from<T: Float>(
         }
         None => {
             let mut records = Vec::with_capacity(config.epochs + 1);
-            records.push(evaluate(net, 0, 0, 0.0, 0.0)?);
-            supervisor.observe(&records[0]);
+            let (record, forward) = evaluate(net, 0, 0, 0.0, 0.0, config.epochs > 0)?;
+            ahead_seconds = forward;
+            supervisor.observe(&record);
+            records.push(record);
             (records, 0u64, None, 0)
         }
     };
@@ -381,7 +413,7 @@ pub fn train_from<T: Float>(
             })?
         };
         updates += steps;
-        seconds += started.elapsed().as_secs_f64();
+        seconds += started.elapsed().as_secs_f64() + std::mem::take(&mut ahead_seconds);
         let evaluated = diverged
             || (epoch + 1).is_multiple_of(config.evaluate_every)
             || epoch + 1 == config.epochs
@@ -392,7 +424,10 @@ pub fn train_from<T: Float>(
         }
         let evaluating = records.last().map_or(0.0, |r| r.evaluation_seconds);
         pacer.before_evaluation();
-        let record = evaluate(net, epoch + 1, updates, seconds, evaluating)?;
+        let step_follows = epoch + 1 < config.epochs;
+        let (record, forward) =
+            evaluate(net, epoch + 1, updates, seconds, evaluating, step_follows)?;
+        ahead_seconds = forward;
         supervisor.observe(&record);
         let (loss, separated) = (record.train.loss, record.train.mistakes == Some(0));
         records.push(record);
@@ -418,6 +453,10 @@ pub fn train_from<T: Float>(
         }
         if end.is_none() && supervisor.interrupted() {
             end = Some(Stop::Interrupted);
+        }
+        if let (Some(_), Some(record)) = (end, records.last_mut()) {
+            // No step takes the pass run ahead: it was the evaluation's.
+            record.evaluation_seconds += std::mem::take(&mut ahead_seconds);
         }
         if supervisor.wants_state(epoch + 1, end) {
             let state = TrainState {

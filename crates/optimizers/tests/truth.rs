@@ -441,6 +441,68 @@ fn a_minibatch_of_the_whole_set_without_shuffling_is_gradient_descent() {
     assert_eq!(b.last().updates, 20);
 }
 
+/// Full-batch training scores the training set from the next step's forward pass, run
+/// ahead of it (`Network::forward_ahead`): by SGD's fused step and by Adam alike, the steps
+/// are those of bare full-batch steps, bit for bit, and every epoch's record holds the
+/// figures `evaluate` gives at that epoch's weights, the test set's exactly.
+#[test]
+fn full_batch_training_takes_the_steps_and_records_the_figures_of_bare_steps() {
+    let (epochs, lr) = (6, 0.3);
+    for adam in [false, true] {
+        let (mut trained, data) = blob_mlp::<f64>(3);
+        let rule = |net: &Network<f64>| -> Box<dyn UpdateRule<f64>> {
+            let hp = Hyperparameters::default();
+            if adam {
+                Box::new(Adam::new(net.params().len(), &hp))
+            } else {
+                Box::new(Sgd::new(net.params().len(), &hp))
+            }
+        };
+        let mut trained_rule = rule(&trained);
+        let cfg = config(epochs, BatchSize::Full, lr);
+        let out = train(
+            &mut trained,
+            trained_rule.as_mut(),
+            &Constant,
+            &data,
+            &cfg,
+            |_| {},
+        )
+        .expect("training");
+        assert_eq!(out.records.len(), epochs + 1);
+
+        let (mut bare, _) = blob_mlp::<f64>(3);
+        let mut bare_rule = rule(&bare);
+        for (epoch, record) in out.records.iter().enumerate() {
+            let truth = bare.evaluate(&data.train);
+            let close = (record.train.loss - truth.loss).abs() <= 1e-12 * truth.loss;
+            assert!(close, "epoch {epoch}: {:?} vs {truth:?}", record.train);
+            assert_eq!(record.train.accuracy, truth.accuracy, "epoch {epoch}");
+            let test = data.test.as_ref().expect("a test set");
+            assert_eq!(
+                record.test.as_ref(),
+                Some(&bare.evaluate(test)),
+                "epoch {epoch}"
+            );
+            if epoch < epochs {
+                if adam {
+                    bare.compute_gradients(&data.train.all())
+                        .expect("gradients");
+                    let (params, grads) = bare.params_and_grads();
+                    bare_rule.update(params, grads, lr);
+                } else {
+                    bare.descent(lr).step(&data.train.all()).expect("step");
+                }
+            }
+        }
+        assert_eq!(
+            trained.params(),
+            bare.params(),
+            "adam {adam}: the steps differ"
+        );
+    }
+}
+
 fn blob_mlp<T: Float>(seed: u64) -> (Network<T>, Split<T>) {
     let d = Synthetic {
         samples: 120,

@@ -247,8 +247,6 @@ pub fn execute_stage(
     })
 }
 
-/// How a progress line names a run: its variant and swept values (`mlp-32 batch_size=8`),
-/// without the variant when there are no variants (`base`) but swept values.
 /// The pool runs train on, `threads` wide: each thread flushes subnormal numbers to zero
 /// ([`descent_core::flush_subnormals`]), so that a confident network trains as fast as an
 /// unsure one and every thread of a run rounds alike.
