@@ -132,9 +132,11 @@ pub fn simd_level() -> SimdLevel {
 const ROW_BLOCK: usize = 128;
 
 /// Calls `$block::<T, W>(r, args...)` for row blocks covering rows `0..m`: as many of
-/// [`ROW_BLOCK`] rows as fit, then of 16, then one of 8 and one of 4, then single rows.
-/// Within a block the row loop has a fixed length and compiles to straight vector code,
-/// so a narrow layer (16 units) pays no loop epilogue per column.
+/// [`ROW_BLOCK`] rows as fit, then one of 64 and one of 32, then of 16, then one of 8 and
+/// one of 4, then single rows. Within a block the row loop has a fixed length and compiles
+/// to straight vector code, so a narrow layer (16 units) pays no loop epilogue per column;
+/// and the rows of one block are independent sums, so a layer of 32 or 64 units runs as
+/// many of them side by side as its registers hold instead of one after the other.
 macro_rules! row_blocks {
     ($m:expr, $block:ident($($arg:expr),* $(,)?)) => {{
         let m = $m;
@@ -142,6 +144,14 @@ macro_rules! row_blocks {
         while r + ROW_BLOCK <= m {
             $block::<T, ROW_BLOCK>(r, $($arg),*);
             r += ROW_BLOCK;
+        }
+        if r + 64 <= m {
+            $block::<T, 64>(r, $($arg),*);
+            r += 64;
+        }
+        if r + 32 <= m {
+            $block::<T, 32>(r, $($arg),*);
+            r += 32;
         }
         while r + 16 <= m {
             $block::<T, 16>(r, $($arg),*);
@@ -207,6 +217,41 @@ crate::vectorized_fn! {
     }
 }
 
+/// Calls `$group::<T, W, NB>(j, args...)` for groups of columns `j..j + NB` covering
+/// `0..$n`, then a pair and single columns: as many columns side by side as keep the
+/// multiply-add units busy (each sum waits for its previous multiply-add) while staying in
+/// AVX2's sixteen registers, one for blocks of 64 rows or more, two for 32, four below.
+/// Each value of `C` is summed in the same order whichever group computes it.
+macro_rules! column_groups {
+    ($n:expr, $group:ident::<$w:ident>($($arg:expr),* $(,)?)) => {{
+        if $w >= 64 {
+            for j in 0..$n {
+                $group::<T, $w, 1>(j, $($arg),*);
+            }
+        } else if $w >= 32 {
+            column_groups!(@by 2, $n, $group::<$w>($($arg),*));
+        } else {
+            column_groups!(@by 4, $n, $group::<$w>($($arg),*));
+        }
+    }};
+    (@by $nb:literal, $n:expr, $group:ident::<$w:ident>($($arg:expr),*)) => {{
+        let n = $n;
+        let mut j = 0;
+        while j + $nb <= n {
+            $group::<T, $w, $nb>(j, $($arg),*);
+            j += $nb;
+        }
+        if $nb > 2 && j + 2 <= n {
+            $group::<T, $w, 2>(j, $($arg),*);
+            j += 2;
+        }
+        while j < n {
+            $group::<T, $w, 1>(j, $($arg),*);
+            j += 1;
+        }
+    }};
+}
+
 /// Rows `r..r + W` of `C = A·B`.
 #[inline(always)]
 fn nn_block<T: Float, const W: usize>(
@@ -218,18 +263,38 @@ fn nn_block<T: Float, const W: usize>(
     k: usize,
     n: usize,
 ) {
-    for (c_col, b_col) in c[..m * n]
-        .chunks_exact_mut(m)
-        .zip(b[..k * n].chunks_exact(k))
-    {
-        let mut acc = [T::zero(); W];
-        for (a_col, &s) in a[..m * k].chunks_exact(m).zip(b_col) {
-            let a_rows = rows::<T, W>(a_col, r);
+    column_groups!(n, nn_group::<W>(r, c, a, b, m, k));
+}
+
+/// Rows `r..r + W` of columns `j..j + NB` of `C = A·B`.
+#[inline(always)]
+fn nn_group<T: Float, const W: usize, const NB: usize>(
+    j: usize,
+    r: usize,
+    c: &mut [T],
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+) {
+    let mut b_cols: [&[T]; NB] = [&[]; NB];
+    for (q, col) in b_cols.iter_mut().enumerate() {
+        *col = &b[(j + q) * k..][..k];
+    }
+    let mut acc = [[T::zero(); W]; NB];
+    // Columns by index: `chunks_exact` would divide by `m` at each call, which costs more
+    // than a small group's arithmetic.
+    for p in 0..k {
+        let a_rows = rows::<T, W>(&a[p * m..], r);
+        for (acc, b_col) in acc.iter_mut().zip(&b_cols) {
+            let s = b_col[p];
             for i in 0..W {
                 acc[i] = a_rows[i].mul_add(s, acc[i]);
             }
         }
-        *rows_mut::<T, W>(c_col, r) = acc;
+    }
+    for (q, acc) in acc.iter().enumerate() {
+        *rows_mut::<T, W>(&mut c[(j + q) * m..][..m], r) = *acc;
     }
 }
 
@@ -260,16 +325,38 @@ fn nt_block<T: Float, const W: usize>(
     n: usize,
     k: usize,
 ) {
-    for (j, c_col) in c[..m * k].chunks_exact_mut(m).enumerate() {
-        let c_rows = rows_mut::<T, W>(c_col, r);
-        let mut acc = *c_rows;
-        for (a_col, b_col) in a[..m * n].chunks_exact(m).zip(b[..k * n].chunks_exact(k)) {
-            let (a_rows, s) = (rows::<T, W>(a_col, r), b_col[j]);
+    column_groups!(k, nt_group::<W>(r, c, a, b, m, n, k));
+}
+
+/// Rows `r..r + W` of columns `j..j + NB` of `C += A·Bᵀ`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)] // the kernel's three slices, three sizes and the group
+fn nt_group<T: Float, const W: usize, const NB: usize>(
+    j: usize,
+    r: usize,
+    c: &mut [T],
+    a: &[T],
+    b: &[T],
+    m: usize,
+    n: usize,
+    k: usize,
+) {
+    let mut acc = [[T::zero(); W]; NB];
+    for (q, acc) in acc.iter_mut().enumerate() {
+        *acc = *rows::<T, W>(&c[(j + q) * m..][..m], r);
+    }
+    // Columns by index, as in `nn_group`.
+    for q in 0..n {
+        let a_rows = rows::<T, W>(&a[q * m..], r);
+        let s: &[T; NB] = rows(&b[q * k..], j);
+        for (acc, &s) in acc.iter_mut().zip(s) {
             for i in 0..W {
                 acc[i] = a_rows[i].mul_add(s, acc[i]);
             }
         }
-        *c_rows = acc;
+    }
+    for (q, acc) in acc.iter().enumerate() {
+        *rows_mut::<T, W>(&mut c[(j + q) * m..][..m], r) = *acc;
     }
 }
 
@@ -301,13 +388,11 @@ fn tn_block<T: Float, const W: usize>(
     k: usize,
     n: usize,
 ) {
-    for (c_col, b_col) in c[..k * n]
-        .chunks_exact_mut(k)
-        .zip(b[..m * n].chunks_exact(m))
-    {
-        let b_rows = rows::<T, W>(b_col, r);
-        for (ci, a_col) in c_col.iter_mut().zip(a[..m * k].chunks_exact(m)) {
-            let a_rows = rows::<T, W>(a_col, r);
+    // Columns by index, as in `nn_group`.
+    for j in 0..n {
+        let b_rows = rows::<T, W>(&b[j * m..], r);
+        for (p, ci) in c[j * k..][..k].iter_mut().enumerate() {
+            let a_rows = rows::<T, W>(&a[p * m..], r);
             let mut products = [T::zero(); W];
             for i in 0..W {
                 products[i] = a_rows[i] * b_rows[i];
@@ -506,6 +591,8 @@ mod tests {
             (10, 33, 7),
             (64, 20, 32),
             (141, 3, 2),
+            (48, 6, 9),
+            (100, 5, 6),
         ] {
             let (a, b) = (data(m * k, 1), data(k * n, 2));
             let mut ours = vec![7.0; m * n];
@@ -547,6 +634,32 @@ mod tests {
                 Par::Seq,
             );
             close(&ours, &theirs);
+        }
+    }
+
+    /// Whatever the row blocks and column groups, each value of `A·B` and `C + A·Bᵀ` is its
+    /// multiply-adds in order, bit for bit: rows of every block width (64, 32, 16, 8, 4, 1)
+    /// and columns of every group (four, a pair, one).
+    #[test]
+    fn products_sum_each_value_in_order() {
+        for (m, k, n) in [(125, 7, 7), (53, 11, 3), (32, 64, 5), (2, 9, 11)] {
+            let (a, b, d) = (data(m * k, 1), data(k * n, 2), data(m * n, 3));
+            let mut c = vec![7.0; m * n];
+            matmul_nn(&mut c, &a, &b, m, k, n);
+            let mut w = data(m * k, 4);
+            let mut expected_w = w.clone();
+            add_nt(&mut w, &d, &b, m, n, k);
+            for i in 0..m {
+                for j in 0..n {
+                    let sum = (0..k).fold(0.0, |acc, p| a[p * m + i].mul_add(b[j * k + p], acc));
+                    assert_eq!(c[j * m + i].to_bits(), sum.to_bits(), "A·B at {i}, {j}");
+                }
+                for p in 0..k {
+                    let e = &mut expected_w[p * m + i];
+                    *e = (0..n).fold(*e, |acc, j| d[j * m + i].mul_add(b[j * k + p], acc));
+                    assert_eq!(w[p * m + i].to_bits(), e.to_bits(), "C + A·Bᵀ at {i}, {p}");
+                }
+            }
         }
     }
 
