@@ -802,7 +802,7 @@ impl<T: Float> Network<T> {
 
 /// Runs `pass` on each layer in turn with its input over `batch` samples: `x` for the
 /// first, the output of the layer below for the others.
-pub(crate) fn layer_by_layer<T: Float>(
+fn layer_by_layer<T: Float>(
     layers: &mut [Dense<T>],
     x: &[T],
     batch: usize,
@@ -816,7 +816,7 @@ pub(crate) fn layer_by_layer<T: Float>(
 }
 
 /// The forward pass of `layers` over `batch` samples of `x`, with weights settled.
-fn forward_through<T: Float>(
+pub(crate) fn forward_through<T: Float>(
     layers: &mut [Dense<T>],
     params: &[T],
     x: &[T],

@@ -16,7 +16,7 @@ use crate::float::Float;
 use crate::layer::Dense;
 use crate::loss::Loss;
 use crate::metrics::{MetricSums, Written, predict_classes};
-use crate::network::layer_by_layer;
+use crate::network::forward_through;
 
 /// Samples of a dataset scored at once: one piece of an evaluation.
 pub(crate) const PIECE: usize = 256;
@@ -310,9 +310,7 @@ impl<T: Float> Scorer<'_, T> {
         let len = samples.len();
         let batch = data.batch(samples.start, len);
         let (last, below) = self.layers.split_last_mut().expect("a network has layers");
-        layer_by_layer(below, batch.x, len, |layer, input| {
-            layer.forward_settled(params, input, len, par);
-        });
+        forward_through(below, params, batch.x, len, par);
         let x = below.last().map_or(batch.x, |l| l.output(len));
         part.score(self.with, last, x, &batch, self.scratch);
     }
