@@ -141,35 +141,24 @@ macro_rules! row_blocks {
     ($m:expr, $block:ident($($arg:expr),* $(,)?)) => {{
         let m = $m;
         let mut r = 0;
-        while r + ROW_BLOCK <= m {
-            $block::<T, ROW_BLOCK>(r, $($arg),*);
-            r += ROW_BLOCK;
-        }
-        if r + 64 <= m {
-            $block::<T, 64>(r, $($arg),*);
-            r += 64;
-        }
-        if r + 32 <= m {
-            $block::<T, 32>(r, $($arg),*);
-            r += 32;
-        }
-        while r + 16 <= m {
-            $block::<T, 16>(r, $($arg),*);
-            r += 16;
-        }
-        if r + 8 <= m {
-            $block::<T, 8>(r, $($arg),*);
-            r += 8;
-        }
-        if r + 4 <= m {
-            $block::<T, 4>(r, $($arg),*);
-            r += 4;
-        }
+        row_blocks!(@take while ROW_BLOCK, r, m, $block($($arg),*));
+        row_blocks!(@take if 64, r, m, $block($($arg),*));
+        row_blocks!(@take if 32, r, m, $block($($arg),*));
+        row_blocks!(@take while 16, r, m, $block($($arg),*));
+        row_blocks!(@take if 8, r, m, $block($($arg),*));
+        row_blocks!(@take if 4, r, m, $block($($arg),*));
         while r < m {
             $block::<T, 1>(r, $($arg),*);
             r += 1;
         }
     }};
+    // Blocks of `$w` rows from row `$r` while (or if) they fit in `$m`.
+    (@take $repeat:tt $w:expr, $r:ident, $m:ident, $block:ident($($arg:expr),*)) => {
+        $repeat $r + $w <= $m {
+            $block::<T, { $w }>($r, $($arg),*);
+            $r += $w;
+        }
+    };
 }
 
 /// Rows `r..r + W` of `col`, as an array reference.
@@ -285,14 +274,38 @@ fn nn_group<T: Float, const W: usize, const NB: usize>(
     // Columns by index: `chunks_exact` would divide by `m` at each call, which costs more
     // than a small group's arithmetic.
     for p in 0..k {
-        let a_rows = rows::<T, W>(&a[p * m..], r);
-        for (acc, b_col) in acc.iter_mut().zip(&b_cols) {
-            let s = b_col[p];
-            for i in 0..W {
-                acc[i] = a_rows[i].mul_add(s, acc[i]);
-            }
+        let mut scales = [T::zero(); NB];
+        for (s, b_col) in scales.iter_mut().zip(&b_cols) {
+            *s = b_col[p];
+        }
+        multiply_add(&mut acc, rows::<T, W>(&a[p * m..], r), &scales);
+    }
+    store_group(c, &acc, j, r, m);
+}
+
+/// Adds `a_rows` times each column's scale to that column's sums, in a group of `NB`.
+#[inline(always)]
+fn multiply_add<T: Float, const W: usize, const NB: usize>(
+    acc: &mut [[T; W]; NB],
+    a_rows: &[T; W],
+    scales: &[T; NB],
+) {
+    for (acc, &s) in acc.iter_mut().zip(scales) {
+        for i in 0..W {
+            acc[i] = a_rows[i].mul_add(s, acc[i]);
         }
     }
+}
+
+/// Writes a group's sums into rows `r..r + W` of columns `j..j + NB` of `c` (`m` rows each).
+#[inline(always)]
+fn store_group<T: Float, const W: usize, const NB: usize>(
+    c: &mut [T],
+    acc: &[[T; W]; NB],
+    j: usize,
+    r: usize,
+    m: usize,
+) {
     for (q, acc) in acc.iter().enumerate() {
         *rows_mut::<T, W>(&mut c[(j + q) * m..][..m], r) = *acc;
     }
@@ -347,17 +360,9 @@ fn nt_group<T: Float, const W: usize, const NB: usize>(
     }
     // Columns by index, as in `nn_group`.
     for q in 0..n {
-        let a_rows = rows::<T, W>(&a[q * m..], r);
-        let s: &[T; NB] = rows(&b[q * k..], j);
-        for (acc, &s) in acc.iter_mut().zip(s) {
-            for i in 0..W {
-                acc[i] = a_rows[i].mul_add(s, acc[i]);
-            }
-        }
+        multiply_add(&mut acc, rows(&a[q * m..], r), rows(&b[q * k..], j));
     }
-    for (q, acc) in acc.iter().enumerate() {
-        *rows_mut::<T, W>(&mut c[(j + q) * m..][..m], r) = *acc;
-    }
+    store_group(c, &acc, j, r, m);
 }
 
 crate::vectorized_fn! {
