@@ -13,9 +13,9 @@ run FILE *ARGS:
 test:
     cargo test --workspace
 
-# The standard workloads (one JSON line each), then criterion's training-step and sweep benchmarks.
+# The standard workloads (one JSON line each, against the GEMM peak), then criterion's training-step and sweep benchmarks.
 bench:
-    cargo run --release -- bench
+    cargo run --release -- bench --peak
     cargo bench -p descent-optim --bench step
     cargo bench -p descent-runner --bench sweep
 

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod model;
 mod network;
 pub mod noise;
+pub mod peak;
 pub mod random;
 mod scoring;
 mod subnormals;

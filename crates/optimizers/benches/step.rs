@@ -15,11 +15,9 @@ use descent_core::data::Task;
 use descent_core::data::synthetic::Synthetic;
 use descent_core::init::Init;
 use descent_core::loss::CrossEntropy;
-use descent_core::matrix::{view, view_mut};
+use descent_core::peak::PeakProduct;
 use descent_core::{LayerSpec, Network, Par};
 use descent_optim::rules::{Hyperparameters, Sgd, UpdateRule};
-use faer::Accum;
-use faer::linalg::matmul::matmul;
 
 fn mnist_mlp() -> Network<f32> {
     let relu = || Arc::new(Pointwise(Relu)) as Arc<dyn Activation<f32>>;
@@ -78,24 +76,11 @@ fn training_step(c: &mut Criterion) {
 /// faer's single-thread f32 product of two 512 × 512 matrices: the machine's GEMM peak that
 /// the large-batch workloads are compared with (2·512³ flops per iteration).
 fn gemm_peak(c: &mut Criterion) {
-    let n = 512;
-    let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
-    let b: Vec<f32> = (0..n * n).map(|i| (i % 5) as f32 * 0.1).collect();
-    let mut out = vec![0.0_f32; n * n];
+    let mut product = PeakProduct::new(PeakProduct::SIDE);
     let mut group = c.benchmark_group("gemm_f32_512");
-    group.throughput(Throughput::Elements(2 * (n * n * n) as u64));
+    group.throughput(Throughput::Elements(product.flops() as u64));
     group.bench_function("flops", |bench| {
-        bench.iter(|| {
-            matmul(
-                view_mut(&mut out, n, n),
-                Accum::Replace,
-                view(&a, n, n),
-                view(&b, n, n),
-                1.0,
-                Par::Seq,
-            );
-            black_box(out[0])
-        });
+        bench.iter(|| black_box(product.run(Par::Seq)))
     });
     group.finish();
 }

@@ -12,7 +12,7 @@ use crate::cluster::slurm::{self, SlurmArgs};
 use crate::config::{self, ConfigError, RunSpec};
 use crate::datasets::DataEnv;
 use crate::error::{INVALID, OK, OpError, Result, SOME_FAILED};
-use crate::ops::bench::{WORKLOADS, Workload};
+use crate::ops::bench::{WORKLOADS, Workload, gemm_peak};
 use crate::ops::merge;
 use crate::ops::shard;
 use crate::outputs::text::spec_table;
@@ -117,6 +117,10 @@ pub enum Command {
         /// initial weights and shuffles, to compare final losses (needs `--workload`).
         #[arg(long, value_name = "DIR", requires = "workload")]
         peer_data: Option<PathBuf>,
+        /// Before each workload, measure faer's f32 GEMM peak on the same threads and add
+        /// it, and the workload's fraction of it, to the workload's line.
+        #[arg(long)]
+        peak: bool,
     },
     /// Gather the runs of every shard (`run --shard`) in DIR into its tables, plots and report.
     Merge {
@@ -196,11 +200,13 @@ pub fn execute_command(cli: Cli, plugins: &[Plugin]) -> u8 {
             workload,
             threads,
             peer_data,
+            peak,
         } => bench(
             &registry,
             workload.as_deref(),
             threads,
             peer_data.as_deref(),
+            peak,
         ),
         Command::Gradcheck {
             file,
@@ -474,6 +480,7 @@ fn bench(
     workload: Option<&str>,
     threads: usize,
     peer: Option<&Path>,
+    peak: bool,
 ) -> Result<u8> {
     let workloads: Vec<&Workload> = match workload {
         Some(name) => vec![Workload::named(name).ok_or_else(|| {
@@ -487,8 +494,18 @@ fn bench(
         })?],
         None => WORKLOADS.iter().collect(),
     };
+    let threads = threads.max(1);
     for w in workloads {
-        let m = w.measure(threads.max(1), registry, peer)?;
+        let peak = if peak {
+            Some(gemm_peak(threads)?)
+        } else {
+            None
+        };
+        let m = w.measure(threads, registry, peer)?;
+        let m = match peak {
+            Some(peak) => m.against(peak),
+            None => m,
+        };
         println!(
             "{}",
             serde_json::to_string(&m).context("cannot write the measurement as JSON")?

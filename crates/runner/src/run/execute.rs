@@ -193,11 +193,7 @@ pub fn execute_stage(
     // The weights do not change: only products faer splits by output tiles go parallel
     // (`Dense::parallelism`; tests in crates/core/tests/parallel.rs).
     let threads_per_run = options.jobs.max(1) / todo.len().max(1);
-    let par = if threads_per_run > 1 {
-        Par::rayon(threads_per_run)
-    } else {
-        Par::Seq
-    };
+    let par = products_par(threads_per_run);
     let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
     let (trained, interrupted) = (AtomicUsize::new(0), AtomicUsize::new(0));
     pool.install(|| {
@@ -259,6 +255,16 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .start_handler(|_| descent_core::flush_subnormals())
         .build()
         .context("cannot start the thread pool")
+}
+
+/// How a run that may use `threads` threads splits its large products: over all of them,
+/// or not at all with one.
+pub fn products_par(threads: usize) -> Par {
+    if threads > 1 {
+        Par::rayon(threads)
+    } else {
+        Par::Seq
+    }
 }
 
 fn run_name(variant: &str, swept: &str) -> String {

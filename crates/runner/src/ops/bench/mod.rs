@@ -3,10 +3,11 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use descent_core::Par;
 use descent_core::data::synthetic::Synthetic;
 use descent_core::data::{Dataset, Split, Task};
+use descent_core::peak::PeakProduct;
 use descent_optim::trainer::Unsupervised;
 use serde::Serialize;
 
@@ -14,7 +15,7 @@ use crate::config::schema::RunConfig;
 use crate::config::{ConfigError, Diagnostic};
 use crate::error::OpError;
 use crate::registry::Registry;
-use crate::run::execute::thread_pool;
+use crate::run::execute::{products_par, thread_pool};
 use crate::run::train::{Start, fit};
 
 pub mod npy;
@@ -170,6 +171,16 @@ pub struct Measurement {
     pub threads: usize,
     /// Training samples per second over the timed epochs (evaluation excluded).
     pub samples_per_s: f64,
+    /// The arithmetic rate of that training: `samples_per_s` times the workload's
+    /// [flops per sample](Workload::flops_per_sample), in GFLOP/s.
+    pub gflop_per_s: f64,
+    /// The machine's GEMM peak measured just before, on the same threads
+    /// ([`gemm_peak`]), when asked for (`descent bench --peak`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gemm_peak_gflop_per_s: Option<f64>,
+    /// `gflop_per_s` as a fraction of that peak.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub of_gemm_peak: Option<f64>,
     /// Mean training loss after the last epoch.
     pub final_train_loss: f64,
     /// Training accuracy after the last epoch (classification).
@@ -182,6 +193,21 @@ impl Workload {
     /// The workload by name.
     pub fn named(name: &str) -> Option<&'static Workload> {
         WORKLOADS.iter().find(|w| w.name == name)
+    }
+
+    /// Floating-point operations of one training sample's step as descent computes it: the
+    /// forward products, the weight gradients, and the input gradients of every layer but
+    /// the first (no layer needs the gradient of the data); two per multiply-add. Biases and
+    /// activations are left out (under 0.3 % of the MNIST network's).
+    pub fn flops_per_sample(&self) -> f64 {
+        let widths: Vec<usize> = std::iter::once(self.features)
+            .chain(self.hidden.iter().copied())
+            .chain([self.task.outputs()])
+            .collect();
+        let products: Vec<f64> = widths.windows(2).map(|w| (w[0] * w[1]) as f64).collect();
+        let all: f64 = products.iter().sum();
+        let above_first: f64 = products.iter().skip(1).sum();
+        2.0 * (2.0 * all + above_first)
     }
 
     /// The run configuration: the same `[model]`, `[optimizer]` and `[training]` tables an
@@ -350,11 +376,7 @@ impl Workload {
         registry: &Registry,
         peer: Option<&Path>,
     ) -> Result<Measurement, OpError> {
-        let par = if threads > 1 {
-            Par::rayon(threads)
-        } else {
-            Par::Seq
-        };
+        let par = products_par(threads);
         let (data, params, orders) = match peer {
             Some(dir) => {
                 let peer = self.peer_start(dir)?;
@@ -386,19 +408,50 @@ impl Workload {
         let last = outcome.last();
         let seconds = last.seconds - warm;
         let samples = (self.samples * self.timed_epochs) as f64;
+        let samples_per_s = if seconds > 0.0 {
+            samples / seconds
+        } else {
+            f64::INFINITY
+        };
         Ok(Measurement {
             workload: self.name,
             threads,
-            samples_per_s: if seconds > 0.0 {
-                samples / seconds
-            } else {
-                f64::INFINITY
-            },
+            samples_per_s,
+            gflop_per_s: samples_per_s * self.flops_per_sample() / 1e9,
+            gemm_peak_gflop_per_s: None,
+            of_gemm_peak: None,
             final_train_loss: last.train.loss,
             train_accuracy: last.train.accuracy,
             train_mse: last.train.mse,
         })
     }
+}
+
+impl Measurement {
+    /// This measurement against a GEMM peak in GFLOP/s (see [`gemm_peak`]).
+    pub fn against(self, peak: f64) -> Self {
+        Self {
+            gemm_peak_gflop_per_s: Some(peak),
+            of_gemm_peak: Some(self.gflop_per_s / peak),
+            ..self
+        }
+    }
+}
+
+/// How long [`gemm_peak`] repeats its product.
+pub const PEAK_BUDGET: Duration = Duration::from_millis(500);
+
+/// faer's rate on one `f32` product of two 512 × 512 matrices ([`PeakProduct`]) in GFLOP/s,
+/// split over `threads` threads the way a run's large products are (the same pool and
+/// parallelism as [`Workload::measure`]): the ceiling of large-batch training on this
+/// machine, to be read beside a workload measured right after it.
+///
+/// # Errors
+/// When the thread pool cannot start.
+pub fn gemm_peak(threads: usize) -> Result<f64, OpError> {
+    let par = products_par(threads);
+    let pool = thread_pool(threads)?;
+    Ok(pool.install(|| PeakProduct::new(PeakProduct::SIDE).best_rate(par, PEAK_BUDGET)))
 }
 
 #[cfg(test)]
@@ -426,6 +479,45 @@ mod tests {
                 _ => assert!(m.train_accuracy.is_some_and(|a| (0.0..=1.0).contains(&a))),
             }
         }
+    }
+
+    #[test]
+    fn flops_per_sample_count_each_product_of_a_step() {
+        let flops = |name| Workload::named(name).expect(name).flops_per_sample();
+        // 784·256 + 256·128 + 128·10 multiply-adds forward and for the weight gradients,
+        // 256·128 + 128·10 for the input gradients above the first layer.
+        let mnist = 2.0 * (2.0 * (200_704.0 + 32_768.0 + 1_280.0) + 32_768.0 + 1_280.0);
+        assert_eq!(flops("mlp_mnist_b512"), mnist);
+        assert_eq!(flops("mlp_mnist_b64_adam"), mnist);
+        assert_eq!(
+            flops("small_mlp_b1"),
+            2.0 * (2.0 * (32.0 + 256.0 + 16.0) + 256.0 + 16.0)
+        );
+        assert_eq!(flops("logreg_b32"), 2.0 * 2.0 * 20.0);
+    }
+
+    #[test]
+    fn a_measurement_against_a_peak_is_its_fraction_and_only_then_printed() {
+        let m = tiny("logreg_b32")
+            .measure(1, &Registry::with_builtins(), None)
+            .expect("trains");
+        let bare = serde_json::to_string(&m).expect("json");
+        assert!(
+            !bare.contains("gemm_peak") && bare.contains("\"gflop_per_s\""),
+            "{bare}"
+        );
+        let expected = m.samples_per_s * 80.0 / 1e9;
+        assert!(
+            (m.gflop_per_s - expected).abs() <= 1e-12 * expected,
+            "{m:?}"
+        );
+        let peak = gemm_peak(1).expect("a pool");
+        assert!(peak.is_finite() && peak > 0.0, "{peak}");
+        let against = m.against(peak);
+        assert_eq!(against.gemm_peak_gflop_per_s, Some(peak));
+        assert_eq!(against.of_gemm_peak, Some(against.gflop_per_s / peak));
+        let line = serde_json::to_string(&against).expect("json");
+        assert!(line.contains("\"of_gemm_peak\""), "{line}");
     }
 
     /// Writes `values` with `shape` as `<f8` into `dir/file`.
