@@ -12,7 +12,7 @@ use crate::cluster::slurm::{self, SlurmArgs};
 use crate::config::{self, ConfigError, RunSpec};
 use crate::datasets::DataEnv;
 use crate::error::{INVALID, OK, OpError, Result, SOME_FAILED};
-use crate::ops::bench::{WORKLOADS, Workload, gemm_peak};
+use crate::ops::bench::{WORKLOADS, Workload};
 use crate::ops::merge;
 use crate::ops::shard;
 use crate::outputs::text::spec_table;
@@ -117,8 +117,8 @@ pub enum Command {
         /// initial weights and shuffles, to compare final losses (needs `--workload`).
         #[arg(long, value_name = "DIR", requires = "workload")]
         peer_data: Option<PathBuf>,
-        /// Before each workload, measure faer's f32 GEMM peak on the same threads and add
-        /// it, and the workload's fraction of it, to the workload's line.
+        /// Before each workload, measure faer's f32 GEMM peak in the workload's own thread
+        /// pool and add it, and the workload's fraction of it, to the workload's line.
         #[arg(long)]
         peak: bool,
     },
@@ -494,18 +494,8 @@ fn bench(
         })?],
         None => WORKLOADS.iter().collect(),
     };
-    let threads = threads.max(1);
     for w in workloads {
-        let peak = if peak {
-            Some(gemm_peak(threads)?)
-        } else {
-            None
-        };
-        let m = w.measure(threads, registry, peer)?;
-        let m = match peak {
-            Some(peak) => m.against(peak),
-            None => m,
-        };
+        let m = w.measure(threads.max(1), registry, peer, peak)?;
         println!(
             "{}",
             serde_json::to_string(&m).context("cannot write the measurement as JSON")?

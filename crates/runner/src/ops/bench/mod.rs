@@ -174,8 +174,10 @@ pub struct Measurement {
     /// The arithmetic rate of that training: `samples_per_s` times the workload's
     /// [flops per sample](Workload::flops_per_sample), in GFLOP/s.
     pub gflop_per_s: f64,
-    /// The machine's GEMM peak measured just before, on the same threads
-    /// ([`gemm_peak`]), when asked for (`descent bench --peak`).
+    /// faer's rate on one `f32` product of two 512 × 512 matrices ([`PeakProduct`]) in
+    /// GFLOP/s, measured just before the training in its thread pool with its parallelism,
+    /// when asked for (`descent bench --peak`): the ceiling of large-batch training on this
+    /// machine, in the same minutes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gemm_peak_gflop_per_s: Option<f64>,
     /// `gflop_per_s` as a fraction of that peak.
@@ -367,6 +369,7 @@ impl Workload {
     /// of `threads` threads, its large products shared with the others. (Called from outside
     /// a pool, every parallel product would be handed to rayon's global pool while the
     /// calling thread waits, which made `--threads 2` no faster than `--threads 1`.)
+    /// With `peak`, the pool first measures the GEMM peak (for [`PEAK_BUDGET`]).
     ///
     /// # Errors
     /// What training reports, or unreadable peer data.
@@ -375,6 +378,7 @@ impl Workload {
         threads: usize,
         registry: &Registry,
         peer: Option<&Path>,
+        peak: bool,
     ) -> Result<Measurement, OpError> {
         let par = products_par(threads);
         let (data, params, orders) = match peer {
@@ -390,6 +394,9 @@ impl Workload {
             state: None,
         };
         let pool = thread_pool(threads)?;
+        let peak = peak.then(|| {
+            pool.install(|| PeakProduct::new(PeakProduct::SIDE).best_rate(par, PEAK_BUDGET))
+        });
         let (outcome, _) = pool
             .install(|| {
                 fit(
@@ -413,13 +420,14 @@ impl Workload {
         } else {
             f64::INFINITY
         };
+        let gflop_per_s = samples_per_s * self.flops_per_sample() / 1e9;
         Ok(Measurement {
             workload: self.name,
             threads,
             samples_per_s,
-            gflop_per_s: samples_per_s * self.flops_per_sample() / 1e9,
-            gemm_peak_gflop_per_s: None,
-            of_gemm_peak: None,
+            gflop_per_s,
+            gemm_peak_gflop_per_s: peak,
+            of_gemm_peak: peak.map(|peak| gflop_per_s / peak),
             final_train_loss: last.train.loss,
             train_accuracy: last.train.accuracy,
             train_mse: last.train.mse,
@@ -427,32 +435,8 @@ impl Workload {
     }
 }
 
-impl Measurement {
-    /// This measurement against a GEMM peak in GFLOP/s (see [`gemm_peak`]).
-    pub fn against(self, peak: f64) -> Self {
-        Self {
-            gemm_peak_gflop_per_s: Some(peak),
-            of_gemm_peak: Some(self.gflop_per_s / peak),
-            ..self
-        }
-    }
-}
-
-/// How long [`gemm_peak`] repeats its product.
+/// How long [`Workload::measure`] repeats the GEMM peak's product (keeping the best).
 pub const PEAK_BUDGET: Duration = Duration::from_millis(500);
-
-/// faer's rate on one `f32` product of two 512 × 512 matrices ([`PeakProduct`]) in GFLOP/s,
-/// split over `threads` threads the way a run's large products are (the same pool and
-/// parallelism as [`Workload::measure`]): the ceiling of large-batch training on this
-/// machine, to be read beside a workload measured right after it.
-///
-/// # Errors
-/// When the thread pool cannot start.
-pub fn gemm_peak(threads: usize) -> Result<f64, OpError> {
-    let par = products_par(threads);
-    let pool = thread_pool(threads)?;
-    Ok(pool.install(|| PeakProduct::new(PeakProduct::SIDE).best_rate(par, PEAK_BUDGET)))
-}
 
 #[cfg(test)]
 mod tests {
@@ -470,7 +454,9 @@ mod tests {
     fn every_workload_trains_at_a_tiny_size() {
         let registry = Registry::with_builtins();
         for w in &WORKLOADS {
-            let m = tiny(w.name).measure(1, &registry, None).expect(w.name);
+            let m = tiny(w.name)
+                .measure(1, &registry, None, false)
+                .expect(w.name);
             assert_eq!((m.workload, m.threads), (w.name, 1));
             assert!(m.samples_per_s > 0.0, "{m:?}");
             assert!(m.final_train_loss.is_finite(), "{m:?}");
@@ -498,9 +484,9 @@ mod tests {
 
     #[test]
     fn a_measurement_against_a_peak_is_its_fraction_and_only_then_printed() {
-        let m = tiny("logreg_b32")
-            .measure(1, &Registry::with_builtins(), None)
-            .expect("trains");
+        let w = tiny("logreg_b32");
+        let registry = Registry::with_builtins();
+        let m = w.measure(1, &registry, None, false).expect("trains");
         let bare = serde_json::to_string(&m).expect("json");
         assert!(
             !bare.contains("gemm_peak") && bare.contains("\"gflop_per_s\""),
@@ -511,10 +497,9 @@ mod tests {
             (m.gflop_per_s - expected).abs() <= 1e-12 * expected,
             "{m:?}"
         );
-        let peak = gemm_peak(1).expect("a pool");
+        let against = w.measure(1, &registry, None, true).expect("trains");
+        let peak = against.gemm_peak_gflop_per_s.expect("a peak");
         assert!(peak.is_finite() && peak > 0.0, "{peak}");
-        let against = m.against(peak);
-        assert_eq!(against.gemm_peak_gflop_per_s, Some(peak));
         assert_eq!(against.of_gemm_peak, Some(against.gflop_per_s / peak));
         let line = serde_json::to_string(&against).expect("json");
         assert!(line.contains("\"of_gemm_peak\""), "{line}");
@@ -570,10 +555,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         dump(&w, dir.path());
         let first = w
-            .measure(1, &registry, Some(dir.path()))
+            .measure(1, &registry, Some(dir.path()), false)
             .expect("a valid dump");
         let again = w
-            .measure(1, &registry, Some(dir.path()))
+            .measure(1, &registry, Some(dir.path()), false)
             .expect("a valid dump");
         assert_eq!(first.final_train_loss, again.final_train_loss);
         let reversed: Vec<f64> = (0..n).rev().map(|i| i as f64).collect();
