@@ -36,6 +36,26 @@ pub const PARALLEL_PRODUCT: usize = 1 << 25;
 /// `--threads 1` unchanged.
 pub const HALVED_PRODUCT: usize = 1 << 22;
 
+/// Parameters from which [`Dense::gradients_in_pieces`] splits a layer's weight gradient:
+/// 32k values (128 KB in `f32`) stay in a core's L2 cache between their product and the
+/// update rule's pass over them.
+pub const GRADIENT_PIECE: usize = 1 << 15;
+
+/// An update rule's step over one piece of the parameters, as back-propagation hands them
+/// over ([`Dense::gradients_in_pieces`]): the piece, its gradient, and where it starts in the
+/// parameter vector.
+pub type StepPiece<'a, T> = dyn FnMut(&mut [T], &[T], usize) + 'a;
+
+/// Adds the sum of each row of `delta` (`units` × samples, column-major) to `b`: the bias
+/// gradient.
+fn add_row_sums<T: Float>(b: &mut [T], delta: &[T], units: usize) {
+    for col in delta.chunks_exact(units) {
+        for (g, &d) in b.iter_mut().zip(col) {
+            *g += d;
+        }
+    }
+}
+
 /// `dst = lhs·rhs` (or `dst += lhs·rhs` with [`Accum::Add`]) with the threads of `par` where
 /// they pay: faer's tiles over every thread from [`PARALLEL_PRODUCT`], two halves of the rows
 /// from [`HALVED_PRODUCT`] (when there are at least 32 rows), one thread below.
@@ -362,11 +382,7 @@ impl<T: Float> Dense<T> {
                 Accum::Add
             }
         };
-        for col in delta.chunks_exact(self.units) {
-            for (g, &d) in b.iter_mut().zip(col) {
-                *g += d;
-            }
-        }
+        add_row_sums(b, delta, self.units);
         if batch == 1 && matches!(target, Target::Descend(_)) {
             let mut input = std::mem::take(&mut self.spare);
             input.copy_from_slice(&x[..self.inputs]);
@@ -382,6 +398,62 @@ impl<T: Float> Dense<T> {
                 par,
             );
         }
+    }
+
+    /// [`parameter_gradients`](Self::parameter_gradients) into the gradient vector `grads`,
+    /// handing `apply` each piece of this layer's parameters (blocks of whole columns of `W`,
+    /// then `b`) with its gradient and where it starts in the parameter vector, as soon as
+    /// that piece's gradient is written: a rule that steps every parameter on its own then
+    /// reads the gradient from cache rather than memory. The pieces follow from the layer's
+    /// shape and the batch size alone, never from the threads, and each value of the
+    /// gradient is the sum it is in one product over all the columns.
+    pub fn gradients_in_pieces(
+        &mut self,
+        x: &[T],
+        batch: usize,
+        params: &mut [T],
+        grads: &mut [T],
+        par: Par,
+        apply: &mut StepPiece<'_, T>,
+    ) {
+        let columns = self.piece_columns(batch);
+        if columns >= self.inputs {
+            let whole = self.offset..self.offset + self.param_len();
+            self.parameter_gradients(x, batch, grads, Target::Gradients, par);
+            apply(&mut params[whole.clone()], &grads[whole], self.offset);
+            return;
+        }
+        let (units, inputs) = (self.units, self.inputs);
+        let (w, b) = self.parameters_mut(grads);
+        let delta = view(&self.delta[..units * batch], units, batch);
+        let x = view(x, inputs, batch);
+        let starts = (0..inputs).step_by(columns);
+        for (piece, first) in w.chunks_mut(columns * units).zip(starts) {
+            let cols = piece.len() / units;
+            let xt = x.subrows(first, cols).transpose();
+            product(view_mut(piece, units, cols), Accum::Replace, delta, xt, par);
+            let start = self.offset + first * units;
+            apply(&mut params[start..start + piece.len()], piece, start);
+        }
+        b.fill(T::zero());
+        add_row_sums(b, &self.delta[..units * batch], units);
+        let start = self.offset + units * inputs;
+        apply(&mut params[start..start + units], b, start);
+    }
+
+    /// Columns of `W` per piece of [`gradients_in_pieces`](Self::gradients_in_pieces): as
+    /// many evenly sized pieces as keep at least [`GRADIENT_PIECE`] parameters and
+    /// [`HALVED_PRODUCT`] multiply-adds each (so that a second thread still takes half of
+    /// every piece's product); every column at once when the hand-written kernels compute
+    /// the product.
+    fn piece_columns(&self, batch: usize) -> usize {
+        if self.small(batch) {
+            return self.inputs;
+        }
+        let least = GRADIENT_PIECE
+            .div_ceil(self.units)
+            .max(HALVED_PRODUCT.div_ceil(self.units * batch));
+        self.inputs.div_ceil((self.inputs / least).max(1))
     }
 
     /// Hands `dL/dX = Wᵀ·Δ` to the layer below, which turns it into its own `Δ`.

@@ -30,6 +30,6 @@ pub mod turns;
 pub use error::{CoreError, Result};
 pub use faer::Par;
 pub use float::Float;
-pub use layer::{Dense, HALVED_PRODUCT, PARALLEL_PRODUCT};
+pub use layer::{Dense, GRADIENT_PIECE, HALVED_PRODUCT, PARALLEL_PRODUCT, StepPiece};
 pub use network::{Descent, HALVED_BATCH, HALVED_STEP, LayerSpec, Network, SHARED_EVALUATION};
 pub use subnormals::flush_subnormals;

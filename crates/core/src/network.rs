@@ -13,7 +13,7 @@ use crate::error::{CoreError, Result};
 use crate::float::Float;
 use crate::init::Init;
 use crate::kernels;
-use crate::layer::{Dense, Target};
+use crate::layer::{Dense, StepPiece, Target};
 use crate::loss::Loss;
 use crate::metrics::{Metric, MetricSums, Metrics, Predictions, Reads, predict_classes};
 use crate::noise::{GradientNoise, NoiseSums, add_gradient_norms};
@@ -319,6 +319,46 @@ impl<T: Float> Network<T> {
         }
         let finite = self.step_forward(batch, forwarded);
         self.backward(batch, Target::Gradients)?;
+        Ok(finite)
+    }
+
+    /// One training step over `batch` for an update rule that steps every parameter on its
+    /// own: `apply(params, grads, offset)` receives the parameters from `offset` on with
+    /// their gradient, piece by piece, each as soon as back-propagation has written it (the
+    /// layer below having had its share through the weights before they change), so that the
+    /// rule reads each gradient from cache. The pieces cover every parameter once; a step
+    /// trained as two halves ([`HALVED_BATCH`]) hands over the whole mixed gradient at once.
+    /// Returns whether the batch's output scores were all finite, as
+    /// [`step_gradients`](Self::step_gradients).
+    ///
+    /// # Errors
+    /// As [`Network::compute_gradients`].
+    pub fn step_in_pieces(
+        &mut self,
+        batch: &Batch<'_, T>,
+        apply: &mut StepPiece<'_, T>,
+    ) -> Result<bool> {
+        if self.halved_at(batch.len).is_some() {
+            let finite = self.step_gradients(batch)?;
+            let (params, grads) = self.params_and_grads();
+            apply(params, grads, 0);
+            return Ok(finite);
+        }
+        let forwarded = self.take_ahead(batch);
+        let finite = self.step_forward(batch, forwarded);
+        let sink = Sink::Pieces {
+            params: &mut self.params,
+            grads: &mut self.grads,
+            apply,
+        };
+        backward_through(
+            &mut self.layers,
+            self.loss.as_ref(),
+            batch,
+            sink,
+            self.par,
+            |_, _, _| {},
+        )?;
         Ok(finite)
     }
 
@@ -869,6 +909,13 @@ enum Sink<'a, T> {
     Gradients { params: &'a [T], grads: &'a mut [T] },
     /// Takes a plain SGD step at `rate` in `params` ([`Target::Descend`]).
     Descend { params: &'a mut [T], rate: T },
+    /// Writes the gradient into `grads` and hands `apply` each piece of `params` with its
+    /// gradient once it is written ([`Dense::gradients_in_pieces`]).
+    Pieces {
+        params: &'a mut [T],
+        grads: &'a mut [T],
+        apply: &'a mut StepPiece<'a, T>,
+    },
 }
 
 impl<T: Float> Sink<'_, T> {
@@ -877,14 +924,25 @@ impl<T: Float> Sink<'_, T> {
         match self {
             Self::Gradients { params, .. } => params,
             Self::Descend { params, .. } => params,
+            Self::Pieces { params, .. } => params,
         }
     }
 
-    /// Where a layer's parameter gradients go, and as what.
-    fn target(&mut self) -> (&mut [T], Target<T>) {
+    /// Sends `layer`'s parameter gradients over `batch` samples of `input` where this sink
+    /// takes them.
+    fn take(&mut self, layer: &mut Dense<T>, input: &[T], batch: usize, par: Par) {
         match self {
-            Self::Gradients { grads, .. } => (grads, Target::Gradients),
-            Self::Descend { params, rate } => (params, Target::Descend(*rate)),
+            Self::Gradients { grads, .. } => {
+                layer.parameter_gradients(input, batch, grads, Target::Gradients, par);
+            }
+            Self::Descend { params, rate } => {
+                layer.parameter_gradients(input, batch, params, Target::Descend(*rate), par);
+            }
+            Self::Pieces {
+                params,
+                grads,
+                apply,
+            } => layer.gradients_in_pieces(input, batch, params, grads, par, *apply),
         }
     }
 }
@@ -915,8 +973,7 @@ fn backward_through<T: Float>(
         }
         let input = below.last().map_or(batch.x, |prev| prev.output(n));
         inspect(&rest[0], input, n);
-        let (out, target) = sink.target();
-        rest[0].parameter_gradients(input, n, out, target, par);
+        sink.take(&mut rest[0], input, n, par);
     }
     Ok(())
 }

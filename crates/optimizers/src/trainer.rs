@@ -403,6 +403,14 @@ pub fn train_from<T: Float>(
                 sgd.set_parallelism(par);
                 sgd.step(batch)
             })?
+        } else if let Some(rule) = rule.piecewise() {
+            train_epoch(&mut |batch, par| {
+                net.set_parallelism(par);
+                rule.begin(lr);
+                net.step_in_pieces(batch, &mut |params, grads, offset| {
+                    rule.piece(params, grads, offset);
+                })
+            })?
         } else {
             train_epoch(&mut |batch, par| {
                 net.set_parallelism(par);

@@ -311,3 +311,40 @@ fn decaying_state_is_flushed_to_zero_and_steps_are_unchanged() {
         }
     }
 }
+
+/// Every built-in rule is piecewise, and a step taken in pieces — out of order, of uneven
+/// lengths, some shorter than a vector — has the bits of the whole step, state included, for
+/// several steps in a row (so each step's counters advance once, in `begin`).
+#[test]
+fn a_step_in_pieces_is_the_whole_step() {
+    use rand::{RngExt, SeedableRng};
+    let len = 1037;
+    let h = Hyperparameters {
+        weight_decay: 0.1,
+        ..H
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let start: Vec<f64> = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
+    // Pieces [a, b) in the order they are taken: the back first, as back-propagation does.
+    let cuts = [0, 3, 64, 65, 500, 1000, len];
+    let mut order: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
+    order.reverse();
+    order.swap(1, 4);
+    for (name, make) in built_in::<f64>() {
+        let (mut whole, mut pieces) = (make(len, &h), make(len, &h));
+        let (mut a, mut b) = (start.clone(), start.clone());
+        for step in 0..3 {
+            let grads: Vec<f64> = (0..len).map(|_| rng.random_range(-2.0..2.0)).collect();
+            let lr = 0.01 * f64::from(step + 1);
+            whole.update(&mut a, &grads, lr);
+            let rule = pieces.piecewise().expect("a built-in rule is piecewise");
+            rule.begin(lr);
+            for &(lo, hi) in &order {
+                rule.piece(&mut b[lo..hi], &grads[lo..hi], lo);
+            }
+            assert!(a == b, "{name}, step {step}: the pieces differ");
+        }
+        assert!(a != start, "{name} did not move");
+        assert_eq!(whole.state(), pieces.state(), "{name}: the states differ");
+    }
+}

@@ -8,7 +8,7 @@
 pub use descent_core::Float;
 pub use descent_core::data::{Dataset, Task};
 pub use descent_core::metrics::{Metric, Predictions, Reads, predict_classes};
-pub use descent_optim::rules::{Hyperparameters, UpdateRule};
+pub use descent_optim::rules::{Hyperparameters, Piecewise, UpdateRule, step_whole};
 pub use descent_optim::schedule::Schedule;
 
 pub use crate::config::schema::{DatasetConfig, ModelConfig, OptimizerConfig};

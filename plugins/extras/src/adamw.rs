@@ -31,8 +31,11 @@ impl<T: Float> AdamW<T> {
 
 impl<T: Float> UpdateRule<T> for AdamW<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
-        let shrink = T::one() - lr * self.weight_decay;
-        self.adam.update_shrunk(params, grads, lr, shrink);
+        step_whole(self, params, grads, lr);
+    }
+
+    fn piecewise(&mut self) -> Option<&mut dyn Piecewise<T>> {
+        Some(self)
     }
 
     fn state(&self) -> Option<RuleState<T>> {
@@ -41,6 +44,17 @@ impl<T: Float> UpdateRule<T> for AdamW<T> {
 
     fn restore(&mut self, state: &RuleState<T>) -> descent_optim::Result<()> {
         self.adam.restore(state)
+    }
+}
+
+impl<T: Float> Piecewise<T> for AdamW<T> {
+    fn begin(&mut self, lr: T) {
+        self.adam
+            .begin_shrunk(lr, T::one() - lr * self.weight_decay);
+    }
+
+    fn piece(&mut self, params: &mut [T], grads: &[T], offset: usize) {
+        self.adam.piece(params, grads, offset);
     }
 }
 
@@ -95,7 +109,8 @@ mod tests {
 
     /// The fused pass equals, bit for bit, the two passes it replaces: shrinking every
     /// parameter by `1 − ηλ`, then an undecayed Adam step; on random data, over a length
-    /// that leaves every vector width a remainder, for five steps.
+    /// that leaves every vector width a remainder, for five steps, each taken in two pieces
+    /// (the back one first, as back-propagation hands them over).
     #[test]
     fn the_fused_pass_equals_shrink_then_adam() {
         let (len, lr, wd) = (1037, 0.01_f32, 0.1);
@@ -110,7 +125,10 @@ mod tests {
         let mut adam = Adam::<f32>::new(len, &h);
         for _ in 0..5 {
             let grads: Vec<f32> = (0..len).map(|_| rng.random_range(-2.0..2.0)).collect();
-            rule.update(&mut fused, &grads, lr);
+            rule.begin(lr);
+            let (front, back) = fused.split_at_mut(600);
+            rule.piece(back, &grads[600..], 600);
+            rule.piece(front, &grads[..600], 0);
             let shrink = 1.0 - lr * wd as f32;
             separate.iter_mut().for_each(|p| *p *= shrink);
             adam.update(&mut separate, &grads, lr);

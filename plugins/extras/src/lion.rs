@@ -14,6 +14,8 @@ pub struct Lion<T> {
     beta1: T,
     beta2: T,
     weight_decay: T,
+    /// The learning rate of the step under way.
+    lr: T,
 }
 
 impl<T: Float> Lion<T> {
@@ -24,16 +26,18 @@ impl<T: Float> Lion<T> {
             beta1: T::of(beta1),
             beta2: T::of(beta2),
             weight_decay: T::of(weight_decay),
+            lr: T::zero(),
         }
     }
 }
 
 impl<T: Float> UpdateRule<T> for Lion<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
-        let (b1, b2, wd) = (self.beta1, self.beta2, self.weight_decay);
-        in_halves((params, grads, &mut self.m[..]), |(params, grads, m)| {
-            lion_pass(params, grads, m, lr, b1, b2, wd);
-        });
+        step_whole(self, params, grads, lr);
+    }
+
+    fn piecewise(&mut self) -> Option<&mut dyn Piecewise<T>> {
+        Some(self)
     }
 
     fn state(&self) -> Option<RuleState<T>> {
@@ -42,6 +46,20 @@ impl<T: Float> UpdateRule<T> for Lion<T> {
 
     fn restore(&mut self, state: &RuleState<T>) -> descent_optim::Result<()> {
         state.read_buffer("m", &mut self.m)
+    }
+}
+
+impl<T: Float> Piecewise<T> for Lion<T> {
+    fn begin(&mut self, lr: T) {
+        self.lr = lr;
+    }
+
+    fn piece(&mut self, params: &mut [T], grads: &[T], offset: usize) {
+        let (lr, b1, b2, wd) = (self.lr, self.beta1, self.beta2, self.weight_decay);
+        let m = &mut self.m[offset..offset + params.len()];
+        in_halves((params, grads, m), |(params, grads, m)| {
+            lion_pass(params, grads, m, lr, b1, b2, wd);
+        });
     }
 }
 
@@ -110,7 +128,8 @@ mod tests {
     use rand::{RngExt, SeedableRng};
 
     /// The vectorised pass takes the paper's steps, one parameter at a time, bit for bit:
-    /// on random data, over a length that leaves every vector width a remainder.
+    /// on random data, over a length that leaves every vector width a remainder, each step
+    /// taken in two pieces (the back one first, as back-propagation hands them over).
     #[test]
     fn the_vectorised_pass_takes_the_papers_steps() {
         let (len, lr, (b1, b2, wd)) = (1037, 0.01_f32, (0.9_f32, 0.99_f32, 0.1_f32));
@@ -121,7 +140,10 @@ mod tests {
         let mut rule = Lion::<f32>::new(len, b1.into(), b2.into(), wd.into());
         for _ in 0..5 {
             let grads: Vec<f32> = (0..len).map(|_| rng.random_range(-2.0..2.0)).collect();
-            rule.update(&mut ours, &grads, lr);
+            rule.begin(lr);
+            let (front, back) = ours.split_at_mut(600);
+            rule.piece(back, &grads[600..], 600);
+            rule.piece(front, &grads[..600], 0);
             for ((p, &g), m) in theirs.iter_mut().zip(&grads).zip(&mut m) {
                 let c = b1 * *m + (1.0 - b1) * g;
                 *p -= lr * (c.signum() * f32::from(u8::from(c != 0.0)) + wd * *p);

@@ -2,7 +2,9 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed, in_halves};
+use super::{
+    Hyperparameters, Piecewise, RuleState, UpdateRule, decayed, flushed, in_halves, step_whole,
+};
 use crate::error::Result;
 
 /// `s ← s + g²`, `θ ← θ − η g / (√s + ε)`.
@@ -11,6 +13,8 @@ pub struct Adagrad<T> {
     s: Vec<T>,
     epsilon: T,
     weight_decay: T,
+    /// The learning rate of the step under way.
+    lr: T,
 }
 
 impl<T: Float> Adagrad<T> {
@@ -20,16 +24,18 @@ impl<T: Float> Adagrad<T> {
             s: vec![T::zero(); len],
             epsilon: T::of(h.epsilon.unwrap_or(1e-10)),
             weight_decay: T::of(h.weight_decay),
+            lr: T::zero(),
         }
     }
 }
 
 impl<T: Float> UpdateRule<T> for Adagrad<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
-        let (eps, wd) = (self.epsilon, self.weight_decay);
-        in_halves((params, grads, &mut self.s[..]), |(params, grads, s)| {
-            adagrad_pass(params, grads, s, lr, eps, wd);
-        });
+        step_whole(self, params, grads, lr);
+    }
+
+    fn piecewise(&mut self) -> Option<&mut dyn Piecewise<T>> {
+        Some(self)
     }
 
     fn state(&self) -> Option<RuleState<T>> {
@@ -38,6 +44,20 @@ impl<T: Float> UpdateRule<T> for Adagrad<T> {
 
     fn restore(&mut self, state: &RuleState<T>) -> Result<()> {
         state.read_buffer("s", &mut self.s)
+    }
+}
+
+impl<T: Float> Piecewise<T> for Adagrad<T> {
+    fn begin(&mut self, lr: T) {
+        self.lr = lr;
+    }
+
+    fn piece(&mut self, params: &mut [T], grads: &[T], offset: usize) {
+        let (lr, eps, wd) = (self.lr, self.epsilon, self.weight_decay);
+        let s = &mut self.s[offset..offset + params.len()];
+        in_halves((params, grads, s), |(params, grads, s)| {
+            adagrad_pass(params, grads, s, lr, eps, wd);
+        });
     }
 }
 

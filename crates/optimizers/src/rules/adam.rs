@@ -2,7 +2,9 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed, in_halves};
+use super::{
+    Hyperparameters, Piecewise, RuleState, UpdateRule, decayed, flushed, in_halves, step_whole,
+};
 use crate::error::{OptimError, Result};
 
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, then
@@ -16,6 +18,8 @@ pub struct Adam<T> {
     epsilon: T,
     weight_decay: T,
     step: i32,
+    /// The constants of the step under way.
+    k: AdamStep<T>,
 }
 
 impl<T: Float> Adam<T> {
@@ -29,19 +33,21 @@ impl<T: Float> Adam<T> {
             epsilon: T::of(h.epsilon.unwrap_or(1e-8)),
             weight_decay: T::of(h.weight_decay),
             step: 0,
+            k: AdamStep::default(),
         }
     }
 }
 
 impl<T: Float> Adam<T> {
-    /// One step that first shrinks every parameter by the factor `shrink` (`θ ← shrink·θ`,
-    /// AdamW's decoupled decay `1 − ηλ`; `1` leaves them as they are), in the same single
-    /// pass over parameters, gradients and moments: the result is that of the shrink
-    /// followed by [`UpdateRule::update`], bit for bit.
-    pub fn update_shrunk(&mut self, params: &mut [T], grads: &[T], lr: T, shrink: T) {
+    /// Starts a step that first shrinks every parameter by the factor `shrink`
+    /// (`θ ← shrink·θ`, AdamW's decoupled decay `1 − ηλ`; `1` leaves them as they are), in
+    /// the same single pass over parameters, gradients and moments as the step's
+    /// [`Piecewise::piece`]s: the result is that of the shrink followed by the plain step,
+    /// bit for bit.
+    pub fn begin_shrunk(&mut self, lr: T, shrink: T) {
         self.step = self.step.saturating_add(1);
         let one = T::one();
-        let k = AdamStep {
+        self.k = AdamStep {
             lr,
             shrink,
             beta1: self.beta1,
@@ -51,7 +57,23 @@ impl<T: Float> Adam<T> {
             c1: one / (one - self.beta1.powi(self.step)),
             c2: one / (one - self.beta2.powi(self.step)),
         };
-        let state = (params, grads, &mut self.m[..], &mut self.v[..]);
+    }
+}
+
+impl<T: Float> Piecewise<T> for Adam<T> {
+    fn begin(&mut self, lr: T) {
+        self.begin_shrunk(lr, T::one());
+    }
+
+    fn piece(&mut self, params: &mut [T], grads: &[T], offset: usize) {
+        let k = self.k;
+        let range = offset..offset + params.len();
+        let state = (
+            params,
+            grads,
+            &mut self.m[range.clone()],
+            &mut self.v[range],
+        );
         in_halves(state, |(params, grads, m, v)| {
             adam_pass(params, grads, m, v, k);
         });
@@ -60,7 +82,7 @@ impl<T: Float> Adam<T> {
 
 /// The constants of one Adam step: the learning rate, the shrink factor, the
 /// hyperparameters and the bias corrections `cᵢ = 1/(1 − βᵢᵗ)`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct AdamStep<T> {
     lr: T,
     shrink: T,
@@ -73,7 +95,7 @@ struct AdamStep<T> {
 }
 
 descent_core::vectorized_fn! {
-    /// One Adam step over every parameter, in one pass (see [`Adam::update_shrunk`]).
+    /// One Adam step over a piece of the parameters, in one pass (see [`Adam::begin_shrunk`]).
     fn adam_pass<T: Float>(params: &mut [T], grads: &[T], m: &mut [T], v: &mut [T], k: AdamStep<T>) {
         let one = T::one();
         let n = params.len();
@@ -91,7 +113,11 @@ descent_core::vectorized_fn! {
 
 impl<T: Float> UpdateRule<T> for Adam<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
-        self.update_shrunk(params, grads, lr, T::one());
+        step_whole(self, params, grads, lr);
+    }
+
+    fn piecewise(&mut self) -> Option<&mut dyn Piecewise<T>> {
+        Some(self)
     }
 
     fn state(&self) -> Option<RuleState<T>> {

@@ -97,6 +97,15 @@ pub trait UpdateRule<T: Float>: Send {
         false
     }
 
+    /// This rule as one that steps every parameter from its own gradient and state alone,
+    /// so that training may hand it the parameters piece by piece, each as soon as
+    /// back-propagation has written its gradient and while that is still in cache
+    /// (`Network::step_in_pieces`); `None` (the default) for a rule that needs the whole
+    /// gradient at once, such as one that scales steps by a norm.
+    fn piecewise(&mut self) -> Option<&mut dyn Piecewise<T>> {
+        None
+    }
+
     /// The rule's state between steps, for a checkpoint; `None` for a rule that cannot save
     /// it (a training that must save its state then fails with
     /// [`OptimError::InvalidState`]). A stateless rule returns an empty state.
@@ -116,6 +125,26 @@ pub trait UpdateRule<T: Float>: Send {
             "this optimizer cannot continue from a saved state".into(),
         ))
     }
+}
+
+/// An update rule whose step for each parameter reads only that parameter, its gradient and
+/// its own state (every built-in rule): one step is [`begin`](Self::begin), then
+/// [`piece`](Self::piece) over pieces that cover every parameter once, in any order, and
+/// gives the bits of [`UpdateRule::update`]'s step.
+pub trait Piecewise<T: Float> {
+    /// Starts a step at `learning_rate`: advances the rule's counters and fixes the
+    /// constants its pieces use.
+    fn begin(&mut self, learning_rate: T);
+
+    /// Steps the parameters `offset..offset + params.len()`, whose gradient is `grads`.
+    fn piece(&mut self, params: &mut [T], grads: &[T], offset: usize);
+}
+
+/// A [`Piecewise`] rule's whole step: [`Piecewise::begin`], then every parameter as one
+/// piece (what such a rule's [`UpdateRule::update`] does).
+pub fn step_whole<T: Float>(rule: &mut impl Piecewise<T>, params: &mut [T], grads: &[T], lr: T) {
+    rule.begin(lr);
+    rule.piece(params, grads, 0);
 }
 
 /// The hyperparameters an update rule may use; each rule reads the ones it needs.

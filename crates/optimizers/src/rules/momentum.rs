@@ -2,7 +2,9 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed, in_halves};
+use super::{
+    Hyperparameters, Piecewise, RuleState, UpdateRule, decayed, flushed, in_halves, step_whole,
+};
 use crate::error::Result;
 
 /// Momentum in PyTorch's form: `v ← μv + g`, then `θ ← θ − ηv` (heavy ball) or
@@ -13,6 +15,8 @@ pub struct Momentum<T> {
     momentum: T,
     weight_decay: T,
     nesterov: bool,
+    /// The learning rate of the step under way.
+    lr: T,
 }
 
 impl<T: Float> Momentum<T> {
@@ -23,6 +27,7 @@ impl<T: Float> Momentum<T> {
             momentum: T::of(h.momentum),
             weight_decay: T::of(h.weight_decay),
             nesterov: false,
+            lr: T::zero(),
         }
     }
 
@@ -37,13 +42,11 @@ impl<T: Float> Momentum<T> {
 
 impl<T: Float> UpdateRule<T> for Momentum<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
-        let (mu, wd, nesterov) = (self.momentum, self.weight_decay, self.nesterov);
-        in_halves(
-            (params, grads, &mut self.velocity[..]),
-            |(params, grads, v)| {
-                momentum_pass(params, grads, v, lr, mu, wd, nesterov);
-            },
-        );
+        step_whole(self, params, grads, lr);
+    }
+
+    fn piecewise(&mut self) -> Option<&mut dyn Piecewise<T>> {
+        Some(self)
     }
 
     fn state(&self) -> Option<RuleState<T>> {
@@ -52,6 +55,20 @@ impl<T: Float> UpdateRule<T> for Momentum<T> {
 
     fn restore(&mut self, state: &RuleState<T>) -> Result<()> {
         state.read_buffer("velocity", &mut self.velocity)
+    }
+}
+
+impl<T: Float> Piecewise<T> for Momentum<T> {
+    fn begin(&mut self, lr: T) {
+        self.lr = lr;
+    }
+
+    fn piece(&mut self, params: &mut [T], grads: &[T], offset: usize) {
+        let (lr, mu, wd, nesterov) = (self.lr, self.momentum, self.weight_decay, self.nesterov);
+        let v = &mut self.velocity[offset..offset + params.len()];
+        in_halves((params, grads, v), |(params, grads, v)| {
+            momentum_pass(params, grads, v, lr, mu, wd, nesterov);
+        });
     }
 }
 

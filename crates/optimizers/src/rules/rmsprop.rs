@@ -2,7 +2,9 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed, flushed, in_halves};
+use super::{
+    Hyperparameters, Piecewise, RuleState, UpdateRule, decayed, flushed, in_halves, step_whole,
+};
 use crate::error::Result;
 
 /// `s ← ρs + (1−ρ)g²`, `θ ← θ − η g / (√s + ε)`.
@@ -12,6 +14,8 @@ pub struct Rmsprop<T> {
     rho: T,
     epsilon: T,
     weight_decay: T,
+    /// The learning rate of the step under way.
+    lr: T,
 }
 
 impl<T: Float> Rmsprop<T> {
@@ -22,16 +26,18 @@ impl<T: Float> Rmsprop<T> {
             rho: T::of(h.rho),
             epsilon: T::of(h.epsilon.unwrap_or(1e-8)),
             weight_decay: T::of(h.weight_decay),
+            lr: T::zero(),
         }
     }
 }
 
 impl<T: Float> UpdateRule<T> for Rmsprop<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
-        let (rho, eps, wd) = (self.rho, self.epsilon, self.weight_decay);
-        in_halves((params, grads, &mut self.s[..]), |(params, grads, s)| {
-            rmsprop_pass(params, grads, s, lr, rho, eps, wd);
-        });
+        step_whole(self, params, grads, lr);
+    }
+
+    fn piecewise(&mut self) -> Option<&mut dyn Piecewise<T>> {
+        Some(self)
     }
 
     fn state(&self) -> Option<RuleState<T>> {
@@ -40,6 +46,20 @@ impl<T: Float> UpdateRule<T> for Rmsprop<T> {
 
     fn restore(&mut self, state: &RuleState<T>) -> Result<()> {
         state.read_buffer("s", &mut self.s)
+    }
+}
+
+impl<T: Float> Piecewise<T> for Rmsprop<T> {
+    fn begin(&mut self, lr: T) {
+        self.lr = lr;
+    }
+
+    fn piece(&mut self, params: &mut [T], grads: &[T], offset: usize) {
+        let (lr, rho, eps, wd) = (self.lr, self.rho, self.epsilon, self.weight_decay);
+        let s = &mut self.s[offset..offset + params.len()];
+        in_halves((params, grads, s), |(params, grads, s)| {
+            rmsprop_pass(params, grads, s, lr, rho, eps, wd);
+        });
     }
 }
 

@@ -2,13 +2,15 @@
 
 use descent_core::Float;
 
-use super::{Hyperparameters, RuleState, UpdateRule, decayed, in_halves};
+use super::{Hyperparameters, Piecewise, RuleState, UpdateRule, decayed, in_halves, step_whole};
 use crate::error::Result;
 
 /// `θ ← θ − η (g + λθ)`.
 #[derive(Debug, Clone)]
 pub struct Sgd<T> {
     weight_decay: T,
+    /// The learning rate of the step under way.
+    lr: T,
 }
 
 impl<T: Float> Sgd<T> {
@@ -16,6 +18,7 @@ impl<T: Float> Sgd<T> {
     pub fn new(_len: usize, h: &Hyperparameters) -> Self {
         Self {
             weight_decay: T::of(h.weight_decay),
+            lr: T::zero(),
         }
     }
 }
@@ -26,10 +29,11 @@ impl<T: Float> UpdateRule<T> for Sgd<T> {
     }
 
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
-        let wd = self.weight_decay;
-        in_halves((params, grads), |(params, grads)| {
-            sgd_pass(params, grads, lr, wd);
-        });
+        step_whole(self, params, grads, lr);
+    }
+
+    fn piecewise(&mut self) -> Option<&mut dyn Piecewise<T>> {
+        Some(self)
     }
 
     fn state(&self) -> Option<RuleState<T>> {
@@ -38,6 +42,19 @@ impl<T: Float> UpdateRule<T> for Sgd<T> {
 
     fn restore(&mut self, _state: &RuleState<T>) -> Result<()> {
         Ok(())
+    }
+}
+
+impl<T: Float> Piecewise<T> for Sgd<T> {
+    fn begin(&mut self, lr: T) {
+        self.lr = lr;
+    }
+
+    fn piece(&mut self, params: &mut [T], grads: &[T], _offset: usize) {
+        let (lr, wd) = (self.lr, self.weight_decay);
+        in_halves((params, grads), |(params, grads)| {
+            sgd_pass(params, grads, lr, wd);
+        });
     }
 }
 
