@@ -13,7 +13,7 @@ use crate::error::{CoreError, Result};
 use crate::float::Float;
 use crate::init::Init;
 use crate::kernels;
-use crate::layer::{Dense, StepPiece, Target};
+use crate::layer::{Dense, HALVED_PRODUCT, StepPiece, Target};
 use crate::loss::Loss;
 use crate::metrics::{Metric, MetricSums, Metrics, Predictions, Reads, predict_classes};
 use crate::noise::{GradientNoise, NoiseSums, add_gradient_norms};
@@ -422,6 +422,18 @@ impl<T: Float> Network<T> {
     /// ([`HALVED_BATCH`]); `None` when it trains whole.
     fn halved_at(&self, samples: usize) -> Option<usize> {
         (samples >= HALVED_BATCH && self.macs(samples) >= HALVED_STEP).then_some(samples / 2)
+    }
+
+    /// Whether a training step over `samples` samples may have work a second thread can
+    /// take: a step trained as two halves, or a product of at least [`HALVED_PRODUCT`]
+    /// multiply-adds (computed as two halves of its rows). A step with neither runs the same
+    /// whatever the threads, apart from an update rule's own pass over the parameters.
+    pub fn step_splits(&self, samples: usize) -> bool {
+        self.halved_at(samples).is_some()
+            || self
+                .layers
+                .iter()
+                .any(|l| (l.units() * l.inputs()).saturating_mul(samples) >= HALVED_PRODUCT)
     }
 
     /// Multiply-adds of a forward pass over `samples` samples (saturating).

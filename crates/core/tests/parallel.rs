@@ -307,3 +307,28 @@ fn datasets_scored_together_score_as_each_alone() {
         }
     }
 }
+
+/// A step may give a second thread work exactly when one of its products reaches
+/// `HALVED_PRODUCT` or its batch is trained as two halves: never for a small network, nor
+/// for MNIST's at batch 1; from the batch at which the first layer's product reaches it.
+#[test]
+fn a_step_splits_from_a_halved_product_or_a_halved_batch() {
+    let net = |inputs: usize, widths: &[usize]| {
+        let layers = widths
+            .iter()
+            .map(|&u| layer(u, Arc::new(Pointwise(Relu))))
+            .collect();
+        Network::new(inputs, layers, Arc::new(Squared), 1).expect("network")
+    };
+    let small = net(2, &[16, 16, 1]);
+    assert!(!small.step_splits(1) && !small.step_splits(4096));
+    let mnist = net(784, &[256, 128, 10]);
+    let from = HALVED_PRODUCT.div_ceil(784 * 256);
+    assert!(!mnist.step_splits(1) && !mnist.step_splits(from - 1));
+    assert!(mnist.step_splits(from) && mnist.step_splits(64));
+    // 64-32-10 (digits): not at `HALVED_BATCH` samples (its forward pass is too small to
+    // be halved), from the batch at which its first product reaches `HALVED_PRODUCT`.
+    let digits = net(64, &[32, 10]);
+    assert!(!digits.step_splits(HALVED_BATCH));
+    assert!(digits.step_splits(HALVED_PRODUCT.div_ceil(64 * 32)));
+}

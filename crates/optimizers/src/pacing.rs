@@ -79,6 +79,9 @@ pub(crate) struct Pacer {
     until_try: u32,
     /// Blocks between tries, growing each time a try loses.
     interval: u32,
+    /// Whether steps are timed and the mode chosen: not for a run whose steps split nothing
+    /// (see [`Pacer::untimed`]).
+    timed: bool,
 }
 
 impl Pacer {
@@ -94,6 +97,19 @@ impl Pacer {
             trying: false,
             until_try: FIRST_TRY,
             interval: FIRST_TRY,
+            timed: true,
+        }
+    }
+
+    /// A pacer that leaves the halves side by side and times nothing, for a run whose steps
+    /// have no halves (`Network::step_splits`): there the mode changes nothing, and timing
+    /// each step would not be free (small_mlp_b1 takes a quarter of a microsecond per step,
+    /// and reading the clock twice per step cost it a fifth of its speed). The evaluation
+    /// still shares its pieces with the spare threads.
+    pub(crate) fn untimed(spare: Par) -> Self {
+        Self {
+            timed: false,
+            ..Self::new(spare)
         }
     }
 
@@ -104,7 +120,7 @@ impl Pacer {
 
     /// Starts a step: sets this thread's mode and returns the parallelism its products use.
     pub(crate) fn begin(&mut self) -> Par {
-        if self.spare.degree() <= 1 {
+        if self.spare.degree() <= 1 || !self.timed {
             return self.spare;
         }
         take_turns(self.in_turn);
@@ -197,7 +213,7 @@ impl Drop for Pacer {
     /// Leaves the thread side by side, the default, for whatever it runs next, and logs
     /// what it measured (`RUST_LOG=debug`).
     fn drop(&mut self) {
-        if self.spare.degree() > 1 {
+        if self.spare.degree() > 1 && self.timed {
             take_turns(false);
             let micros = |r: &Recent| r.median().map_or(f64::NAN, |s| s * 1e6);
             tracing::debug!(
@@ -283,6 +299,20 @@ mod tests {
         assert_eq!(pacer.begin(), Par::Seq);
         pacer.end(64);
         assert!(pacer.began.is_none() && pacer.recent[0].median().is_none());
+    }
+
+    /// An untimed pacer hands out the spare threads side by side at every step, reads no
+    /// clock and never changes mode; evaluation goes side by side.
+    #[test]
+    fn an_untimed_pacer_keeps_side_by_side_and_times_nothing() {
+        let mut pacer = Pacer::untimed(Par::rayon(2));
+        for _ in 0..100 {
+            assert_eq!(pacer.begin(), Par::rayon(2));
+            assert!(pacer.began.is_none(), "a step was timed");
+            pacer.end(64);
+        }
+        assert!(!pacer.in_turn && pacer.blocks == [0, 0]);
+        assert!(!pacer.second_core_busy());
     }
 
     /// Evaluation goes side by side unless side by side has been measured slower: also

@@ -385,7 +385,15 @@ pub fn train_from<T: Float>(
     let (first_epoch, mut updates, mut seconds) = last;
     let mut stop = Stop::MaxEpochs;
     let plain = rule.is_plain_descent();
-    let mut pacer = Pacer::new(net.parallelism());
+    // A spare thread can share a step's halved products and its rule's halved passes; where
+    // a step has neither, its mode changes nothing and is not timed.
+    let splits = net.step_splits(batcher.batch_size())
+        || (!plain && net.params().len() >= crate::rules::HALVED_PASS);
+    let mut pacer = if splits {
+        Pacer::new(net.parallelism())
+    } else {
+        Pacer::untimed(net.parallelism())
+    };
     for epoch in first_epoch..config.epochs {
         let lr = T::of(config.learning_rate * schedule.factor(epoch, config.epochs));
         let started = Instant::now();
