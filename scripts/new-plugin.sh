@@ -85,12 +85,31 @@ impl Settings for SignumSettings {
 pub struct Signum<T> {
     m: Vec<T>,
     beta: T,
+    /// The learning rate of the step under way.
+    lr: T,
 }
 
 impl<T: Float> UpdateRule<T> for Signum<T> {
     fn update(&mut self, params: &mut [T], grads: &[T], lr: T) {
-        let one = T::one();
-        for ((p, &g), m) in params.iter_mut().zip(grads).zip(self.m.iter_mut()) {
+        step_whole(self, params, grads, lr);
+    }
+
+    fn piecewise(&mut self) -> Option<&mut dyn Piecewise<T>> {
+        Some(self)
+    }
+}
+
+/// Each parameter's step reads only its own gradient and average, so training may hand
+/// Signum the parameters piece by piece, as back-propagation writes their gradient.
+impl<T: Float> Piecewise<T> for Signum<T> {
+    fn begin(&mut self, lr: T) {
+        self.lr = lr;
+    }
+
+    fn piece(&mut self, params: &mut [T], grads: &[T], offset: usize) {
+        let (one, lr) = (T::one(), self.lr);
+        let m = &mut self.m[offset..offset + params.len()];
+        for ((p, &g), m) in params.iter_mut().zip(grads).zip(m) {
             *m = self.beta * *m + (one - self.beta) * g;
             if *m > T::zero() {
                 *p -= lr;
@@ -115,6 +134,7 @@ impl OptimizerKind for SignumKind {
         Box::new(Signum {
             m: vec![T::zero(); len],
             beta: T::of(s.beta),
+            lr: T::zero(),
         })
     }
 }

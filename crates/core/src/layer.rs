@@ -33,13 +33,19 @@ pub const PARALLEL_PRODUCT: usize = 1 << 25;
 /// 256, 12.8 M: mlp_mnist_b64 161k vs 179k samples/s); two halves are one fork and join:
 /// `descent bench --threads 2`, medians of five interleaved runs, mlp_mnist_b64 125k → 137k
 /// and mlp_mnist_b512 (whose second layer, 16.8 M, is halved) 149k → 156k samples/s, with
-/// `--threads 1` unchanged.
-pub const HALVED_PRODUCT: usize = 1 << 22;
+/// `--threads 1` unchanged. From 2²¹ rather than 2²² since the products of MNIST's second
+/// layer at batch 64 (128 × 256 × 64, 2.1 M) are halved as well, and the second thread no
+/// longer waits through them between the first layer's halves: mlp_mnist_b64 `--threads 2`
+/// 158–231k → 228–311k samples/s and mlp_mnist_b64_adam 129–179k → 190–238k (seven and three
+/// interleaved runs), `--threads 1` unchanged within the machine's noise. Halving rows
+/// changes no value's sum, so the bits stay the same.
+pub const HALVED_PRODUCT: usize = 1 << 21;
 
 /// Parameters from which [`Dense::gradients_in_pieces`] splits a layer's weight gradient:
-/// 32k values (128 KB in `f32`) stay in a core's L2 cache between their product and the
-/// update rule's pass over them.
-pub const GRADIENT_PIECE: usize = 1 << 15;
+/// 64k values (256 KB in `f32`) stay in a core's L2 cache between their product and the
+/// update rule's pass over them, and a rule's pass over such a piece is still split in
+/// two ([`crate::turns::HALVED_PASS`]) when the run has a second thread.
+pub const GRADIENT_PIECE: usize = crate::turns::HALVED_PASS;
 
 /// An update rule's step over one piece of the parameters, as back-propagation hands them
 /// over ([`Dense::gradients_in_pieces`]): the piece, its gradient, and where it starts in the
