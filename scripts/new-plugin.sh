@@ -206,6 +206,7 @@ mod tests {
         // Two classes decide on the score's sign: samples 1 and 2 are wrong.
         let p = Predictions {
             task: Task::Binary,
+            predicted: &[1, 0, 1, 0],
             scores: &[2.0, -1.0, 0.5, -3.0],
             outputs: &[0.0; 4],
             targets: &[1.0, 1.0, 0.0, 0.0],
