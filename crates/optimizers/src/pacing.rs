@@ -103,9 +103,9 @@ impl Pacer {
 
     /// A pacer that leaves the halves side by side and times nothing, for a run whose steps
     /// have no halves (`Network::step_splits`): there the mode changes nothing, and timing
-    /// each step would not be free (small_mlp_b1 takes a quarter of a microsecond per step,
-    /// and reading the clock twice per step cost it a fifth of its speed). The evaluation
-    /// still shares its pieces with the spare threads.
+    /// each step would not be free (reading the clock twice cost about 150 instructions per
+    /// step of small_mlp_b1, whose step takes about a quarter of a microsecond). The
+    /// evaluation still shares its pieces with the spare threads.
     pub(crate) fn untimed(spare: Par) -> Self {
         Self {
             timed: false,
