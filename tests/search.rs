@@ -292,11 +292,56 @@ fn halving_decides_the_same_for_any_jobs_after_a_kill_and_across_shards() {
         "a kill and resume changed the search"
     );
 
-    // Two shards per rung, each rung decided by a merge.
-    for _ in 0..5 {
-        for shard in ["0/2", "1/2"] {
-            run_ok(dir.path(), "sharded", &["--shard", shard]);
+    // Two shards per rung, each rung decided by a merge; in the second rung, shard 0 runs
+    // again with --fresh: it trains its share of the rung again (from its runs' first epoch,
+    // to the same numbers) and leaves shard 1's checkpoints alone.
+    let checkpoints = || -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir.path().join("sharded/checkpoints"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    for rung in 0..5 {
+        run_ok(dir.path(), "sharded", &["--shard", "0/2"]);
+        if rung == 1 {
+            let journal = dir.path().join("sharded/search/rung-1.shard-0-of-2.jsonl");
+            let lines = fs::read_to_string(&journal)
+                .expect("rung journal")
+                .lines()
+                .count();
+            let before = checkpoints();
+            let args = [
+                "run", "exp.toml", "--out", "sharded", "--shard", "0/2", "--fresh",
+            ];
+            let o = descent(&args, dir.path());
+            assert!(o.status.success(), "{}", text(&o.stderr));
+            let err = text(&o.stderr);
+            assert!(!err.contains("skipping"), "{err}");
+            assert!(
+                err.contains(&format!(
+                    "{lines} run(s) trained, 0 resumed from search/rung-1."
+                )),
+                "{err}"
+            );
+            assert_eq!(
+                fs::read_to_string(&journal)
+                    .expect("rung journal")
+                    .lines()
+                    .count(),
+                lines
+            );
+            assert_eq!(
+                checkpoints(),
+                before,
+                "--fresh of shard 0 changed the checkpoints"
+            );
         }
+        run_ok(dir.path(), "sharded", &["--shard", "1/2"]);
         let o = descent(&["merge", "sharded"], dir.path());
         assert!(o.status.success(), "{}", text(&o.stderr));
         if dir.path().join("sharded/runs.csv").exists() {

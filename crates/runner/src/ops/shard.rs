@@ -36,10 +36,15 @@ pub fn run(
     let what = format!("descent run --shard {shard}");
     let _shared = DirLock::acquire(dir, LOCK, Mode::Shared, &what)?;
     let _mine = DirLock::acquire(dir, &shard.lock_name(), Mode::Exclusive, &what)?;
+    let halving = Halving::new(&plan.experiment.runs, plan.report.search.as_ref());
     if options.fresh {
         outdir::clear_shard(dir, shard)?;
-        for run in plan.runs.iter().filter(|r| shard.contains(r.spec.index)) {
-            checkpoint::remove(&checkpoint::path(dir, &run.spec.run_id))?;
+        // A halving search's shard clears its share of the rung it trains (its runs there
+        // are not the runs of its index).
+        if halving.is_none() {
+            for run in plan.runs.iter().filter(|r| shard.contains(r.spec.index)) {
+                checkpoint::remove(&checkpoint::path(dir, &run.spec.run_id))?;
+            }
         }
     }
     let writer = format!(
@@ -57,15 +62,15 @@ pub fn run(
     };
     let none = Summary::default();
     outdir::write_manifest(&manifest_path, &manifest(&none, None))?;
-    let (summary, failed) = match Halving::new(&plan.experiment.runs, plan.report.search.as_ref()) {
+    let (summary, failed, journal) = match halving {
         Some(h) => halving::run_shard(plan, h, registry, dir, shard, options)?,
         None => {
             let summary = execute::execute(plan, registry, dir, Some(shard), options)?;
-            let journal = [dir.join(shard.journal_name())];
-            (
-                summary,
-                outdir::journal_of(&plan.experiment, &journal)?.0.failed(),
-            )
+            let journal = dir.join(shard.journal_name());
+            let failed = outdir::journal_of(&plan.experiment, std::slice::from_ref(&journal))?
+                .0
+                .failed();
+            (summary, failed, journal)
         }
     };
     outdir::write_manifest(&manifest_path, &manifest(&summary, Some(outdir::now())))?;
@@ -75,7 +80,7 @@ pub fn run(
              shard has finished, write the tables, plots and report with: descent merge {}",
             summary.trained,
             summary.skipped,
-            shard.journal_name(),
+            journal.strip_prefix(dir).unwrap_or(&journal).display(),
             dir.display()
         );
     }

@@ -226,6 +226,17 @@ fn planned<'p>(plan: &'p Plan, specs: &[&RunSpec]) -> Vec<&'p PlannedRun> {
         .collect()
 }
 
+/// The planned runs of a rung's `runs` that `shard` trains (by their position in the rung;
+/// all of them without a shard).
+fn shard_runs<'p>(plan: &'p Plan, runs: &[&RunSpec], shard: Option<Shard>) -> Vec<&'p PlannedRun> {
+    planned(plan, runs)
+        .into_iter()
+        .enumerate()
+        .filter(|(position, _)| shard.is_none_or(|s| s.contains(*position)))
+        .map(|(_, run)| run)
+        .collect()
+}
+
 /// Trains rung `k`'s runs `runs` (of `shard` only, by their position in the rung, when
 /// given) into the rung's journal.
 fn train_rung(
@@ -239,12 +250,7 @@ fn train_rung(
 ) -> Result<Summary> {
     std::fs::create_dir_all(dir.join(SEARCH))
         .with_context(|| format!("cannot create {}", dir.join(SEARCH).display()))?;
-    let runs: Vec<&PlannedRun> = planned(plan, runs)
-        .into_iter()
-        .enumerate()
-        .filter(|(position, _)| shard.is_none_or(|s| s.contains(*position)))
-        .map(|(_, run)| run)
-        .collect();
+    let runs = shard_runs(plan, runs, shard);
     let until = move |run: &PlannedRun| halving.until(&run.spec, k);
     let stage = Stage {
         runs,
@@ -303,8 +309,10 @@ fn stop_runs(dir: &Path, decisions: &[RungDecision]) -> Result<()> {
 }
 
 /// `descent run --shard K/N` of a halving search: this shard's share of the first rung not
-/// yet decided in `dir` (`descent merge` decides each rung). Returns what was trained and
-/// how many of its runs failed.
+/// yet decided in `dir` (`descent merge` decides each rung). With `--fresh`, that share
+/// starts over: its journal of the rung and its runs' checkpoints go (each run trains again
+/// from its first epoch, to the same numbers), other shards' files stay. Returns what was
+/// trained, how many of its runs failed, and the journal they went to.
 ///
 /// # Errors
 /// When a journal or the decisions cannot be read or written.
@@ -315,10 +323,20 @@ pub fn run_shard(
     dir: &Path,
     shard: Shard,
     options: &Options,
-) -> Result<(Summary, usize)> {
+) -> Result<(Summary, usize, PathBuf)> {
     let decisions = read_decisions(dir)?;
     let k = decisions.len();
     let runs = halving.runs_of(k, &decisions);
+    let path = rung_journal(dir, k, Some(shard));
+    if options.fresh {
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+        for run in shard_runs(plan, &runs, Some(shard)) {
+            checkpoint::remove(&checkpoint::path(dir, &run.spec.run_id))?;
+        }
+    }
     let summary = train_rung(
         plan,
         halving,
@@ -328,7 +346,6 @@ pub fn run_shard(
         Some(shard),
         options,
     )?;
-    let path = rung_journal(dir, k, Some(shard));
     let failed = if path.exists() {
         Journal::open(&path)?.failed()
     } else {
@@ -340,7 +357,7 @@ pub fn run_shard(
             runs.len()
         );
     }
-    Ok((summary, failed))
+    Ok((summary, failed, path))
 }
 
 /// What `descent merge` did to a halving search.
