@@ -353,6 +353,14 @@ fn a_diverged_run_is_recorded_and_the_others_finish() {
     assert_eq!(statuses, vec!["max_epochs", "diverged"]);
     let report = fs::read_to_string(dir.path().join("out/report.md")).expect("report");
     assert!(report.contains("diverged"));
+    // Its model is saved as every run's is, and `predict` refuses it rather than print NaN.
+    let id = &runs[2][runs[0].iter().position(|c| c == "run_id").expect("run_id")];
+    let model = format!("out/models/{id}.safetensors");
+    fs::write(dir.path().join("x.csv"), "x0\n1.5\n").expect("write");
+    let o = descent(&["predict", &model, "x.csv"], dir.path());
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("run {id} diverged")), "{err}");
 }
 
 #[test]

@@ -15,6 +15,7 @@ use crate::encoding::Preprocessing;
 use crate::error::{OpError, Result};
 use crate::outdir::atomic::write_atomically;
 use crate::outdir::checkpoint::Stored;
+use crate::outdir::journal::Status;
 use crate::outdir::model::{self, ModelInfo, SavedModel};
 use crate::registry::{Precision, Registry};
 
@@ -27,7 +28,8 @@ const CHUNK: usize = 256;
 /// or to standard output. Returns the number of rows.
 ///
 /// # Errors
-/// [`OpError::Invalid`] for a file that is not a model, input columns missing from `data`,
+/// [`OpError::Invalid`] for a file that is not a model, the model of a diverged run,
+/// input columns missing from `data`,
 /// extra columns (other than the model's target), or a cell the model's preprocessing
 /// cannot encode (naming its row and column); a failure to read or write.
 pub fn predict(
@@ -56,6 +58,16 @@ fn predict_in<T: Precision + Stored>(
 ) -> Result<DataFrame> {
     let saved: SavedModel<T> =
         model::decode(model, bytes).map_err(|e| invalid(model, e.to_string()))?;
+    let diverged = saved.info.status == Some(Status::Diverged);
+    if diverged || saved.params.iter().any(|v| !v.f64().is_finite()) {
+        let message = format!(
+            "run {} diverged (its loss became NaN or infinite): this model's predictions \
+             would not be numbers",
+            saved.info.run_id
+        );
+        let help = "train it again with a smaller learning rate";
+        return Err(diagnosed(model, message, Some(help.into())));
+    }
     let mut net = network(registry, &saved).map_err(|e| invalid(model, e))?;
     let table = RawTable::read(data).map_err(|e| invalid(data, e.to_string()))?;
     let x = inputs::<T>(&table, &saved.preprocessing)?;
@@ -258,10 +270,15 @@ fn quoted(names: &[&str]) -> String {
 
 /// Invalid input at `path`: exit code 2.
 fn invalid(path: &Path, message: String) -> OpError {
+    diagnosed(path, message, None)
+}
+
+/// Bad input in the file at `path`, with advice `help`.
+fn diagnosed(path: &Path, message: String, help: Option<String>) -> OpError {
     OpError::Invalid(ConfigError::single(Diagnostic {
         location: path.display().to_string(),
         key: None,
         message,
-        help: None,
+        help,
     }))
 }

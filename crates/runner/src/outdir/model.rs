@@ -5,7 +5,7 @@
 //! (so that a row of inputs times the matrix gives the layer's scores: `z = x W + b`), and
 //! biases `layers.<l>.bias`, shape `[units]`, in the run's precision. The metadata holds
 //! `format`, `run_id`, `model` (JSON: input width, each layer's units and activation, the
-//! loss, the task) and `preprocessing` (JSON: the input columns and their encoding, the
+//! loss, the task, how the run ended) and `preprocessing` (JSON: the input columns and their encoding, the
 //! class names, the standardisation's means and standard deviations). The file is written
 //! through a temporary name and renamed; a failed run writes none.
 
@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::MODELS;
 use super::atomic::write_atomically;
 use super::checkpoint::{Stored, floats};
+use super::journal::Status;
 use crate::encoding::Preprocessing;
 
 /// The format's name and version, in the metadata.
@@ -80,11 +81,15 @@ pub struct ModelInfo {
     pub task: String,
     /// `f32` or `f64`: the type of its tensors.
     pub precision: String,
+    /// How its run ended, as `runs.csv` says (a diverged run's parameters give no numbers);
+    /// absent from models saved before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
 }
 
 impl ModelInfo {
-    /// The model of `net`, trained as run `run_id` for `task` with loss `loss`.
-    pub fn of<T: Stored>(net: &Network<T>, run_id: &str, task: Task) -> Self {
+    /// The model of `net`, trained as run `run_id` for `task`, which ended with `status`.
+    pub fn of<T: Stored>(net: &Network<T>, run_id: &str, task: Task, status: Status) -> Self {
         Self {
             run_id: run_id.to_owned(),
             inputs: net.inputs(),
@@ -104,6 +109,7 @@ impl ModelInfo {
             }
             .to_owned(),
             precision: T::NAME.to_owned(),
+            status: Some(status),
         }
     }
 }
@@ -308,7 +314,7 @@ mod tests {
         let mut net = net();
         net.params_mut()[0] = -0.0;
         net.params_mut()[1] = f32::MIN_POSITIVE / 2.0;
-        let info = ModelInfo::of(&net, "abc", Task::Binary);
+        let info = ModelInfo::of(&net, "abc", Task::Binary, Status::MaxEpochs);
         let preprocessing = Preprocessing {
             encoding: Encoding {
                 columns: vec![

@@ -99,7 +99,7 @@ fn train_in<T: Precision + Stored>(
     }
     if record.status.is_done() {
         let mut net = net;
-        let info = ModelInfo::of(&net, id, run.task);
+        let info = ModelInfo::of(&net, id, run.task, record.status);
         model::save(&model::path(dir, id), &net, &info, &data.preprocessing)?;
         let classes = &data.preprocessing.encoding.classes;
         if let Some(test) = data
