@@ -9,7 +9,7 @@
 //! time (the choice depends on the CPU only, never on the data or the number of jobs).
 //!
 //! [`prefer_kernels`] decides between them and faer; the crossover was measured with
-//! `descent bench` (see the README's performance section).
+//! `descent bench` (see `docs/performance.md`).
 
 use crate::float::Float;
 
