@@ -128,6 +128,18 @@ pub fn load_table<T: Float>(path: &Path, options: &TableOptions<'_>) -> Result<L
             .collect::<Result<_>>()?,
         None => (0..table.names.len()).filter(|&j| j != target).collect(),
     };
+    if features.contains(&target) {
+        return Err(DatasetError::TargetAsFeature {
+            path: path.to_owned(),
+            column: options.target.to_owned(),
+        });
+    }
+    if let Some(k) = (1..features.len()).find(|&k| features[..k].contains(&features[k])) {
+        return Err(DatasetError::RepeatedFeature {
+            path: path.to_owned(),
+            column: table.names[features[k]].clone(),
+        });
+    }
     if features.is_empty() {
         return Err(DatasetError::NoFeatures {
             path: path.to_owned(),
@@ -146,6 +158,10 @@ pub fn load_table<T: Float>(path: &Path, options: &TableOptions<'_>) -> Result<L
         .map(|&r| cell(target, r).unwrap_or_default().trim())
         .collect();
     let numbers = target_numbers(&table, target, &rows)?;
+    if numbers.is_none() && options.task.is_none() {
+        // Inferred from text: unless the text is a typo in a column of numbers.
+        stray_text(&table, target, &rows)?;
+    }
     let (task, task_origin) = match options.task {
         Some(task) => (task, TaskOrigin::Given),
         None => (
@@ -267,6 +283,36 @@ fn target_numbers(table: &RawTable, target: usize, rows: &[usize]) -> Result<Opt
     Ok(Some(values))
 }
 
+/// An error for column `j` when it holds text in some of `rows` but numbers in most: a
+/// typo or an unknown missing-value marker (`?`) rather than a column of categories.
+///
+/// # Errors
+/// [`DatasetError::StrayText`] at the first text cell.
+fn stray_text(table: &RawTable, j: usize, rows: &[usize]) -> Result<()> {
+    let cells = &table.columns[j];
+    let (mut numbers, mut present, mut first) = (0, 0, None);
+    for &r in rows.iter().filter(|&&r| !is_missing(cells[r].as_deref())) {
+        present += 1;
+        match number(cells[r].as_deref()) {
+            Err(CellProblem::NotANumber(value)) => {
+                first.get_or_insert((r, value));
+            }
+            _ => numbers += 1,
+        }
+    }
+    match first {
+        Some((r, value)) if 2 * numbers > present => Err(DatasetError::StrayText {
+            path: table.path.clone(),
+            row: table.rows[r],
+            column: table.names[j].clone(),
+            value,
+            numbers,
+            cells: present,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The error of the first text cell of a numeric target.
 fn not_a_number(table: &RawTable, target: usize, rows: &[usize]) -> DatasetError {
     rows.iter()
@@ -384,6 +430,9 @@ fn input_column(
             }
             Err(problem) => return Err(cell_error(table, j, r, problem)),
         }
+    }
+    if text.is_some() {
+        stray_text(table, j, rows)?;
     }
     let Some((r, value)) = text else {
         let values: Vec<f64> = learn_from
@@ -778,6 +827,61 @@ mod tests {
         let empty = csv("empty", "");
         let err = load_csv::<f64>(empty.path(), "target", None).unwrap_err();
         assert!(matches!(err, DatasetError::EmptyFile { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_stray_text_cell_among_numbers_is_an_error_not_a_category() {
+        // One `?` in a feature of numbers, one typo in a regression target: both named by
+        // row and column, instead of a one-hot column or a 5-class target.
+        let feature = csv("stray_feature", "a,b,y\n1,2,0\n3,?,1\n5,6,0\n7,8,1\n");
+        let err = load_csv::<f64>(feature.path(), "y", None).unwrap_err();
+        assert!(
+            matches!(&err, DatasetError::StrayText { row: 2, column, value, numbers: 3, cells: 4, .. }
+                if column == "b" && value == "?"),
+            "{err:?}"
+        );
+        let target = csv("stray_target", "a,y\n1,0.5\n2,1.5\n3,2.x\n4,3.5\n5,4.5\n");
+        let err = load_csv::<f64>(target.path(), "y", None).unwrap_err();
+        assert!(
+            matches!(&err, DatasetError::StrayText { row: 3, column, .. } if column == "y"),
+            "{err:?}"
+        );
+        // A column of text with a few numbers stays categories; given classification, a
+        // target of mostly numbers may hold text labels.
+        let mostly_text = csv("mostly_text", "a,b,y\n1,red,0\n2,7,1\n3,blue,0\n4,red,1\n");
+        let loaded = load_csv::<f64>(mostly_text.path(), "y", None).unwrap();
+        assert_eq!(
+            loaded.data.features(),
+            4,
+            "a, then b one-hot over 7, blue, red"
+        );
+        let labels = csv("labels_given", "a,y\n1,1\n2,2\n3,2\n4,other\n");
+        let given = load_csv::<f64>(labels.path(), "y", Some(TaskHint::Classification)).unwrap();
+        assert_eq!(given.encoding.classes, ["1", "2", "other"]);
+        assert!(load_csv::<f64>(labels.path(), "y", None).is_err());
+    }
+
+    #[test]
+    fn features_may_not_name_the_target_or_a_column_twice() {
+        let file = csv("features", "a,b,y\n1,2,0\n3,4,1\n");
+        let with = |names: &[&str]| {
+            let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+            let options = TableOptions {
+                features: Some(&names),
+                ..TableOptions::new("y", None)
+            };
+            load_table::<f64>(file.path(), &options).map(|l| l.data.features())
+        };
+        assert!(matches!(
+            with(&["a", "y"]),
+            Err(DatasetError::TargetAsFeature { column, .. }) if column == "y"
+        ));
+        assert!(matches!(
+            with(&["a", "b", "a"]),
+            Err(DatasetError::RepeatedFeature { column, .. }) if column == "a"
+        ));
+        assert!(matches!(with(&[]), Err(DatasetError::NoFeatures { .. })));
+        assert_eq!(with(&["b"]).unwrap(), 1);
     }
 
     #[test]

@@ -82,8 +82,8 @@ pub enum DatasetError {
         /// The column name closest to `target`, if any is close.
         nearest: Option<String>,
     },
-    /// The only column is the target: nothing is left to learn from.
-    #[error("{} has no feature columns: `{target}` is its only column", .path.display())]
+    /// No feature columns: the target is the only column, or `features` is empty.
+    #[error("{} has no feature columns to learn from besides the target `{target}`", .path.display())]
     NoFeatures {
         /// The file.
         path: PathBuf,
@@ -111,6 +111,45 @@ pub enum DatasetError {
         column: String,
         /// The cell's text.
         value: String,
+    },
+    /// A text cell in a column that otherwise holds numbers: most likely a typo or a
+    /// missing-value marker, which one-hot encoding the column would silently turn into
+    /// categories.
+    #[error(
+        "{}: row {row} (line {}), column `{column}`: `{value}` is not a number, though {numbers} \
+         of the column's {cells} cells are; fix the cell, or leave it empty (or `NA`) and set \
+         dataset.missing = \"drop\" or \"mean\"",
+        .path.display(), .row + 1
+    )]
+    StrayText {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based row after the header, blank lines included (line `row + 1`).
+        row: usize,
+        /// The column's name.
+        column: String,
+        /// The first text cell.
+        value: String,
+        /// The column's cells that are numbers.
+        numbers: usize,
+        /// The column's cells that are present (not missing).
+        cells: usize,
+    },
+    /// The target column listed among the features: the model would read its own label.
+    #[error("{}: `features` lists the target column `{column}`; a model that reads its own label learns nothing", .path.display())]
+    TargetAsFeature {
+        /// The file.
+        path: PathBuf,
+        /// The target column.
+        column: String,
+    },
+    /// A column listed twice in `features`.
+    #[error("{}: `features` lists the column `{column}` twice", .path.display())]
+    RepeatedFeature {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
     },
     /// An infinite number: never accepted.
     #[error("{}: row {row} (line {}), column `{column}`: `{value}` is infinite", .path.display(), .row + 1)]
