@@ -25,8 +25,8 @@ use crate::outdir::{
     RUNS_CSV, RUNS_PARQUET, SUMMARY_CSV,
 };
 use columns::{LOSSES, configurations, final_value_columns};
-pub(crate) use files::write_csv;
-use files::{parquet_columns, read_parquet, write_curves, write_parquet};
+use files::{parquet_columns, read_parquet, write_curves};
+pub(crate) use files::{write_csv, write_parquet};
 
 pub(crate) use columns::{
     NULL_LABEL, TARGET_PARTS, configuration_texts, display_names, distinct, float_values, labels,
@@ -278,9 +278,15 @@ pub fn summary_frame(runs: &DataFrame) -> Result<DataFrame> {
                 .collect();
             columns.push(Column::new(format!("{target}_reached").into(), reached));
         }
+        // A failed run has no final values: its zeros (epochs, updates, seconds) are not
+        // results, so they stay out of the means; `n_failed` counts it.
+        let failed = Status::Failed.as_str();
         let stats: Vec<MeanStd> = groups
             .iter()
-            .map(|rows| mean_std(&finite(rows.iter().map(|&row| values[row]))))
+            .map(|rows| {
+                let done = rows.iter().filter(|&&row| statuses[row] != failed);
+                mean_std(&finite(done.map(|&row| values[row])))
+            })
             .collect();
         columns.push(Column::new(
             format!("{name}_mean").into(),
@@ -714,6 +720,17 @@ mod tests {
         // The diverged run's infinite loss is not in the mean of group 0.
         let means = float_values(&summary, "train_loss_mean").expect("column");
         assert!((means[0].expect("mean") - reference(&TRAIN_LOSS[0]).0).abs() < 1e-12);
+        // Group 1's failed run (0 epochs, 0 updates, 0 seconds) moves no mean.
+        let plain = summary_frame(&runs_frame(&sweep()).expect("runs")).expect("summary");
+        for name in ["epochs", "updates", "train_seconds", "samples_per_second"] {
+            let column = format!("{name}_mean");
+            let means = float_values(&summary, &column).expect("column");
+            assert_eq!(
+                means[1],
+                float_values(&plain, &column).expect("column")[1],
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -91,7 +91,7 @@ impl Distribution {
             },
             "uniform" | "log_uniform" => {
                 let (lo, hi) = bounds(at, arg, |v| match v {
-                    Value::Float(f) => Some(*f),
+                    Value::Float(f) if f.is_finite() => Some(*f),
                     Value::Integer(i) => Some(*i as f64),
                     _ => None,
                 })?;
@@ -204,7 +204,7 @@ fn bounds<T: PartialOrd + Copy + std::fmt::Display>(
     let kind = if name.starts_with("int_") {
         "integers"
     } else {
-        "numbers"
+        "finite numbers"
     };
     let expected = || {
         SpaceError::new(
@@ -367,6 +367,10 @@ mod tests {
         assert!(e.message.contains("above"), "{}", e.message);
         let e = parsed("{ int_uniform = [1.5, 3] }").unwrap_err();
         assert!(e.message.contains("integers"), "{}", e.message);
+        for bound in ["nan", "inf", "-inf"] {
+            let e = parsed(&format!("{{ uniform = [{bound}, 0.2] }}")).unwrap_err();
+            assert!(e.message.contains("finite"), "{bound}: {}", e.message);
+        }
         let e = parsed("{ log_unifrom = [1.0, 2.0] }").unwrap_err();
         assert!(e.help.unwrap().contains("log_uniform"));
         assert!(parsed("{ choice = [] }").is_err());

@@ -387,13 +387,27 @@ pub(super) struct Axis {
     pub(super) log: bool,
 }
 
-/// Positive values spanning more than this many decades get a log axis (losses on y, weight
+/// Positive values spanning at least this many decades get a log axis (losses on y, weight
 /// updates and seconds on x: batch sizes from 1 to "full" differ by orders of magnitude).
 const LOG_DECADES: f64 = 1.5;
 
-/// Whether `low..high` is positive and spans more than [`LOG_DECADES`] decades.
-fn spans_decades(low: f64, high: f64) -> bool {
-    low > 0.0 && (high / low).log10() > LOG_DECADES
+/// A swept key's values spanning a decade or more (batch sizes 4 to 64, learning rates 0.01
+/// to 0.1) get a log axis: such sweeps are chosen on a log scale.
+const KEY_DECADES: f64 = 1.0;
+
+/// Whether `low..high` is positive and spans at least `decades` decades.
+fn spans_decades(low: f64, high: f64, decades: f64) -> bool {
+    low > 0.0 && (high / low).log10() >= decades
+}
+
+/// The decades from which the x axis `x` is logarithmic: never for epochs, from
+/// [`KEY_DECADES`] for a configuration key (a dotted name), else from [`LOG_DECADES`].
+fn log_from(x: &str) -> Option<f64> {
+    match x {
+        "epoch" => None,
+        key if key.contains('.') => Some(KEY_DECADES),
+        _ => Some(LOG_DECADES),
+    }
 }
 
 impl Axis {
@@ -408,7 +422,7 @@ impl Axis {
             _ => Some((low, high)),
         };
         if let Some((low, high)) = log_range.filter(|&(l, h)| {
-            (metric.ends_with("loss") || metric == NOISE_SCALE) && spans_decades(l, h)
+            (metric.ends_with("loss") || metric == NOISE_SCALE) && spans_decades(l, h, LOG_DECADES)
         }) {
             let margin = 10f64.powf(0.05 * (high / low).log10());
             return Some(Axis {
@@ -429,23 +443,28 @@ impl Axis {
         })
     }
 
-    /// The x axis for `values` of axis `x`, edge to edge; logarithmic for seconds or updates
-    /// that span decades; widened around a single value.
-    /// Zero (the start of training) does not count against a log scale: it is left off
-    /// the axis.
+    /// The x axis for `values` of axis `x`, edge to edge; logarithmic for seconds, updates
+    /// or a swept key's values that span decades ([`log_from`]); widened around a single
+    /// value. Zero (the start of training) does not count against a log scale: it is left
+    /// off the axis.
     pub(super) fn fit_x(values: &[f64], x: &str) -> Option<Self> {
         let (low, high) = bounds(values)?;
         let positive: Vec<f64> = values.iter().copied().filter(|&v| v > 0.0).collect();
-        if let Some((smallest, _)) =
-            bounds(&positive).filter(|&(p, h)| x != "epoch" && low >= 0.0 && spans_decades(p, h))
-        {
+        if let Some((smallest, _)) = bounds(&positive).filter(|&(p, h)| {
+            low >= 0.0 && log_from(x).is_some_and(|decades| spans_decades(p, h, decades))
+        }) {
             return Some(Axis {
                 low: smallest,
                 high,
                 log: true,
             });
         }
-        Some(if high > low {
+        Some(Self::linear(low, high))
+    }
+
+    /// A linear axis from `low` to `high`, widened around a single value.
+    pub(super) fn linear(low: f64, high: f64) -> Self {
+        if high > low {
             Axis {
                 low,
                 high,
@@ -457,7 +476,7 @@ impl Axis {
                 high: high + 0.5,
                 log: false,
             }
-        })
+        }
     }
 
     /// The axis title: `name`, marked when the scale is logarithmic.
@@ -515,6 +534,19 @@ mod tests {
         assert_eq!((axis.low, axis.high, axis.log), (1.0, 20.0, false));
         let single = Axis::fit_x(&[3.0], "epoch").expect("axis");
         assert_eq!((single.low, single.high), (2.5, 3.5));
+        // A swept key from a decade: batch sizes 4 to 64, learning rates 0.01 to 0.1.
+        for values in [[4.0, 16.0, 64.0], [0.01, 0.03, 0.1]] {
+            assert!(
+                Axis::fit_x(&values, "training.batch_size")
+                    .expect("axis")
+                    .log
+            );
+            assert!(
+                !Axis::fit_x(&values[..2], "training.batch_size")
+                    .expect("axis")
+                    .log
+            );
+        }
         let from_zero = Axis::fit_x(&[0.0, 40.0, 57_000.0], "updates").expect("axis");
         assert_eq!(
             (from_zero.low, from_zero.log),

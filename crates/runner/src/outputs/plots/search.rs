@@ -78,8 +78,7 @@ fn key_figure(
     }
     let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
     let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
-    let (Some(x_axis), Some(y_axis)) = (fitted_x(&xs, key, log), Axis::fit_y(&ys, metric, false))
-    else {
+    let (Some(x_axis), Some(y_axis)) = (fitted_x(&xs, log), Axis::fit_y(&ys, metric, false)) else {
         return Prepared::Skip(format!("search_{}: no finite values", file_stem(key)));
     };
     let rungs = all.iter().map(|t| t.rung + 1).max().unwrap_or(1);
@@ -113,8 +112,8 @@ fn key_figure(
     )
 }
 
-/// The x axis of a searched key: logarithmic for a log distribution.
-fn fitted_x(xs: &[f64], key: &str, log: bool) -> Option<Axis> {
+/// The x axis of a searched key: logarithmic for a log distribution, else linear.
+fn fitted_x(xs: &[f64], log: bool) -> Option<Axis> {
     let low = xs.iter().copied().reduce(f64::min)?;
     let high = xs.iter().copied().reduce(f64::max)?;
     if log && low > 0.0 && high > low {
@@ -125,7 +124,7 @@ fn fitted_x(xs: &[f64], key: &str, log: bool) -> Option<Axis> {
             log: true,
         });
     }
-    Axis::fit_x(xs, key)
+    Some(Axis::linear(low, high))
 }
 
 /// The legend: one entry per rung (a random search's one rung is its trials).

@@ -12,9 +12,11 @@ use crate::outputs::tables::{float_values, labels, mean_std};
 pub(super) struct RunSeries {
     /// Per runs row: its finite points sorted by x.
     points: Vec<Vec<(f64, f64)>>,
-    /// Per runs row: whether the run ended normally (converged or ran its epochs), so that
-    /// its final value still stands after its last point.
-    ended_well: Vec<bool>,
+    /// Per runs row: whether the run ended normally (converged or ran its epochs) with a
+    /// value at its last epoch, so that this value still stands after the run's end. A
+    /// metric left unmeasured at the end (a noise scale whose estimate of |G|² was not
+    /// positive) holds nothing.
+    holds_final: Vec<bool>,
     /// How many NaN or infinite values were left out.
     non_finite: usize,
 }
@@ -32,30 +34,39 @@ impl RunSeries {
             .enumerate()
             .map(|(row, id)| (id, row))
             .collect();
-        let ended_well = labels(runs, "status")?
-            .iter()
-            .map(|status| matches!(status.as_str(), "converged" | "max_epochs"))
-            .collect();
         let mut series = RunSeries {
             points: vec![Vec::new(); runs.height()],
-            ended_well,
+            holds_final: labels(runs, "status")?
+                .iter()
+                .map(|status| matches!(status.as_str(), "converged" | "max_epochs"))
+                .collect(),
             non_finite: 0,
         };
+        // Each run's last x, measured or not.
+        let mut ends = vec![f64::NEG_INFINITY; runs.height()];
         let ids = labels(curves, "run_id")?;
         let xs = float_values(curves, x)?;
         let ys = float_values(curves, metric)?;
         for ((id, x), y) in ids.iter().zip(xs).zip(ys) {
-            let (Some(&row), Some(x), Some(y)) = (row_of.get(id), x, y) else {
+            let (Some(&row), Some(x)) = (row_of.get(id), x) else {
                 continue;
             };
+            ends[row] = ends[row].max(x);
+            let Some(y) = y else { continue };
             if x.is_finite() && y.is_finite() {
                 series.points[row].push((x, y));
             } else {
                 series.non_finite += 1;
             }
         }
-        for points in &mut series.points {
+        for ((points, holds), end) in series
+            .points
+            .iter_mut()
+            .zip(&mut series.holds_final)
+            .zip(ends)
+        {
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            *holds &= points.last().is_some_and(|last| last.0 >= end);
         }
         Ok(series)
     }
@@ -64,7 +75,7 @@ impl RunSeries {
     pub(super) fn trace(&self, row: usize) -> Trace<'_> {
         Trace {
             points: &self.points[row],
-            holds_final: self.ended_well[row],
+            holds_final: self.holds_final[row],
         }
     }
 
@@ -236,6 +247,24 @@ mod tests {
         let band = band(&traces).expect("points");
         assert_eq!(band.x, [1.0, 2.0, 3.0]);
         assert_eq!(band.mean, [5.5, 10.5, 1.0]);
+    }
+
+    #[test]
+    fn a_value_missing_at_a_runs_end_holds_nothing() {
+        use polars::prelude::df;
+        // Run a measured nothing at its last epoch; b ran alike and measured every epoch.
+        let runs =
+            df!("run_id" => ["a", "b"], "status" => ["max_epochs", "max_epochs"]).expect("runs");
+        let curves = df!(
+            "run_id" => ["a", "a", "a", "b", "b", "b"],
+            "epoch" => [1u32, 2, 3, 1, 2, 3],
+            "m" => [Some(1.0), Some(2.0), None, Some(5.0), Some(5.0), Some(5.0)]
+        )
+        .expect("curves");
+        let series = RunSeries::read(&runs, &curves, "epoch", "m").expect("series");
+        let band = band(&[series.trace(0), series.trace(1)]).expect("points");
+        assert_eq!(band.x, [1.0, 2.0, 3.0]);
+        assert_eq!(band.mean, [3.0, 3.5, 5.0], "epoch 3 is b's alone");
     }
 
     #[test]

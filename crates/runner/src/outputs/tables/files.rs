@@ -19,7 +19,7 @@ use crate::outdir::journal_reader::Journal;
 const CURVE_ROWS_PER_BATCH: usize = 65_536;
 
 /// Writes `frame` as Parquet to `path` through a temporary file.
-pub(super) fn write_parquet(path: &Path, frame: &mut DataFrame) -> Result<()> {
+pub(crate) fn write_parquet(path: &Path, frame: &mut DataFrame) -> Result<()> {
     let pending = AtomicFile::new(path);
     ParquetWriter::new(pending.create()?)
         .finish(frame)
