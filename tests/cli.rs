@@ -274,6 +274,26 @@ fn invalid_input_exits_2_and_names_the_culprit() {
     }
 }
 
+/// Bad values on the command line are exit 2 too, before anything runs.
+#[test]
+fn bad_command_line_values_exit_2() {
+    let (dir, _) = experiment(SMALL);
+    for (args, expected) in [
+        (&["run", "exp.toml", "--jobs", "0"][..], "--jobs"),
+        (&["bench", "--threads", "0"][..], "--threads"),
+        (
+            &["report", "no-such-dir"][..],
+            "not a descent output directory",
+        ),
+    ] {
+        let o = descent(args, dir.path());
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    assert!(!dir.path().join("reports").exists());
+}
+
 #[test]
 fn an_unknown_key_in_the_file_is_located() {
     let (dir, _) = experiment(&SMALL.replace(
@@ -305,25 +325,17 @@ fn csv_files_by_path_with_located_cell_errors() {
         format!("a,b,label\n{rows}1.0,oops,1\n"),
     )
     .expect("csv");
-    // By default a column of text is a category; with categorical = "error" it is refused
-    // at its first text cell.
-    let o = descent(&["check", "exp.toml"], dir.path());
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let o = descent(
-        &[
-            "check",
-            "exp.toml",
-            "--set",
-            "dataset.categorical=\"error\"",
-        ],
-        dir.path(),
-    );
-    let err = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("oops") && err.contains("41") && err.contains('b'),
-        "{err}"
-    );
+    // One text cell in a column of numbers is refused at that cell, whatever
+    // `categorical` says (a column of text would be a category by default).
+    for sets in [&[][..], &["--set", "dataset.categorical=\"error\""][..]] {
+        let o = descent(&[&["check", "exp.toml"][..], sets].concat(), dir.path());
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("`oops` is not a number") && err.contains("row 41") && err.contains("`b`"),
+            "{err}"
+        );
+    }
 
     let (dir, _) = experiment(&body.replace("\"label\"", "\"lable\""));
     fs::write(dir.path().join("data.csv"), format!("a,b,label\n{rows}")).expect("csv");
@@ -550,6 +562,20 @@ fn predict_reproduces_the_recorded_train_accuracy_and_refuses_a_renamed_column()
         .filter(|(p, l)| p[0] == l[species])
         .count();
     assert_eq!(right as f64 / (labels.len() - 1) as f64, recorded);
+
+    // `--out` ending in .parquet writes Parquet (its magic bytes at both ends), not CSV.
+    let parquet = dir.path().join("predictions.PARQUET");
+    let args = [
+        "predict".to_owned(),
+        model.display().to_string(),
+        birds.display().to_string(),
+        "--out".to_owned(),
+        parquet.display().to_string(),
+    ];
+    let o = descent(&args.each_ref().map(String::as_str), dir.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let bytes = fs::read(&parquet).expect("written");
+    assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
 
     let renamed = dir.path().join("renamed.csv");
     let text_of = fs::read_to_string(&birds).expect("birds");

@@ -15,6 +15,7 @@ use crate::error::{INVALID, OK, OpError, Result, SOME_FAILED};
 use crate::ops::bench::{WORKLOADS, Workload};
 use crate::ops::merge;
 use crate::ops::shard;
+use crate::outdir::MANIFEST;
 use crate::outputs::text::spec_table;
 use crate::registry::{DuplicateName, Registry};
 use crate::run::execute::{self, Options};
@@ -59,7 +60,7 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
         /// Runs trained at the same time (default: all cores).
-        #[arg(long, short)]
+        #[arg(long, short, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         jobs: Option<usize>,
         /// Output directory (default: `experiment.output`, else `reports/<name>`).
         #[arg(long)]
@@ -111,7 +112,7 @@ pub enum Command {
         #[arg(long)]
         workload: Option<String>,
         /// Threads of the matrix products inside the run.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         threads: usize,
         /// Train on a peer script's dump (`mlp_bench.py --dump-data DIR`): the same data,
         /// initial weights and shuffles, to compare final losses (needs `--workload`).
@@ -192,6 +193,14 @@ pub fn execute_command(cli: Cli, plugins: &[Plugin]) -> u8 {
         Command::List => {
             print!("{}", listing(&registry));
             Ok(OK)
+        }
+        Command::Report { dir } if !dir.join(MANIFEST).is_file() => {
+            Err(OpError::Invalid(ConfigError::single(config::Diagnostic {
+                location: dir.display().to_string(),
+                key: None,
+                message: format!("not a descent output directory: it has no {MANIFEST}"),
+                help: Some("give the directory `descent run` wrote (its --out)".into()),
+            })))
         }
         Command::Report { dir } => crate::outputs::rebuild_report(&dir)
             .map(|()| OK)
@@ -495,7 +504,7 @@ fn bench(
         None => WORKLOADS.iter().collect(),
     };
     for w in workloads {
-        let m = w.measure(threads.max(1), registry, peer, peak)?;
+        let m = w.measure(threads, registry, peer, peak)?;
         println!(
             "{}",
             serde_json::to_string(&m).context("cannot write the measurement as JSON")?

@@ -738,6 +738,17 @@ impl Context<'_> {
                 "needs at least one seed".into(),
             ));
         }
+        let seeds = &experiment.seeds;
+        if let Some(k) = (1..seeds.len()).find(|&k| seeds[..k].contains(&seeds[k])) {
+            errors.push(self.at(
+                &self.origin("experiment.seeds"),
+                "experiment.seeds",
+                format!(
+                    "seed {} is listed twice: its runs would be the same; list each seed once",
+                    seeds[k]
+                ),
+            ));
+        }
         (experiment, report, name)
     }
 

@@ -463,6 +463,21 @@ fn dataset_and_model_keys_are_checked_by_their_kinds() {
 }
 
 #[test]
+fn a_seed_listed_twice_is_refused_at_the_seeds() {
+    for grid in ["", "[grid]\noptimizer.learning_rate = [0.1, 0.2]\n"] {
+        let text = format!(
+            "[experiment]\nseeds = [0, 1, 1]\n[dataset]\nname = \"moons\"\n[model]\nkind = \"logistic\"\n{grid}"
+        );
+        let e = parse_text(&text, &[]).unwrap_err();
+        assert_eq!(e.diagnostics.len(), 1, "{e}");
+        let d = &e.diagnostics[0];
+        assert_eq!(d.key.as_deref(), Some("experiment.seeds"), "{d}");
+        assert!(d.message.contains("seed 1 is listed twice"), "{d}");
+        assert!(d.location.starts_with("exp.toml:2:"), "{d}");
+    }
+}
+
+#[test]
 fn a_grid_value_listed_twice_is_refused_at_its_axis() {
     for values in ["[1, 2, 1]", "[0.1, 0.10]"] {
         let text = format!(

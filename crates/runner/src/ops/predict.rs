@@ -17,6 +17,7 @@ use crate::outdir::atomic::write_atomically;
 use crate::outdir::checkpoint::Stored;
 use crate::outdir::journal::Status;
 use crate::outdir::model::{self, ModelInfo, SavedModel};
+use crate::outputs::tables::write_parquet;
 use crate::registry::{Precision, Registry};
 
 /// Samples scored at once.
@@ -242,8 +243,18 @@ fn table_of(
     DataFrame::new(rows, columns)
 }
 
-/// Writes `frame` as CSV to `out` (atomically) or to standard output.
+/// Writes the predictions to `out` (atomically) — Parquet when its extension says so, else
+/// CSV — or as CSV to standard output.
 fn write(mut frame: DataFrame, out: Option<&Path>) -> Result<()> {
+    let parquet = |path: &Path| {
+        path.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    };
+    if let Some(path) = out.filter(|path| parquet(path)) {
+        write_parquet(path, &mut frame)?;
+        return Ok(());
+    }
     let mut bytes = Vec::new();
     CsvWriter::new(&mut bytes)
         .finish(&mut frame)
