@@ -706,7 +706,6 @@ impl Context<'_> {
         d
     }
 
-    /// A problem with a kind's own key, located like a serde error.
     /// The `[experiment]` and `[report]` sections, and the experiment's name (its file's
     /// stem unless given); their problems go to `errors`.
     fn header(
@@ -882,10 +881,13 @@ impl Context<'_> {
         }
     }
 
+    /// A kind's own key that is wrong, located like a serde error; the kind's help, else the
+    /// suggestion for an unknown value.
     fn setting_error(&self, e: SettingError, origins: &HashMap<String, Origin>) -> Diagnostic {
+        let d = self.serde_error(&e.key, &e.message, origins);
         Diagnostic {
-            help: e.help,
-            ..self.serde_error(&e.key, &e.message, origins)
+            help: e.help.or(d.help.clone()),
+            ..d
         }
     }
 

@@ -463,6 +463,21 @@ fn dataset_and_model_keys_are_checked_by_their_kinds() {
 }
 
 #[test]
+fn an_unknown_value_of_a_kinds_key_suggests_the_nearest() {
+    for (line, nearest) in [
+        ("missing = \"maen\"", "mean"),
+        ("categorical = \"onehot\"", "one_hot"),
+    ] {
+        let text = format!("[dataset]\npath = \"d.csv\"\n{line}\n[model]\nkind = \"logistic\"\n");
+        let e = parse_text(&text, &[]).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert!(d.message.contains("unknown value"), "{d}");
+        let help = d.help.as_deref().unwrap_or_default();
+        assert!(help.contains(&format!("did you mean `{nearest}`?")), "{d}");
+    }
+}
+
+#[test]
 fn a_seed_listed_twice_is_refused_at_the_seeds() {
     for grid in ["", "[grid]\noptimizer.learning_rate = [0.1, 0.2]\n"] {
         let text = format!(

@@ -429,16 +429,11 @@ fn report_spec(
     runs: &[PlannedRun],
     registry: &Registry,
 ) -> Result<ReportSpec, Diagnostic> {
-    let at = |key: &str, message: String, valid: Vec<String>| {
+    // `word`, an unknown name among `valid`: the help suggests the nearest and lists them.
+    let at = |key: &str, message: String, word: &str, valid: Vec<String>| {
         let mut d = e.source.diagnostic(&e.origin(key), Some(key), message);
-        d.help = Some(format!(
-            "valid: {}",
-            valid
-                .iter()
-                .map(|v| format!("`{v}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        d.help = (!valid.is_empty())
+            .then(|| crate::config::diagnostic::suggestion(word, valid.iter().map(String::as_str)));
         d
     };
     let mut groupable: Vec<String> = e.axes.clone();
@@ -449,6 +444,7 @@ fn report_spec(
             return Err(at(
                 "report.group_by",
                 format!("`{g}` is neither a grid key nor `variant`"),
+                g,
                 groupable,
             ));
         }
@@ -461,6 +457,7 @@ fn report_spec(
                 return Err(at(
                     "report.metrics",
                     format!("no column `{bad}` for this experiment's tasks"),
+                    bad,
                     columns,
                 ));
             }
@@ -474,6 +471,7 @@ fn report_spec(
                 return Err(at(
                     "report.x",
                     format!("`{bad}` is not an x axis"),
+                    bad,
                     X_AXES.map(String::from).to_vec(),
                 ));
             }
@@ -486,6 +484,7 @@ fn report_spec(
         return Err(at(
             "report.targets",
             format!("no column `{bad}` for this experiment's tasks"),
+            bad,
             columns,
         ));
     }
@@ -493,6 +492,7 @@ fn report_spec(
         return Err(at(
             "report.targets",
             format!("the target of `{name}` must be a finite number, not {value}"),
+            name,
             Vec::new(),
         ));
     }
@@ -734,9 +734,22 @@ training = { batch_size = 1 }
             d.help
                 .as_deref()
                 .unwrap_or_default()
-                .contains("`test_accuracy`"),
+                .contains("did you mean `test_accuracy`?"),
             "{d}"
         );
+        // The other report keys name the nearest valid word too.
+        for (line, nearest) in [
+            ("metrics = [\"test_acuracy\"]", "test_accuracy"),
+            ("x = [\"epochs\"]", "epoch"),
+            ("group_by = \"varient\"", "variant"),
+        ] {
+            let e = checked(&format!("{base}{line}\n")).expect_err("a typo");
+            let help = e.diagnostics[0].help.clone().unwrap_or_default();
+            assert!(
+                help.contains(&format!("did you mean `{nearest}`?")),
+                "{line}: {help}"
+            );
+        }
         let e = checked(&format!("{base}targets = {{ train_loss = nan }}\n")).expect_err("NaN");
         assert!(
             e.diagnostics[0].message.contains("finite"),
