@@ -96,18 +96,51 @@ pub(crate) struct Fit {
     pub(crate) e_min: f64,
 }
 
+/// Why the points give no fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum NoFit {
+    /// Fewer than two distinct batch sizes reached the target.
+    Batches,
+    /// Least squares gives an S_min or E_min that is not positive: the updates do not fall
+    /// and level off with the batch as the model says.
+    Shape {
+        /// The fitted S_min.
+        s_min: f64,
+        /// The fitted E_min.
+        e_min: f64,
+    },
+}
+
+impl std::fmt::Display for NoFit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoFit::Batches => {
+                f.write_str("it needs runs of two batch sizes or more that reached the target")
+            }
+            NoFit::Shape { s_min, e_min } => write!(
+                f,
+                "least squares gives S_min = {s_min:.4} and E_min = {e_min:.4}, and both must be \
+                 positive: the updates to the target do not fall and level off with the batch \
+                 as the model says"
+            ),
+        }
+    }
+}
+
 impl Fit {
     /// Least squares of S against 1/B over `points` (B, S): the model is linear in 1/B.
-    /// `None` with fewer than two distinct batch sizes, or a fit whose S_min or E_min is not
-    /// positive (the points do not follow the model).
-    pub(crate) fn of(points: &[(f64, f64)]) -> Option<Self> {
+    ///
+    /// # Errors
+    /// [`NoFit`] with fewer than two distinct batch sizes, or a fit whose S_min or E_min is
+    /// not positive (the points do not follow the model).
+    pub(crate) fn of(points: &[(f64, f64)]) -> std::result::Result<Self, NoFit> {
         let n = points.len() as f64;
         let xs: Vec<f64> = points.iter().map(|&(b, _)| 1.0 / b).collect();
         let mean_x = xs.iter().sum::<f64>() / n;
         let mean_s = points.iter().map(|&(_, s)| s).sum::<f64>() / n;
         let sxx: f64 = xs.iter().map(|x| (x - mean_x).powi(2)).sum();
         if points.len() < 2 || sxx <= f64::EPSILON * mean_x * mean_x {
-            return None;
+            return Err(NoFit::Batches);
         }
         let sxs: f64 = xs
             .iter()
@@ -116,7 +149,11 @@ impl Fit {
             .sum();
         let e_min = sxs / sxx;
         let s_min = mean_s - e_min * mean_x;
-        (s_min > 0.0 && e_min > 0.0).then_some(Self { s_min, e_min })
+        if s_min > 0.0 && e_min > 0.0 {
+            Ok(Self { s_min, e_min })
+        } else {
+            Err(NoFit::Shape { s_min, e_min })
+        }
     }
 
     /// B_crit = E_min / S_min.
@@ -148,7 +185,12 @@ mod tests {
             .collect();
         let fit = Fit::of(&noisy).expect("a fit");
         assert!((fit.b_crit() / 80.0 - 1.0).abs() < 0.1, "{fit:?}");
-        assert_eq!(Fit::of(&[(8.0, 100.0), (8.0, 120.0)]), None);
-        assert_eq!(Fit::of(&[(1.0, 10.0), (100.0, 1000.0)]), None);
+        assert_eq!(Fit::of(&[(8.0, 100.0), (8.0, 120.0)]), Err(NoFit::Batches));
+        // Updates that rise with the batch give a negative E_min.
+        let rising = Fit::of(&[(1.0, 10.0), (100.0, 1000.0)]);
+        assert!(
+            matches!(rising, Err(NoFit::Shape { e_min, .. }) if e_min < 0.0),
+            "{rising:?}"
+        );
     }
 }

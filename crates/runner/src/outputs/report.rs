@@ -433,17 +433,20 @@ fn critical_batch_size(
     value: f64,
 ) -> Result<String> {
     let points = reaching(runs, metric, value)?;
-    let Some(fit) = Fit::of(&pairs(&points)) else {
-        return Ok(format!(
-            "\nCritical batch size: no fit of S(B) = S_min + E_min / B: {} run(s) reached the \
-             target, and the fit needs two batch sizes or more with fewer updates at the larger.\n",
-            points.len()
-        ));
+    let fit = match Fit::of(&pairs(&points)) {
+        Ok(fit) => fit,
+        Err(why) => {
+            return Ok(format!(
+                "\nCritical batch size: no fit of S(B) = S_min + E_min / B to the {} run(s) that \
+                 reached the target: {why}.\n",
+                points.len()
+            ));
+        }
     };
     let seeds = distinct(&points.iter().map(|p| p.seed.clone()).collect::<Vec<_>>()).0;
     let per_seed: Vec<f64> = seeds
         .iter()
-        .filter_map(|seed| Fit::of(&pairs(points.iter().filter(|p| &p.seed == seed))))
+        .filter_map(|seed| Fit::of(&pairs(points.iter().filter(|p| &p.seed == seed))).ok())
         .map(|f| f.b_crit())
         .collect();
     let spread = match mean_std(&per_seed) {
@@ -944,6 +947,28 @@ mod tests {
         assert!(text.contains("B_crit = E_min / S_min = 8.000**"), "{text}");
         assert!(text.contains("B_crit = 8.000 ± 0 over 2 seed(s)"), "{text}");
         assert!(text.contains("Set `training.noise_scale = true`"), "{text}");
+
+        // Updates that rise with the batch: no fit, and the report says why.
+        let rising = DataFrame::new(
+            3,
+            vec![
+                Column::new("seed".into(), [0u64, 0, 0]),
+                Column::new(
+                    "x_to_1_updates".into(),
+                    [Some(10.0), Some(80.0), Some(320.0)],
+                ),
+                Column::new(
+                    "x_to_1_samples".into(),
+                    [Some(10.0), Some(640.0), Some(10240.0)],
+                ),
+            ],
+        )
+        .unwrap();
+        let text = critical_batch_size(&rising, &DataFrame::empty(), "x", 1.0).unwrap();
+        assert!(
+            text.contains("no fit") && text.contains("least squares gives S_min"),
+            "{text}"
+        );
     }
 
     #[test]

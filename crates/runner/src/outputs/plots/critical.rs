@@ -18,8 +18,8 @@ use crate::outdir::error::{OutputError, Result};
 use crate::outputs::critical::{Fit, Reaching, pairs, reaching};
 use crate::outputs::tables::swept_columns;
 
-/// The figure of every target, when the batch size is swept; targets no two batch sizes
-/// reached are left out.
+/// The figure of every target, when the batch size is swept: the runs that reached it, and
+/// the fit through them when they give one; targets no run reached are left out.
 pub(super) fn critical_plots(dir: &Path, spec: &PlotSpec, runs: &DataFrame) -> Result<Vec<Plot>> {
     if !swept_columns(runs)?
         .iter()
@@ -34,15 +34,16 @@ pub(super) fn critical_plots(dir: &Path, spec: &PlotSpec, runs: &DataFrame) -> R
         let Ok(points) = reaching(runs, metric, value) else {
             continue;
         };
-        let Some(fit) = Fit::of(&pairs(&points)) else {
+        if points.is_empty() {
             continue;
-        };
+        }
+        let fit = Fit::of(&pairs(&points));
         let stem = file_stem(&format!("{metric}_to_{value}"));
         let file = format!("{PLOTS}/critical_batch_{stem}.png");
         let path = dir.join(&file);
         let pending = AtomicFile::new(&path);
         let title = format!("{}: updates and samples to {metric} = {value}", spec.title);
-        draw(pending.path(), &title, &points, fit).map_err(|DrawError(message)| {
+        draw(pending.path(), &title, &points, fit.ok()).map_err(|DrawError(message)| {
             OutputError::Plot {
                 path: path.clone(),
                 message,
@@ -51,19 +52,25 @@ pub(super) fn critical_plots(dir: &Path, spec: &PlotSpec, runs: &DataFrame) -> R
         pending.commit()?;
         plots.push(Plot {
             file,
-            caption: format!(
-                "Updates and samples each run needed to reach {metric} = {value} against its \
-                 batch (log-log), with S(B) = S_min + E_min / B fitted to the updates: \
-                 B_crit = {:.3}",
-                fit.b_crit()
-            ),
+            caption: match fit {
+                Ok(fit) => format!(
+                    "Updates and samples each run needed to reach {metric} = {value} against \
+                     its batch (log-log), with S(B) = S_min + E_min / B fitted to the updates: \
+                     B_crit = {:.3}",
+                    fit.b_crit()
+                ),
+                Err(why) => format!(
+                    "Updates and samples each run needed to reach {metric} = {value} against \
+                     its batch (log-log); no fit of S(B) = S_min + E_min / B: {why}"
+                ),
+            },
         });
     }
     Ok(plots)
 }
 
-/// Draws `points` and the fitted curves to a PNG at `path`.
-fn draw(path: &Path, title: &str, points: &[Reaching], fit: Fit) -> Drawn {
+/// Draws `points`, and the fitted curves when there is a fit, to a PNG at `path`.
+fn draw(path: &Path, title: &str, points: &[Reaching], fit: Option<Fit>) -> Drawn {
     let root = BitMapBackend::new(path, (1200, 800)).into_drawing_area();
     root.fill(&WHITE)?;
     let (top, body) = root.split_vertically(56);
@@ -71,17 +78,19 @@ fn draw(path: &Path, title: &str, points: &[Reaching], fit: Fit) -> Drawn {
     let batches: Vec<f64> = points.iter().map(|p| p.batch).collect();
     let (b_low, b_high) = bounds(&batches).ok_or_else(|| DrawError("no points".into()))?;
     let (b_low, b_high) = (b_low / 1.5, b_high * 1.5);
-    let curve = |b: f64| (fit.s_min + fit.e_min / b, b * fit.s_min + fit.e_min);
+    let curve = |fit: Fit, b: f64| (fit.s_min + fit.e_min / b, b * fit.s_min + fit.e_min);
     let heights: Vec<f64> = points
         .iter()
         .flat_map(|p| [p.updates, p.samples])
-        .chain(
+        .chain(fit.into_iter().flat_map(|fit| {
             [b_low, b_high]
-                .iter()
-                .flat_map(|&b| [curve(b).0, curve(b).1]),
-        )
+                .into_iter()
+                .flat_map(move |b| [curve(fit, b).0, curve(fit, b).1])
+        }))
         .collect();
     let (y_low, y_high) = bounds(&heights).ok_or_else(|| DrawError("no points".into()))?;
+    // Headroom above the highest point for the legend in the upper right corner.
+    let y_high = y_high * 6.0;
     let mut chart = ChartBuilder::on(&body)
         .margin(24)
         .x_label_area_size(56)
@@ -103,33 +112,49 @@ fn draw(path: &Path, title: &str, points: &[Reaching], fit: Fit) -> Drawn {
         .map(|i| b_low * (b_high / b_low).powf(f64::from(i) / 100.0))
         .collect();
     let (blue, orange) = (PALETTE[0], PALETTE[1]);
-    chart
-        .draw_series(LineSeries::new(
-            grid.iter().map(|&b| (b, curve(b).0)),
-            blue.stroke_width(2),
-        ))?
-        .label(format!(
-            "updates S(B) = {:.0} + {:.0} / B",
-            fit.s_min, fit.e_min
-        ))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], blue.stroke_width(3)));
-    chart
-        .draw_series(LineSeries::new(
-            grid.iter().map(|&b| (b, curve(b).1)),
-            orange.stroke_width(2),
-        ))?
-        .label("samples E(B) = B · S(B)")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], orange.stroke_width(3)));
-    chart.draw_series(
+    if let Some(fit) = fit {
+        chart
+            .draw_series(LineSeries::new(
+                grid.iter().map(|&b| (b, curve(fit, b).0)),
+                blue.stroke_width(2),
+            ))?
+            .label(format!(
+                "updates S(B) = {:.0} + {:.0} / B",
+                fit.s_min, fit.e_min
+            ))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], blue.stroke_width(3))
+            });
+        chart
+            .draw_series(LineSeries::new(
+                grid.iter().map(|&b| (b, curve(fit, b).1)),
+                orange.stroke_width(2),
+            ))?
+            .label("samples E(B) = B · S(B)")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], orange.stroke_width(3))
+            });
+    }
+    let updates = chart.draw_series(
         points
             .iter()
             .map(|p| Circle::new((p.batch, p.updates), 5, blue.filled())),
     )?;
-    chart.draw_series(
+    if fit.is_none() {
+        updates
+            .label("updates to the target (no fit)")
+            .legend(move |(x, y)| Circle::new((x + 12, y), 5, blue.filled()));
+    }
+    let samples = chart.draw_series(
         points
             .iter()
             .map(|p| Circle::new((p.batch, p.samples), 5, orange.filled())),
     )?;
+    if fit.is_none() {
+        samples
+            .label("samples to the target")
+            .legend(move |(x, y)| Circle::new((x + 12, y), 5, orange.filled()));
+    }
     chart
         .configure_series_labels()
         .label_font(font(16.0))
