@@ -346,6 +346,19 @@ fn csv_files_by_path_with_located_cell_errors() {
 }
 
 #[test]
+fn groups_whose_names_read_alike_get_a_confusion_figure_each() {
+    let body = SMALL.replace("[grid]\ntraining.batch_size = [8, \"full\"]\n", "")
+        + "[[variant]]\nname = \"v.1\"\n[[variant]]\nname = \"v 1\"\n";
+    let (dir, _) = experiment(&body);
+    run_ok(dir.path(), "out", &[]);
+    for file in ["confusion_v_1.png", "confusion_v_1_2.png"] {
+        assert!(dir.path().join("out/plots").join(file).is_file(), "{file}");
+    }
+    let report = fs::read_to_string(dir.path().join("out/report.md")).expect("report");
+    assert!(report.contains("confusion_v_1_2.png"), "{report}");
+}
+
+#[test]
 fn a_diverged_run_is_recorded_and_the_others_finish() {
     let body = "[dataset]\nname = \"linear\"\nsamples = 60\n[model]\nkind = \"linear\"\n[training]\nbatch_size = \"full\"\nepochs = 200\n[grid]\noptimizer.learning_rate = [0.1, 100.0]\n";
     let (dir, _) = experiment(body);

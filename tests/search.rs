@@ -258,6 +258,28 @@ fn halving_decides_the_same_for_any_jobs_after_a_kill_and_across_shards() {
     run_ok(dir.path(), "one", &["--jobs", "1"]);
     run_ok(dir.path(), "two", &["--jobs", "2"]);
     let one = outcome(dir.path(), "one");
+    // The figures draw a line per trial (the sampled keys split no panel), and one confusion
+    // matrix per variant rather than one per trial.
+    let manifest: Value = serde_json::from_str(
+        &fs::read_to_string(dir.path().join("one/manifest.json")).expect("manifest"),
+    )
+    .expect("JSON");
+    assert_eq!(manifest["report"]["group_by"], "trial");
+    let mut confusions: Vec<String> = fs::read_dir(dir.path().join("one/plots"))
+        .expect("plots")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("confusion_"))
+        .collect();
+    confusions.sort();
+    assert_eq!(confusions, ["confusion_base.png"]);
+    let report = fs::read_to_string(dir.path().join("one/report.md")).expect("report");
+    assert!(
+        report.contains("- **Search:** halving, 9 trial(s) of `optimizer.learning_rate`")
+            && report.contains("- **Grid:** none")
+            && !report.contains("  - `trial`:"),
+        "{report}"
+    );
     assert_eq!(
         one,
         outcome(dir.path(), "two"),

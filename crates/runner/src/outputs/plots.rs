@@ -129,7 +129,15 @@ pub fn write_plots(
     text::register_font()?;
     let plots_dir = dir.join(PLOTS);
     std::fs::create_dir_all(&plots_dir).map_err(OutputError::io("create", &plots_dir))?;
-    let facets = Facets::new(runs, &spec.report.group_by)?;
+    // A search's sampled keys split no panel: each trial has its own values, and the
+    // trial (a line, or a panel) already tells the runs apart.
+    let sampled: Vec<&str> = spec
+        .report
+        .search
+        .iter()
+        .flat_map(|s| s.keys.iter().map(|(k, _)| k.as_str()))
+        .collect();
+    let facets = Facets::hiding(runs, &spec.report.group_by, &sampled)?;
     let mut prepared = Vec::new();
     for metric in &spec.report.metrics {
         for x in &spec.report.x {
@@ -166,7 +174,8 @@ pub fn write_plots(
         } else {
             spec.report.group_by.as_str()
         };
-        let along = Facets::along(runs, group, Some(&key))?;
+        let hidden: Vec<&str> = sampled.iter().copied().chain([key.as_str()]).collect();
+        let along = Facets::hiding(runs, group, &hidden)?;
         for metric in &spec.report.metrics {
             let values = float_values(runs, metric)?;
             prepared.push(sweep_figure(spec, &along, &keys, &values, &key, metric));
@@ -194,8 +203,22 @@ pub fn write_plots(
         .files
         .extend(critical::critical_plots(dir, spec, runs)?);
     if let Some(confusion) = confusion {
+        // A search's confusion matrices are per variant, summed over its trials (the
+        // caption says how many runs): one per trial would be dozens.
+        let by_variant;
+        let facets = if spec.report.group_by == crate::search::TRIAL {
+            let hidden: Vec<&str> = sampled
+                .iter()
+                .copied()
+                .chain([crate::search::TRIAL])
+                .collect();
+            by_variant = Facets::hiding(runs, "variant", &hidden)?;
+            &by_variant
+        } else {
+            &facets
+        };
         plots.files.extend(confusion::confusion_plots(
-            dir, spec, runs, &facets, confusion,
+            dir, spec, runs, facets, confusion,
         )?);
     }
     if let Some(boundary) = boundary {

@@ -116,7 +116,12 @@ pub fn render_report(dir: &Path, input: &ReportInput<'_>) -> Result<String> {
     let manifest = read_optional(&dir.join(MANIFEST))?;
     let sections = [
         heading(input),
-        what_was_run(input.runs, input.summary, manifest.as_deref())?,
+        what_was_run(
+            input.runs,
+            input.summary,
+            input.spec.report.search.as_ref(),
+            manifest.as_deref(),
+        )?,
         summary_section(input.summary, input.runs)?,
         best_section(&input.spec.report, input.summary, input.runs)?,
         match &input.spec.report.search {
@@ -150,8 +155,14 @@ fn heading(input: &ReportInput<'_>) -> String {
     text
 }
 
-/// Number of runs, variants, grid axes, seeds, outcomes and the manifest's facts.
-fn what_was_run(runs: &DataFrame, summary: &DataFrame, manifest: Option<&str>) -> Result<String> {
+/// Number of runs, variants, grid axes (a search's sampled keys apart), seeds, outcomes
+/// and the manifest's facts.
+fn what_was_run(
+    runs: &DataFrame,
+    summary: &DataFrame,
+    search: Option<&crate::search::SearchSpec>,
+    manifest: Option<&str>,
+) -> Result<String> {
     let seeds = distinct(&labels(runs, "seed")?).0;
     let mut lines = vec![
         "## What was run\n".to_string(),
@@ -166,7 +177,27 @@ fn what_was_run(runs: &DataFrame, summary: &DataFrame, manifest: Option<&str>) -
             distinct(&labels(runs, "variant")?).0.join(", ")
         ),
     ];
-    let swept = swept_columns(runs)?;
+    let sampled = |column: &str| {
+        search.is_some_and(|s| {
+            column == crate::search::TRIAL || s.keys.iter().any(|(k, _)| k == column)
+        })
+    };
+    let swept: Vec<String> = swept_columns(runs)?
+        .into_iter()
+        .filter(|c| !sampled(c))
+        .collect();
+    if let Some(s) = search {
+        let trials = distinct(&labels(runs, crate::search::TRIAL)?).0.len();
+        let keys: Vec<String> = s.keys.iter().map(|(k, _)| format!("`{k}`")).collect();
+        let kind = match s.kind {
+            crate::search::Kind::Random => "random",
+            crate::search::Kind::Halving => "halving",
+        };
+        lines.push(format!(
+            "- **Search:** {kind}, {trials} trial(s) of {} (each trial's values: `trials.csv`)",
+            keys.join(", ")
+        ));
+    }
     if swept.is_empty() {
         lines.push("- **Grid:** none (one configuration per variant)".to_string());
     } else {

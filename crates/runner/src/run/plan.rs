@@ -438,17 +438,22 @@ fn report_spec(
     };
     let mut groupable: Vec<String> = e.axes.clone();
     groupable.push("variant".into());
+    // A search's runs differ by trial first: one line per trial unless told otherwise.
+    let trial = e.search.is_some().then(|| crate::search::TRIAL.to_string());
+    groupable.extend(trial.clone());
     let group_by = match &e.report.group_by {
         Some(g) if groupable.contains(g) => g.clone(),
         Some(g) => {
             return Err(at(
                 "report.group_by",
-                format!("`{g}` is neither a grid key nor `variant`"),
+                format!("`{g}` is neither a grid key, `variant` nor, in a search, `trial`"),
                 g,
                 groupable,
             ));
         }
-        None => e.axes.first().cloned().unwrap_or_else(|| "variant".into()),
+        None => trial
+            .or_else(|| e.axes.first().cloned())
+            .unwrap_or_else(|| "variant".into()),
     };
     let columns = metric_columns(runs.iter().map(|r| r.task), registry);
     let metrics = match &e.report.metrics {

@@ -48,6 +48,7 @@ pub(super) fn confusion_plots(
     );
     let counts = super::float_values(confusion, "count")?;
     let mut plots = Vec::new();
+    let mut stems = std::collections::HashSet::new();
     for (group, rows) in facets.group_rows().into_iter().enumerate() {
         let members: Vec<&str> = rows.iter().map(|&r| ids[r].as_str()).collect();
         let mut classes: Vec<String> = Vec::new();
@@ -77,7 +78,19 @@ pub(super) fn confusion_plots(
             runs: seen.len(),
         };
         let label = facets.group_label(group);
-        let file = format!("{PLOTS}/confusion_{}.png", file_stem(&facets.groups[group]));
+        // Groups whose names read alike as file names (`v.1`, `v 1`) get one file each.
+        let stem = file_stem(&facets.groups[group]);
+        let stem = (1..)
+            .map(|k| {
+                if k == 1 {
+                    stem.clone()
+                } else {
+                    format!("{stem}_{k}")
+                }
+            })
+            .find(|s| stems.insert(s.clone()))
+            .unwrap_or(stem);
+        let file = format!("{PLOTS}/confusion_{stem}.png");
         let path = dir.join(&file);
         let pending = AtomicFile::new(&path);
         draw(pending.path(), &format!("{}: {label}", spec.title), &matrix).map_err(

@@ -31,18 +31,14 @@ pub(super) struct Facets {
 }
 
 impl Facets {
-    /// Assigns each run to its group (its `group_by` value) and panel (its values of the other
-    /// configuration columns that take more than one value).
-    pub(super) fn new(runs: &DataFrame, group_by: &str) -> Result<Self> {
-        Self::along(runs, group_by, None)
-    }
-
-    /// As [`Facets::new`], with the column `x` (a swept key drawn along the x axis) in
-    /// neither the groups nor the panels.
-    pub(super) fn along(runs: &DataFrame, group_by: &str, x: Option<&str>) -> Result<Self> {
+    /// Assigns each run to its group (its `group_by` value) and panel (its values of the
+    /// other configuration columns that take more than one value), leaving the columns
+    /// `hidden` out of both (unless one is `group_by`): a swept key drawn along the x axis,
+    /// or a search's sampled keys, which its `trial` column already tells apart.
+    pub(super) fn hiding(runs: &DataFrame, group_by: &str, hidden: &[&str]) -> Result<Self> {
         let columns: Vec<String> = config_columns(runs)?
             .into_iter()
-            .filter(|c| Some(c.as_str()) != x || c == group_by)
+            .filter(|c| !hidden.contains(&c.as_str()) || c == group_by)
             .collect();
         let names = display_names(&columns);
         let mut group_name = group_by.to_string();
@@ -175,7 +171,7 @@ mod tests {
     #[test]
     fn other_swept_keys_become_panels_not_averages() {
         let runs = runs_frame(&with_learning_rates()).expect("runs");
-        let facets = Facets::new(&runs, "training.batch_size").expect("facets");
+        let facets = Facets::hiding(&runs, "training.batch_size", &[]).expect("facets");
         assert_eq!(facets.groups, ["8", "full"]);
         assert_eq!(facets.panel_names, ["learning_rate"]);
         assert_eq!(
@@ -194,7 +190,7 @@ mod tests {
     #[test]
     fn a_key_with_one_value_splits_nothing() {
         let runs = runs_frame(&sweep()).expect("runs");
-        let facets = Facets::new(&runs, "training.batch_size").expect("facets");
+        let facets = Facets::hiding(&runs, "training.batch_size", &[]).expect("facets");
         assert_eq!(facets.panels, [""]);
         assert_eq!(facets.group_label(1), "batch_size = full");
         assert_eq!(facets.status_note(), None);
@@ -207,7 +203,7 @@ mod tests {
             record.variant = "mlp".to_string();
         }
         let runs = runs_frame(&records).expect("runs");
-        let facets = Facets::new(&runs, "variant").expect("facets");
+        let facets = Facets::hiding(&runs, "variant", &[]).expect("facets");
         assert_eq!(facets.groups, ["base", "mlp"]);
         // The learning rate moves together with the variant here, but batch size and
         // learning rate both vary, so both split panels.
