@@ -227,7 +227,10 @@ impl Declared {
         self.defaults.get(key)
     }
 
-    /// Checks the `written` keys (all declared here) and returns them in their typed form.
+    /// Checks the `written` keys (all declared here) and returns them in their typed form,
+    /// leaving out those written at their default: a run reads the same value either way,
+    /// so its configuration, and with it its id, is the same whether a default is written
+    /// out or not.
     ///
     /// # Errors
     /// A wrong type or a value out of range, at its key.
@@ -235,7 +238,9 @@ impl Declared {
         &self,
         written: Map<String, Value>,
     ) -> Result<Map<String, Value>, SettingError> {
-        (self.normalize)(written)
+        let mut typed = (self.normalize)(written)?;
+        typed.retain(|key, value| self.defaults.get(key) != Some(value));
+        Ok(typed)
     }
 }
 

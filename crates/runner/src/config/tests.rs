@@ -61,6 +61,24 @@ fn runs_are_variants_times_grid_times_seeds_in_order() {
     assert_eq!(ids.len(), e.runs.len(), "run ids are unique");
 }
 
+/// A kind's key written at its default is the run it would be unwritten: same
+/// configuration, same id (so resuming a file that spells out a default trains nothing).
+#[test]
+fn a_default_written_out_keeps_the_run_id() {
+    let plain = "[dataset]\nname = \"moons\"\n[model]\nkind = \"logistic\"\n[optimizer]\nkind = \"momentum\"\n";
+    let spelled = plain
+        .replace(
+            "\"moons\"\n",
+            "\"moons\"\nsamples = 500\nnoise = 0.1\nseed = 0\n",
+        )
+        .replace("\"momentum\"\n", "\"momentum\"\nmomentum = 0.9\n");
+    let id = |text: &str, sets: &[&str]| parse_text(text, sets).unwrap().runs[0].run_id.clone();
+    assert_eq!(id(plain, &[]), id(&spelled, &[]));
+    assert_eq!(id(plain, &[]), id(plain, &["dataset.samples=500"]));
+    assert_ne!(id(plain, &[]), id(plain, &["dataset.samples=501"]));
+    assert_ne!(id(plain, &[]), id(plain, &["optimizer.momentum=0.8"]));
+}
+
 /// The run ids of a fixed configuration, pinned: if this test fails, a change altered the
 /// canonical form of configurations and every existing journal would stop resuming.
 #[test]
