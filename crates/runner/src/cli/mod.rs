@@ -294,6 +294,21 @@ fn init_logging() {
         .ok();
 }
 
+/// `seconds` to three significant digits in the unit that reads best (s, ms or µs).
+fn duration(seconds: f64) -> String {
+    let (value, unit) = match seconds {
+        s if s >= 1.0 => (s, "s"),
+        s if s >= 1e-3 => (s * 1e3, "ms"),
+        s => (s * 1e6, "µs"),
+    };
+    let decimals = match value {
+        v if v >= 100.0 => 0,
+        v if v >= 10.0 => 1,
+        _ => 2,
+    };
+    format!("{value:.decimals$} {unit}")
+}
+
 fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
@@ -470,12 +485,12 @@ fn gradcheck(
             passed &= c.passes(tolerance);
         }
         println!(
-            "  time: one back-propagated gradient of {} parameters {:.3} ms; central differences \
-             for all of them {:.3} ms (2 loss evaluations each, timed on {}); back-propagation is \
+            "  time: one back-propagated gradient of {} parameters {}; central differences \
+             for all of them {} (2 loss evaluations each, timed on {}); back-propagation is \
              {:.0}× faster",
             timing.parameters,
-            timing.backprop_seconds * 1e3,
-            timing.finite_difference_seconds * 1e3,
+            duration(timing.backprop_seconds),
+            duration(timing.finite_difference_seconds),
             timing.measured,
             timing.ratio()
         );
@@ -523,6 +538,14 @@ mod tests {
             "registered by two plugins",
             descent_core::loss::Squared,
         );
+    }
+
+    #[test]
+    fn durations_read_in_their_unit() {
+        assert_eq!(duration(2.5), "2.50 s");
+        assert_eq!(duration(0.0123), "12.3 ms");
+        assert_eq!(duration(0.000_042_1), "42.1 µs");
+        assert_eq!(duration(0.000_000_5), "0.50 µs");
     }
 
     #[test]

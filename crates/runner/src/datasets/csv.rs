@@ -784,6 +784,25 @@ mod tests {
     }
 
     #[test]
+    fn a_row_with_too_many_fields_is_named_by_its_line() {
+        // A quoted comma is one field; line 4 has a fourth.
+        let file = csv("long_row", "a,b,target\n1,\"2,5\",0\n3,1,1\n4,5,6,1\n");
+        let err = load_csv::<f64>(file.path(), "target", None).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DatasetError::RaggedRow {
+                    line: 4,
+                    fields: 4,
+                    columns: 3,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn spaces_around_numbers_are_allowed() {
         let file = csv("spaces", "a, target\n 1.5 , 0\n2,1\n");
         let loaded = load_csv::<f64>(file.path(), "target", None).unwrap();

@@ -53,6 +53,18 @@ pub enum DatasetError {
         /// polars' explanation.
         source: PolarsError,
     },
+    /// A CSV line with more fields than the header has columns.
+    #[error("{}: line {line} has {fields} fields, but the header names {columns} columns; quote a field that holds a comma", .path.display())]
+    RaggedRow {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// Its fields.
+        fields: usize,
+        /// The header's columns.
+        columns: usize,
+    },
     /// The CSV file is empty: not even a header row.
     #[error("{} is empty: a CSV dataset needs a header row and at least one data row", .path.display())]
     EmptyFile {

@@ -59,7 +59,7 @@ impl RawTable {
                 .with_infer_schema_length(Some(0))
                 .into_reader_with_file_handle(file)
                 .finish()
-                .map_err(bad)?,
+                .map_err(|source| ragged(path).unwrap_or_else(|| bad(source)))?,
             Some(_) => {
                 return Err(DatasetError::UnsupportedFormat {
                     path: path.to_owned(),
@@ -124,6 +124,37 @@ impl RawTable {
                 nearest: nearest(name, self.names.iter().map(String::as_str)).map(str::to_owned),
             })
     }
+}
+
+/// The error for the first line of the CSV file at `path` with more fields than its header
+/// (quoted commas are not separators), if it has one: what a CSV reader that failed on it
+/// cannot say.
+fn ragged(path: &Path) -> Option<DatasetError> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let fields = |line: &str| {
+        let mut quoted = false;
+        1 + line
+            .chars()
+            .filter(|&c| {
+                if c == '"' {
+                    quoted = !quoted;
+                }
+                c == ',' && !quoted
+            })
+            .count()
+    };
+    let mut lines = text.lines().enumerate();
+    let (_, header) = lines.next()?;
+    let columns = fields(header);
+    lines
+        .filter(|(_, line)| !line.trim().is_empty())
+        .find(|(_, line)| fields(line) > columns)
+        .map(|(index, line)| DatasetError::RaggedRow {
+            path: path.to_owned(),
+            line: index + 1,
+            fields: fields(line),
+            columns,
+        })
 }
 
 /// A column's cells as text: numbers in their shortest round-trip form.

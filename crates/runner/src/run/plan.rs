@@ -493,6 +493,22 @@ fn report_spec(
             columns,
         ));
     }
+    let validated = runs
+        .iter()
+        .any(|r| r.spec.config.dataset.validation_fraction > 0.0);
+    if let Some((name, _)) = targets
+        .iter()
+        .find(|(k, _)| k.starts_with("val_") && !validated)
+    {
+        let mut d = e.source.diagnostic(
+            &e.origin("report.targets"),
+            Some("report.targets"),
+            format!("`{name}` is measured on validation data, but no run has a validation split"),
+        );
+        d.help =
+            Some("set `dataset.validation_fraction` (e.g. 0.1), or aim at another metric".into());
+        return Err(d);
+    }
     if let Some((name, value)) = targets.iter().find(|(_, v)| !v.is_finite()) {
         return Err(at(
             "report.targets",
@@ -755,6 +771,15 @@ training = { batch_size = 1 }
                 "{line}: {help}"
             );
         }
+        let e = checked(&format!("{base}targets = {{ val_loss = 0.5 }}\n")).expect_err("no split");
+        assert!(
+            e.diagnostics[0]
+                .message
+                .contains("no run has a validation split"),
+            "{e}"
+        );
+        let split = base.replace("\"moons\"\n", "\"moons\"\nvalidation_fraction = 0.2\n");
+        checked(&format!("{split}targets = {{ val_loss = 0.5 }}\n")).expect("a split");
         let e = checked(&format!("{base}targets = {{ train_loss = nan }}\n")).expect_err("NaN");
         assert!(
             e.diagnostics[0].message.contains("finite"),
