@@ -226,7 +226,25 @@ pub fn write_plots(
             .files
             .extend(boundary::boundary_plot(dir, spec, runs, boundary)?);
     }
+    remove_stale(dir, &plots.files)?;
     Ok(plots)
+}
+
+/// Removes the PNG files of `dir/plots` that are not among `written`: the figures of an
+/// earlier, different experiment run into the same directory (a metric, a group or a
+/// target it no longer has) would otherwise stand beside the new ones.
+fn remove_stale(dir: &Path, written: &[Plot]) -> Result<()> {
+    let plots_dir = dir.join(PLOTS);
+    let keep: std::collections::HashSet<std::path::PathBuf> =
+        written.iter().map(|p| dir.join(&p.file)).collect();
+    let entries = std::fs::read_dir(&plots_dir).map_err(OutputError::io("read", &plots_dir))?;
+    for path in entries.flatten().map(|e| e.path()) {
+        let png = path.extension().is_some_and(|e| e == "png");
+        if png && !keep.contains(&path) {
+            std::fs::remove_file(&path).map_err(OutputError::io("remove", &path))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -306,7 +324,14 @@ mod tests {
     fn every_metric_gets_a_curve_per_x_and_a_final_chart() {
         let dir = TempDir::new("plots");
         let (runs, curves) = frames(&sweep());
+        // A figure of an earlier experiment in the same directory goes; other files stay.
+        std::fs::create_dir_all(dir.path().join(PLOTS)).expect("plots dir");
+        let stale = dir.path().join("plots/val_loss_vs_epoch.png");
+        let note = dir.path().join("plots/notes.txt");
+        std::fs::write(&stale, b"old").expect("write");
+        std::fs::write(&note, b"mine").expect("write");
         let plots = write_plots(dir.path(), &spec(), &runs, &curves, None, None).expect("plots");
+        assert!(!stale.exists() && note.exists());
         let files: Vec<&str> = plots.files.iter().map(|p| p.file.as_str()).collect();
         assert_eq!(
             files,
