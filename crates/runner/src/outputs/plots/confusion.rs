@@ -122,7 +122,9 @@ fn draw(path: &Path, title: &str, matrix: &Matrix) -> Drawn {
         .fold(0.0, f64::max)
         .ceil() as u32;
     let left = 60 + label_width + 16;
-    let top = 70 + 40;
+    // Column labels wider than a cell run upwards, so that neighbours never overlap.
+    let upright = label_width + 8 > CELL;
+    let top = 70 + if upright { label_width + 24 } else { 40 };
     let grid = CELL * k as u32;
     let size = (
         (left + grid + 40).max(width(title, TITLE_SIZE) as u32 + 40),
@@ -136,8 +138,12 @@ fn draw(path: &Path, title: &str, matrix: &Matrix) -> Drawn {
     Line::up(LABEL_SIZE).draw(&root, "actual class", (22, top + grid as i32 / 2))?;
     for (i, class) in matrix.classes.iter().enumerate() {
         let middle = cell * i as i32 + cell / 2;
-        Line::centred(LABEL_SIZE).draw(&root, class, (left + middle, top - 14))?;
         let w = width(class, LABEL_SIZE) as i32;
+        if upright {
+            Line::up(LABEL_SIZE).draw(&root, class, (left + middle, top - 12 - w / 2))?;
+        } else {
+            Line::centred(LABEL_SIZE).draw(&root, class, (left + middle, top - 14))?;
+        }
         Line::left(LABEL_SIZE).draw(&root, class, (left - 12 - w, top + middle))?;
     }
     for a in 0..k {
