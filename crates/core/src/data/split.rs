@@ -100,6 +100,16 @@ pub fn split_indices(
         validation.extend_from_slice(&stratum[n_test..n_test + n_val]);
         train.extend_from_slice(&stratum[n_test + n_val..]);
     }
+    // Classes too small to give a part a sample each (rounded down to none) still give a
+    // part that was asked for one sample: the last of the training samples.
+    for (part, fraction) in [
+        (&mut test, test_fraction),
+        (&mut validation, validation_fraction),
+    ] {
+        if fraction > 0.0 && part.is_empty() && train.len() > 1 {
+            part.extend(train.pop());
+        }
+    }
     if train.is_empty() {
         return Err(CoreError::Data(format!(
             "{len} samples leave none to train on after the split"
@@ -118,7 +128,7 @@ pub fn split_indices(
 impl<T: Float> Dataset<T> {
     /// Holds out `test_fraction` and `validation_fraction` of the samples, drawn with
     /// `seed`. Classification splits are stratified: each class is cut in the same
-    /// proportions (rounded per class). Each part is shuffled, so data stored sorted by
+    /// proportions (rounded per class; a part asked for keeps at least one sample). Each part is shuffled, so data stored sorted by
     /// class (iris, wine) reaches the model mixed. With both fractions 0 nothing is held
     /// out and the training part is the data as given, in its order.
     ///
@@ -227,6 +237,18 @@ mod tests {
                 assert_eq!(d.labels()[*x as usize], l);
             }
         }
+    }
+
+    #[test]
+    fn a_part_asked_for_keeps_a_sample_when_every_class_rounds_to_none() {
+        // Four classes of 2 or 3: 10 % of each rounds to 0, yet a test part was asked for.
+        let d = labelled(&[3, 3, 2, 2]);
+        let s = d.split(0.1, 0.1, 5).unwrap();
+        let (test, val) = (s.test.as_ref().unwrap(), s.validation.as_ref().unwrap());
+        assert_eq!((test.len(), val.len(), s.train.len()), (1, 1, 8));
+        // Larger classes are cut as before.
+        let d = labelled(&[50, 30, 20]);
+        assert_eq!(d.split(0.2, 0.1, 3).unwrap().test.unwrap().len(), 20);
     }
 
     #[test]
