@@ -66,13 +66,14 @@ pub fn plan(
     };
     let mut warnings = BTreeSet::new();
     let mut runs = Vec::with_capacity(experiment.runs.len());
+    let mut by_run = RunProblems::default();
     // Seeds share a configuration: each configuration is checked once.
     let mut checked: HashMap<(&str, String), (Task, f64)> = HashMap::new();
     // The probes of a search's bounds are checked like runs, never trained, and first: a
     // bound out of range puts trials out of range too, and is reported once, at the bound.
     let probes = experiment.probes.iter().map(|spec| (spec, false));
     for (spec, trains) in probes.chain(experiment.runs.iter().map(|spec| (spec, true))) {
-        if trains && !experiment.probes.is_empty() && !errors.diagnostics.is_empty() {
+        if trains && !experiment.probes.is_empty() && !by_run.found.is_empty() {
             break;
         }
         let cx = RunContext {
@@ -96,9 +97,10 @@ pub fn plan(
                     work,
                 });
             }
-            Err(ds) => ds.into_iter().for_each(|d| errors.push(d)),
+            Err(ds) => ds.into_iter().for_each(|d| by_run.add(d, spec)),
         }
     }
+    by_run.report_to(&experiment, &mut errors);
     let report = match report_spec(&experiment, &runs, registry) {
         Ok(mut r) => {
             let columns = metric_columns(runs.iter().map(|r| r.task), registry);
@@ -134,6 +136,40 @@ pub fn plan(
     })
 }
 
+/// The problems of the runs, each once, with the first run that has it and how many do:
+/// one mistake in the base table would otherwise be printed once per run.
+#[derive(Default)]
+struct RunProblems {
+    found: Vec<(Diagnostic, String, usize)>,
+}
+
+impl RunProblems {
+    /// Notes problem `d` of run `spec`.
+    fn add(&mut self, d: Diagnostic, spec: &RunSpec) {
+        match self.found.iter_mut().find(|(seen, _, _)| *seen == d) {
+            Some((_, _, runs)) => *runs += 1,
+            None => {
+                let run = format!("run {} of variant \"{}\"", spec.run_id, spec.variant);
+                self.found.push((d, run, 1));
+            }
+        }
+    }
+
+    /// Adds every problem to `errors`, saying which runs have it when there are several.
+    fn report_to(self, experiment: &Experiment, errors: &mut ConfigError) {
+        for (mut d, run, runs) in self.found {
+            if experiment.runs.len() > 1 {
+                let others = match runs {
+                    1 => String::new(),
+                    n => format!(" and {} other run(s)", n - 1),
+                };
+                d.message = format!("{} ({run}{others})", d.message);
+            }
+            errors.push(d);
+        }
+    }
+}
+
 /// One run and where its keys came from.
 struct RunContext<'a> {
     experiment: &'a Experiment,
@@ -155,17 +191,9 @@ impl RunContext<'_> {
     }
 
     fn error(&self, key: &str, message: impl Into<String>) -> Diagnostic {
-        let mut d = self
-            .experiment
+        self.experiment
             .source
-            .diagnostic(&self.origin(key), Some(key), message);
-        if self.experiment.runs.len() > 1 {
-            d.message = format!(
-                "{} (run {} of variant \"{}\")",
-                d.message, self.spec.run_id, self.spec.variant
-            );
-        }
-        d
+            .diagnostic(&self.origin(key), Some(key), message)
     }
 
     fn unknown(
@@ -674,6 +702,21 @@ training = { batch_size = 1 }
         assert!((sgd / gd - 2.0).abs() < 0.02, "{sgd} vs {gd}");
         assert_eq!(longer, 3.0 * gd);
         assert!(mlp > 5.0 * sgd, "{mlp} vs {sgd}");
+    }
+
+    /// A mistake every run shares is reported once, naming a run and how many others have it.
+    #[test]
+    fn a_problem_of_many_runs_is_reported_once() {
+        let e = checked(
+            "[experiment]\nseeds = [0, 1, 2]\n[dataset]\nname = \"moons\"\n[model]\nkind = \"logistic\"\n\
+             [training]\nloss = \"cross_entropy\"\n[grid]\noptimizer.learning_rate = [0.1, 0.2]\n",
+        )
+        .expect_err("cross-entropy does not fit a binary task");
+        assert_eq!(e.diagnostics.len(), 1, "{e}");
+        assert!(
+            e.diagnostics[0].message.contains("and 5 other run(s))"),
+            "{e}"
+        );
     }
 
     /// A key that only other kinds declare is a warning derived from the declared settings.
