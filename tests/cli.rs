@@ -5,6 +5,7 @@ mod common;
 
 use std::fs;
 use std::path::Path;
+use std::process::Command;
 
 use common::{csv, descent, experiment, file_lines, run_ok, text, untimed};
 
@@ -343,6 +344,59 @@ fn csv_files_by_path_with_located_cell_errors() {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("label"), "{err}");
+}
+
+/// The manifest's commit is that of the checkout holding the experiment file, wherever
+/// descent is started.
+#[test]
+fn the_manifest_records_the_commit_of_the_experiments_checkout() {
+    let (dir, file) = experiment(SMALL);
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .output()
+    };
+    let Ok(init) = git(&["init", "-q"]) else {
+        return; // no git on this machine: nothing to record
+    };
+    assert!(init.status.success());
+    assert!(git(&["add", "exp.toml"]).expect("git").status.success());
+    assert!(
+        git(&["commit", "-q", "-m", "x"])
+            .expect("git")
+            .status
+            .success()
+    );
+    let head = text(&git(&["rev-parse", "HEAD"]).expect("git").stdout)
+        .trim()
+        .to_owned();
+    let out = dir.path().join("out");
+    let elsewhere = tempfile::tempdir().expect("a temporary directory");
+    let o = descent(
+        &[
+            "run",
+            &file.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+            "--quiet",
+        ],
+        elsewhere.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).expect("manifest"))
+            .expect("JSON");
+    assert_eq!(manifest["git_commit"], head.as_str());
 }
 
 #[test]

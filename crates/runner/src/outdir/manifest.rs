@@ -18,7 +18,7 @@ pub struct Manifest {
     pub description: String,
     /// The version of descent that ran it.
     pub descent_version: String,
-    /// `git rev-parse HEAD` of the working directory, when it is a git checkout.
+    /// `git rev-parse HEAD` of the checkout holding the experiment file, when there is one.
     pub git_commit: Option<String>,
     /// When the command started (UTC, RFC 3339).
     pub started: String,
@@ -120,9 +120,16 @@ pub fn write_manifest(path: &Path, manifest: &Manifest) -> Result<()> {
     Ok(())
 }
 
-/// `git rev-parse HEAD` of the working directory, when it is a git checkout.
-pub fn git_commit() -> Option<String> {
+/// `git rev-parse HEAD` of the git checkout holding the file `experiment`, when it is in
+/// one: the version of the experiment files a run came from, wherever descent was started.
+pub fn git_commit(experiment: &Path) -> Option<String> {
+    let dir = experiment
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
         .args(["rev-parse", "HEAD"])
         .output()
         .ok()?;

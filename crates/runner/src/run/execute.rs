@@ -404,7 +404,7 @@ pub fn manifest(
         experiment: plan.experiment.name.clone(),
         description: plan.experiment.description.clone(),
         descent_version: env!("CARGO_PKG_VERSION").into(),
-        git_commit: crate::outdir::manifest::git_commit(),
+        git_commit: crate::outdir::manifest::git_commit(&plan.experiment.source.path),
         started: started.into(),
         finished,
         overrides: plan.experiment.overrides.clone(),
