@@ -258,7 +258,14 @@ fn kept_rows(
                 match (missing, j == target) {
                     (Missing::Drop, _) => continue 'rows,
                     (Missing::Mean, false) => {}
-                    _ => return Err(cell_error(table, j, r, CellProblem::Missing)),
+                    (_, false) => return Err(cell_error(table, j, r, CellProblem::Missing)),
+                    (_, true) => {
+                        return Err(DatasetError::MissingLabel {
+                            path: table.path.clone(),
+                            row: table.rows[r],
+                            column: table.names[j].clone(),
+                        });
+                    }
                 }
             }
         }
@@ -741,7 +748,7 @@ mod tests {
         let nan = csv("nan_cell", "a,target\n1,0\n2,1\n3,NaN\n");
         let err = load_csv::<f64>(nan.path(), "target", None).unwrap_err();
         assert!(
-            matches!(&err, DatasetError::EmptyCell { row: 3, column, .. } if column == "target"),
+            matches!(&err, DatasetError::MissingLabel { row: 3, column, .. } if column == "target"),
             "{err:?}"
         );
         let inf = csv("inf_cell", "a,target\n1,0\n-inf,1\n");
@@ -778,8 +785,18 @@ mod tests {
         let file = csv("short_row", "a,b,target\n1,2,0\n3,1\n");
         let err = load_csv::<f64>(file.path(), "target", None).unwrap_err();
         assert!(
-            matches!(&err, DatasetError::EmptyCell { row: 2, column, .. } if column == "target"),
+            matches!(&err, DatasetError::MissingLabel { row: 2, column, .. } if column == "target"),
             "{err:?}"
+        );
+        // Filling missing cells never fills a label: the advice is to drop the row.
+        let options = TableOptions {
+            missing: Missing::Mean,
+            ..TableOptions::new("target", None)
+        };
+        let err = load_table::<f64>(file.path(), &options).unwrap_err();
+        assert!(
+            err.to_string().contains("has no label") && !err.to_string().contains("\"mean\""),
+            "{err}"
         );
     }
 
@@ -800,6 +817,18 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn a_header_naming_a_column_twice_is_refused() {
+        for header in ["a,a,target", "a, a ,target"] {
+            let file = csv("repeated", &format!("{header}\n1,2,0\n3,4,1\n"));
+            let err = load_csv::<f64>(file.path(), "target", None).unwrap_err();
+            assert!(
+                matches!(&err, DatasetError::RepeatedColumn { column, .. } if column == "a"),
+                "{header}: {err:?}"
+            );
+        }
     }
 
     #[test]

@@ -53,6 +53,14 @@ pub enum DatasetError {
         /// polars' explanation.
         source: PolarsError,
     },
+    /// A header that names a column twice: which one a setting means is ambiguous.
+    #[error("{}: the header names the column `{column}` twice; give each column its own name", .path.display())]
+    RepeatedColumn {
+        /// The file.
+        path: PathBuf,
+        /// The repeated name.
+        column: String,
+    },
     /// A CSV line with more fields than the header has columns.
     #[error("{}: line {line} has {fields} fields, but the header names {columns} columns; quote a field that holds a comma", .path.display())]
     RaggedRow {
@@ -110,6 +118,16 @@ pub enum DatasetError {
         /// The 1-based row after the header, blank lines included (line `row + 1`).
         row: usize,
         /// The column's name.
+        column: String,
+    },
+    /// A missing label: never filled, only dropped.
+    #[error("{}: row {row} (line {}) has no label in `{column}`; set dataset.missing = \"drop\" to leave out rows without one", .path.display(), .row + 1)]
+    MissingLabel {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based row after the header, blank lines included (line `row + 1`).
+        row: usize,
+        /// The target column.
         column: String,
     },
     /// A cell that is not a finite number.

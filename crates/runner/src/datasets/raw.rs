@@ -70,11 +70,29 @@ impl RawTable {
     }
 
     fn of(path: &Path, frame: &DataFrame) -> Result<Self> {
-        let names = frame
+        let names: Vec<String> = frame
             .columns()
             .iter()
             .map(|c| c.name().trim().to_owned())
             .collect();
+        // The CSV reader renames a repeated header `a` to `a_duplicated_0`, a name the file
+        // does not have; a name repeated after trimming is as ambiguous.
+        let repeated = names.iter().enumerate().find_map(|(i, name)| {
+            let base = name
+                .rsplit_once("_duplicated_")
+                .filter(|(_, n)| n.parse::<usize>().is_ok())
+                .map(|(base, _)| base);
+            match base {
+                Some(base) if names.iter().any(|n| n == base) => Some(base.to_owned()),
+                _ => names[..i].contains(name).then(|| name.clone()),
+            }
+        });
+        if let Some(column) = repeated {
+            return Err(DatasetError::RepeatedColumn {
+                path: path.to_owned(),
+                column,
+            });
+        }
         let all: Vec<Vec<Option<String>>> = frame
             .columns()
             .iter()
