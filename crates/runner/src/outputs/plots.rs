@@ -30,7 +30,9 @@ use polars::prelude::DataFrame;
 use crate::outdir::error::{OutputError, Result};
 use crate::outdir::journal::NOISE_SCALE;
 use crate::outdir::{PLOTS, ReportSpec, X_AXES};
-use crate::outputs::tables::{config_columns, float_values, quality_columns, swept_columns};
+use crate::outputs::tables::{
+    config_columns, float_values, labels, quality_columns, swept_columns,
+};
 use facets::Facets;
 use figure::{Prepared, curve_figure, final_figure, sweep_figure};
 use series::RunSeries;
@@ -163,10 +165,7 @@ pub fn write_plots(
             .is_some_and(|s| key == crate::search::TRIAL || s.keys.iter().any(|(k, _)| k == key))
     };
     for key in swept_columns(runs)?.into_iter().filter(|k| !searched(k)) {
-        let keys = float_values(runs, &key)
-            .ok()
-            .filter(|k| k.iter().all(Option::is_some));
-        let Some(keys) = keys.filter(|k| distinct_count(k) > 1) else {
+        let Some(keys) = sweep_positions(runs, &key)?.filter(|k| distinct_count(k) > 1) else {
             continue;
         };
         let group = if key == spec.report.group_by {
@@ -228,6 +227,35 @@ pub fn write_plots(
     }
     remove_stale(dir, &plots.files)?;
     Ok(plots)
+}
+
+/// Where each run sits along the swept key `key`: its value when it is a number, a width
+/// written as a one-layer list (`[16]`), and for a batch of `full` the training set's size
+/// (the run's samples per epoch); `None` when some run has no such position (text, a list
+/// of several layers).
+fn sweep_positions(runs: &DataFrame, key: &str) -> Result<Option<Vec<Option<f64>>>> {
+    let values = labels(runs, key)?;
+    // Older tables have no `samples_per_epoch`; a failed run has none either: any full
+    // batch's size stands for all.
+    let per_epoch = float_values(runs, "samples_per_epoch").unwrap_or_default();
+    let full = values
+        .iter()
+        .zip(&per_epoch)
+        .filter(|(v, _)| v.as_str() == "full")
+        .filter_map(|(_, n)| *n)
+        .reduce(f64::max);
+    let position = |(row, value): (usize, &String)| -> Option<f64> {
+        if value == "full" {
+            return per_epoch.get(row).copied().flatten().or(full);
+        }
+        let number = value
+            .strip_prefix('[')
+            .and_then(|v| v.strip_suffix(']'))
+            .unwrap_or(value);
+        number.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+    };
+    let positions: Option<Vec<f64>> = values.iter().enumerate().map(position).collect();
+    Ok(positions.map(|p| p.into_iter().map(Some).collect()))
 }
 
 /// Removes the PNG files of `dir/plots` that are not among `written`: the figures of an
@@ -342,6 +370,9 @@ mod tests {
                 "plots/test_accuracy_vs_epoch.png",
                 "plots/test_accuracy_vs_seconds.png",
                 "plots/test_accuracy_final.png",
+                // The batch sizes 8 and `full` (the training set: 100 samples) as numbers.
+                "plots/train_loss_vs_training_batch_size.png",
+                "plots/test_accuracy_vs_training_batch_size.png",
             ]
         );
         assert!(plots.skipped.is_empty());
@@ -419,19 +450,46 @@ mod tests {
     }
 
     #[test]
+    fn swept_widths_and_full_batches_have_positions() {
+        use polars::prelude::df;
+        let runs = df!(
+            "model.hidden" => ["[4]", "[16]", "[64]"],
+            "training.batch_size" => ["8", "full", "full"],
+            "samples_per_epoch" => [Some(100u64), None, Some(100)]
+        )
+        .expect("runs");
+        let at = |key: &str| sweep_positions(&runs, key).expect("positions");
+        assert_eq!(
+            at("model.hidden"),
+            Some(vec![Some(4.0), Some(16.0), Some(64.0)])
+        );
+        // A failed full-batch run (no samples per epoch) takes another full batch's size.
+        assert_eq!(
+            at("training.batch_size"),
+            Some(vec![Some(8.0), Some(100.0), Some(100.0)])
+        );
+        let layers = df!("model.hidden" => ["[4]", "[16, 16]"]).expect("runs");
+        assert_eq!(
+            sweep_positions(&layers, "model.hidden").expect("positions"),
+            None
+        );
+    }
+
+    #[test]
     fn diverged_and_failed_runs_do_not_break_the_figures() {
         let dir = TempDir::new("plots-problems");
         let (runs, curves) = frames(&with_problems());
         let mut spec = spec();
         spec.report.metrics.push("val_loss".to_string());
         let plots = write_plots(dir.path(), &spec, &runs, &curves, None, None).expect("plots");
-        assert_eq!(plots.files.len(), 6);
+        assert_eq!(plots.files.len(), 8);
         assert_eq!(
             plots.skipped,
             [
                 "val_loss vs epoch: no finite values",
                 "val_loss vs seconds: no finite values",
-                "final val_loss: no finite values"
+                "final val_loss: no finite values",
+                "val_loss vs batch_size: no finite values"
             ]
         );
     }

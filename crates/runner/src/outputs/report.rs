@@ -813,7 +813,7 @@ mod tests {
         // The last columns: the cost of training, then of evaluating.
         assert!(report.contains("| epochs | train_seconds | eval_seconds |\n"));
 
-        assert_eq!(plots.files.len(), 6);
+        assert_eq!(plots.files.len(), 8);
         for plot in &plots.files {
             assert!(
                 report.contains(&format!("]({})", plot.file)),

@@ -125,6 +125,12 @@ pub fn runs_table(
             "eval_seconds".into(),
             per_run(&runs, |run| run.eval_seconds),
         ),
+        Column::new(
+            "samples_per_epoch".into(),
+            per_run(&runs, |run| {
+                (run.samples_per_epoch > 0).then_some(run.samples_per_epoch)
+            }),
+        ),
     ]);
     for (t, (metric, &value)) in spec.targets.iter().enumerate() {
         for (p, part) in TARGET_PARTS.iter().enumerate() {
@@ -576,6 +582,7 @@ mod tests {
                 ("train_seconds", Float64),
                 ("samples_per_second", Float64),
                 ("eval_seconds", Float64),
+                ("samples_per_epoch", UInt64),
             ])
         );
         let ids = labels(&runs, "run_id").expect("column");
