@@ -102,7 +102,15 @@ impl Facets {
     /// eight colours.
     pub(super) fn colours(&self) -> Vec<RGBColor> {
         let n = self.groups.len();
-        let numbers: Option<Vec<f64>> = self.groups.iter().map(|g| g.parse::<f64>().ok()).collect();
+        // A batch of `full` is the largest of batch sizes: it ranks after every number.
+        let numbers: Option<Vec<f64>> = self
+            .groups
+            .iter()
+            .map(|g| match g.as_str() {
+                "full" => Some(f64::INFINITY),
+                g => g.parse::<f64>().ok(),
+            })
+            .collect();
         match numbers.filter(|_| n > 1) {
             Some(values) => {
                 let mut order: Vec<usize> = (0..n).collect();
@@ -244,5 +252,9 @@ mod tests {
         by_value.sort_by(|a, b| a.0.total_cmp(&b.0));
         assert!(by_value.windows(2).all(|w| w[0].1 < w[1].1), "{by_value:?}");
         assert_eq!(names[..8], PALETTE);
+        // Batch sizes with `full` are numbers too, `full` the largest (the lightest).
+        let batches = with(["1", "full", "32"].map(String::from).to_vec()).colours();
+        assert!(luminance(&batches[0]) < luminance(&batches[2]));
+        assert!(luminance(&batches[2]) < luminance(&batches[1]));
     }
 }
