@@ -129,9 +129,17 @@ pub struct Experiment {
 }
 
 impl Experiment {
-    /// Where a dotted key of the file stands (or its nearest ancestor).
+    /// Where a dotted key was written: the last `--set` of it (or of a table holding it),
+    /// else where it (or its nearest ancestor) stands in the file.
     pub fn origin(&self, path: &str) -> Origin {
-        self.spans.find(path).map_or(Origin::Unknown, Origin::File)
+        let set = self.overrides.iter().enumerate().rev().find(|(_, text)| {
+            text.split_once('=')
+                .is_some_and(|(key, _)| sets(key.trim(), path))
+        });
+        match set {
+            Some((i, text)) => Origin::Set(i + 1, text.clone()),
+            None => self.spans.find(path).map_or(Origin::Unknown, Origin::File),
+        }
     }
 
     /// The resolved experiment as TOML, headed by a comment naming the file and the `--set`
@@ -153,6 +161,12 @@ impl Experiment {
         );
         Ok(format!("# {}\n{text}", comment_text(&header)))
     }
+}
+
+/// Whether setting the dotted key `key` sets `path`: the key itself or a key inside it.
+fn sets(key: &str, path: &str) -> bool {
+    path.strip_prefix(key)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 /// `text` as it can stand in a TOML comment, which ends at a line break and may hold no other
@@ -277,6 +291,7 @@ pub fn parse(
     let cx = Context {
         source: &source,
         spans: &spans,
+        overrides: &overrides,
     };
     let mut errors = ConfigError {
         diagnostics: Vec::new(),
@@ -646,11 +661,18 @@ pub fn to_json(value: &Value) -> serde_json::Value {
 struct Context<'a> {
     source: &'a SourceFile,
     spans: &'a Spans,
+    overrides: &'a [Override],
 }
 
 impl Context<'_> {
+    /// Where the key `path` was written: the last `--set` of it (or of a table holding it),
+    /// else its place in the file.
     fn origin(&self, path: &str) -> Origin {
-        self.spans.find(path).map_or(Origin::Unknown, Origin::File)
+        let set = self.overrides.iter().rev().find(|o| sets(&o.key, path));
+        match set {
+            Some(o) => Origin::Set(o.number, o.text.clone()),
+            None => self.spans.find(path).map_or(Origin::Unknown, Origin::File),
+        }
     }
 
     fn at(&self, origin: &Origin, key: &str, message: String) -> Diagnostic {

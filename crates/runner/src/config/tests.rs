@@ -496,6 +496,19 @@ fn an_unknown_value_of_a_kinds_key_suggests_the_nearest() {
 }
 
 #[test]
+fn a_header_key_set_on_the_command_line_is_located_there() {
+    let text =
+        "[experiment]\nname = \"x\"\n[dataset]\nname = \"moons\"\n[model]\nkind = \"logistic\"\n";
+    for set in ["experiment.nmae=y", "experiment.seeds=[]"] {
+        let Err(e) = parse_text(text, &["training.epochs=2", set]) else {
+            panic!("{set} was accepted");
+        };
+        let d = &e.diagnostics[0];
+        assert!(d.location.starts_with("--set #2"), "{set}: {d}");
+    }
+}
+
+#[test]
 fn a_seed_listed_twice_is_refused_at_the_seeds() {
     for grid in ["", "[grid]\noptimizer.learning_rate = [0.1, 0.2]\n"] {
         let text = format!(

@@ -648,13 +648,18 @@ mod tests {
     }
 
     fn checked(text: &str) -> Result<Plan, ConfigError> {
+        checked_with(text, &[])
+    }
+
+    /// [`checked`] with `--set` overrides.
+    fn checked_with(text: &str, sets: &[String]) -> Result<Plan, ConfigError> {
         let registry = Registry::with_builtins();
         let experiment = parse(
             SourceFile {
                 path: "work.toml".into(),
                 text: text.into(),
             },
-            &[],
+            sets,
             &registry,
         )
         .expect("a valid experiment");
@@ -801,6 +806,10 @@ training = { batch_size = 1 }
                 .contains("did you mean `test_accuracy`?"),
             "{d}"
         );
+        // Set on the command line, the error is located there.
+        let sets = ["report.metrics=[\"test_acuracy\"]".to_owned()];
+        let e = checked_with(base, &sets).map(|_| ()).expect_err("a typo");
+        assert!(e.diagnostics[0].location.starts_with("--set #1"), "{e}");
         // The other report keys name the nearest valid word too.
         for (line, nearest) in [
             ("metrics = [\"test_acuracy\"]", "test_accuracy"),
