@@ -60,7 +60,7 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
         /// Runs trained at the same time (default: all cores).
-        #[arg(long, short, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        #[arg(long, short, value_parser = at_least_one())]
         jobs: Option<usize>,
         /// Output directory (default: `experiment.output`, else `reports/<name>`).
         #[arg(long)]
@@ -112,7 +112,7 @@ pub enum Command {
         #[arg(long)]
         workload: Option<String>,
         /// Threads of the matrix products inside the run.
-        #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        #[arg(long, default_value_t = 1, value_parser = at_least_one())]
         threads: usize,
         /// Train on a peer script's dump (`mlp_bench.py --dump-data DIR`): the same data,
         /// initial weights and shuffles, to compare final losses (needs `--workload`).
@@ -292,6 +292,11 @@ fn init_logging() {
         .with_target(false)
         .try_init()
         .ok();
+}
+
+/// A count of at least one (jobs, threads): zero is a usage error, exit 2.
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
 /// `seconds` to three significant digits in the unit that reads best (s, ms or µs).

@@ -5,9 +5,9 @@
 //! (so that a row of inputs times the matrix gives the layer's scores: `z = x W + b`), and
 //! biases `layers.<l>.bias`, shape `[units]`, in the run's precision. The metadata holds
 //! `format`, `run_id`, `model` (JSON: input width, each layer's units and activation, the
-//! loss, the task, how the run ended) and `preprocessing` (JSON: the input columns and their encoding, the
-//! class names, the standardisation's means and standard deviations). The file is written
-//! through a temporary name and renamed; a failed run writes none.
+//! loss, the task, how the run ended) and `preprocessing` (JSON: the input columns and
+//! their encoding, the class names, the standardisation's means and standard deviations).
+//! The file is written through a temporary name and renamed; a failed run writes none.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
