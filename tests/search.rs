@@ -273,6 +273,15 @@ fn halving_decides_the_same_for_any_jobs_after_a_kill_and_across_shards() {
         .collect();
     confusions.sort();
     assert_eq!(confusions, ["confusion_base.png"]);
+    // Every searched key has its figure, the choice of widths too (one place per value).
+    for key in [
+        "optimizer_learning_rate",
+        "training_batch_size",
+        "model_hidden",
+    ] {
+        let figure = dir.path().join(format!("one/plots/search_{key}.png"));
+        assert!(figure.is_file(), "{}", figure.display());
+    }
     let report = fs::read_to_string(dir.path().join("one/report.md")).expect("report");
     assert!(
         report.contains("- **Search:** halving, 9 trial(s) of `optimizer.learning_rate`")

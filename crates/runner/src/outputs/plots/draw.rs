@@ -9,7 +9,7 @@ use plotters::prelude::*;
 
 use super::Plot;
 use super::canvas::{Area, Chart, DrawError, Drawn};
-use super::figure::{Axis, Figure, Key, Lines, Points};
+use super::figure::{Axis, Figure, Key, Lines, Points, XTicks};
 use super::text::{Line, font, width};
 use crate::outdir::atomic::AtomicFile;
 use crate::outdir::error::{OutputError, Result};
@@ -291,19 +291,23 @@ impl PanelContent for Lines {
     }
 
     fn x_label(&self, x: f64) -> String {
-        if self.integer_x && x.fract() != 0.0 {
-            String::new()
-        } else {
-            tick_label(x)
+        match &self.x_ticks {
+            XTicks::Numbers => tick_label(x),
+            _ if x.fract() != 0.0 => String::new(),
+            XTicks::Whole => tick_label(x),
+            XTicks::Names(names) => usize::try_from(x as i64)
+                .ok()
+                .and_then(|i| names.get(i))
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 
     fn x_ticks(&self, Axis { low, high, .. }: Axis) -> usize {
-        if self.integer_x {
+        match self.x_ticks {
+            XTicks::Numbers => 10,
             // At most one tick per integer, so that plotters picks whole steps.
-            ((high - low).floor() as usize + 1).clamp(2, 10)
-        } else {
-            10
+            _ => ((high - low).floor() as usize + 1).clamp(2, 10),
         }
     }
 }

@@ -20,12 +20,23 @@ pub(super) enum Prepared {
     Skip(String),
 }
 
+/// What the ticks of an x axis say.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum XTicks {
+    /// Any number (seconds, a learning rate).
+    Numbers,
+    /// Whole numbers only (epochs, updates).
+    Whole,
+    /// The name at each whole position from 0: a searched key's choices.
+    Names(Vec<String>),
+}
+
 /// The lines of a curves figure.
 pub(super) struct Lines {
     /// `[panel][group]`: the averaged curve, if the group has points in that panel.
     pub(super) bands: Vec<Vec<Option<Band>>>,
-    /// Whether x only takes whole values (epochs, updates), for the tick labels.
-    pub(super) integer_x: bool,
+    /// What the x axis's ticks say.
+    pub(super) x_ticks: XTicks,
     /// Each group's colour.
     pub(super) colours: Vec<RGBColor>,
 }
@@ -173,12 +184,16 @@ pub(super) fn curve_figure(
         legend,
         notes,
     };
-    let integer_x = x != "seconds";
+    let x_ticks = if x == "seconds" {
+        XTicks::Numbers
+    } else {
+        XTicks::Whole
+    };
     Prepared::Lines(
         figure,
         Lines {
             bands,
-            integer_x,
+            x_ticks,
             colours,
         },
     )
@@ -260,7 +275,7 @@ pub(super) fn sweep_figure(
         figure,
         Lines {
             bands,
-            integer_x: false,
+            x_ticks: XTicks::Numbers,
             colours,
         },
     )

@@ -1,12 +1,13 @@
 //! A search's figures: `plots/search_<key>.png`, every trial's metric against its value of a
-//! searched key (log axis for a log distribution), coloured by the rung it reached; and
+//! searched key (log axis for a log distribution, one place per value for a choice of
+//! lists or text), coloured by the rung it reached; and
 //! `plots/search_best_so_far.png`, the best metric found against the epochs spent.
 
 use polars::prelude::DataFrame;
 
 use super::PlotSpec;
 use super::facets::viridis;
-use super::figure::{Axis, Figure, Key, Lines, Prepared, file_stem};
+use super::figure::{Axis, Figure, Key, Lines, Prepared, XTicks, file_stem};
 use super::series::Band;
 use crate::outdir::PLOTS;
 use crate::outdir::error::Result;
@@ -66,20 +67,43 @@ fn key_figure(
 ) -> Prepared {
     let name = key.rsplit('.').next().unwrap_or(key);
     let metric = &search.metric;
+    let values: Vec<&str> = all.iter().map(|t| t.values[index].as_str()).collect();
+    let names = choice_names(&values);
+    let position = |value: &str| -> Option<f64> {
+        if names.is_empty() {
+            value.parse().ok()
+        } else {
+            names.iter().position(|n| n == value).map(|i| i as f64)
+        }
+    };
     let points: Vec<(f64, f64, usize)> = all
         .iter()
-        .filter_map(|t| Some((t.values[index].parse().ok()?, t.metric?, t.rung)))
+        .filter_map(|t| Some((position(&t.values[index])?, t.metric?, t.rung)))
         .collect();
     if points.is_empty() {
         return Prepared::Skip(format!(
-            "search_{}: `{key}` takes no numbers, or no trial has a value of `{metric}`",
+            "search_{}: no trial has a value of `{metric}`",
             file_stem(key)
         ));
     }
     let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
     let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
-    let (Some(x_axis), Some(y_axis)) = (fitted_x(&xs, log), Axis::fit_y(&ys, metric, false)) else {
+    let x_axis = if names.is_empty() {
+        fitted_x(&xs, log)
+    } else {
+        Some(Axis {
+            low: -0.5,
+            high: names.len() as f64 - 0.5,
+            log: false,
+        })
+    };
+    let (Some(x_axis), Some(y_axis)) = (x_axis, Axis::fit_y(&ys, metric, false)) else {
         return Prepared::Skip(format!("search_{}: no finite values", file_stem(key)));
+    };
+    let x_ticks = if names.is_empty() {
+        XTicks::Numbers
+    } else {
+        XTicks::Names(names)
     };
     let rungs = all.iter().map(|t| t.rung + 1).max().unwrap_or(1);
     let by_rung = rung_colours(rungs);
@@ -106,10 +130,36 @@ fn key_figure(
         figure,
         Lines {
             bands,
-            integer_x: false,
+            x_ticks,
             colours,
         },
     )
+}
+
+/// The places along the x axis of a searched key's `values`: none (an empty list) when they
+/// are all numbers, drawn on a number line; else each distinct value once, in order: lists
+/// of numbers by their numbers (`[4]` before `[16]`), then text.
+fn choice_names(values: &[&str]) -> Vec<String> {
+    if values.iter().all(|v| v.parse::<f64>().is_ok()) {
+        return Vec::new();
+    }
+    let numbers = |v: &str| -> Option<Vec<f64>> {
+        let inner = v.strip_prefix('[')?.strip_suffix(']')?;
+        inner.split(',').map(|n| n.trim().parse().ok()).collect()
+    };
+    let mut distinct = values.to_vec();
+    distinct.sort_by(|a, b| {
+        match (numbers(a), numbers(b)) {
+            (Some(x), Some(y)) => x.partial_cmp(&y),
+            (Some(_), None) => Some(std::cmp::Ordering::Less),
+            (None, Some(_)) => Some(std::cmp::Ordering::Greater),
+            (None, None) => None,
+        }
+        .unwrap_or(std::cmp::Ordering::Equal)
+        .then_with(|| a.cmp(b))
+    });
+    distinct.dedup();
+    distinct.into_iter().map(str::to_owned).collect()
 }
 
 /// The x axis of a searched key: logarithmic for a log distribution, else linear.
@@ -204,8 +254,24 @@ fn best_so_far(spec: &PlotSpec, search: &SearchSpec, all: &[Trial]) -> Prepared 
         figure,
         Lines {
             bands: vec![vec![Some(band)]],
-            integer_x: false,
+            x_ticks: XTicks::Numbers,
             colours: vec![colour],
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_take_places_in_numeric_then_text_order() {
+        assert!(choice_names(&["0.1", "3", "1e-3"]).is_empty(), "numbers");
+        let widths = ["[16]", "[4]", "[8, 8]", "[4]", "[8]"];
+        assert_eq!(choice_names(&widths), ["[4]", "[8]", "[8, 8]", "[16]"]);
+        assert_eq!(
+            choice_names(&["tanh", "[2]", "relu"]),
+            ["[2]", "relu", "tanh"]
+        );
+    }
 }
