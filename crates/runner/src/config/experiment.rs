@@ -9,7 +9,7 @@ use serde_json::{Map, Value as JsonValue};
 use toml::{Table, Value};
 
 use super::diagnostic::{ConfigError, Diagnostic, Origin, SourceFile, file_diagnostic, suggestion};
-use super::overrides::Override;
+use super::overrides::{Override, segments};
 use super::run_id::run_id;
 use super::schema::{DATASET_COMMON, MODEL_COMMON, OPTIMIZER_COMMON, RunConfig};
 use super::settings::{Catalog, Group, SettingError, settle};
@@ -484,23 +484,32 @@ fn resolve(doc: Table, name: &str, run_overrides: &[&Override]) -> Table {
 
 /// Removes a dotted key from a table; returns its value if it was there.
 fn remove_path(table: &mut Table, key: &str) -> Option<Value> {
-    match key.split_once('.') {
-        None => table.remove(key),
-        Some((head, rest)) => match table.get_mut(head) {
-            Some(Value::Table(inner)) => remove_path(inner, rest),
-            _ => None,
-        },
+    let parts = segments(key);
+    let (last, parents) = parts.split_last()?;
+    let mut t = table;
+    for part in parents {
+        match t.get_mut(*part) {
+            Some(Value::Table(inner)) => t = inner,
+            _ => return None,
+        }
     }
+    t.remove(*last)
 }
 
 /// Whether a dotted key is set in a table.
 fn has_path(table: &Table, key: &str) -> bool {
-    match key.split_once('.') {
-        None => table.contains_key(key),
-        Some((head, rest)) => {
-            matches!(table.get(head), Some(Value::Table(inner)) if has_path(inner, rest))
+    let parts = segments(key);
+    let Some((last, parents)) = parts.split_last() else {
+        return false;
+    };
+    let mut t = table;
+    for part in parents {
+        match t.get(*part) {
+            Some(Value::Table(inner)) => t = inner,
+            _ => return false,
         }
     }
+    t.contains_key(*last)
 }
 
 /// The longest file name most file systems allow (bytes per path component: ext4, XFS, APFS,
@@ -625,7 +634,7 @@ fn merge(
 
 /// Sets a dotted key in a table, creating intermediate tables.
 fn set_path(table: &mut Table, key: &str, value: Value) -> Result<(), String> {
-    let mut parts: Vec<&str> = key.split('.').collect();
+    let mut parts = segments(key);
     let last = parts.pop().unwrap_or(key);
     let mut t = table;
     for (depth, part) in parts.iter().enumerate() {

@@ -34,12 +34,14 @@ impl Override {
             .split_once('=')
             .ok_or_else(|| fail("missing `=`".into()))?;
         let key = key.trim();
-        let valid_part = |p: &str| {
+        let bare = |p: &str| {
             !p.is_empty()
                 && p.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         };
-        if !key.split('.').all(valid_part) {
+        // A part may be quoted, as in TOML: `search.space."optimizer.momentum"`.
+        let quoted = |p: &str| p.len() > 2 && p.starts_with('"') && p.ends_with('"');
+        if !raw_segments(key).all(|p| bare(p) || quoted(p)) {
             return Err(fail(format!("`{key}` is not a dotted key")));
         }
         let raw = raw.trim();
@@ -58,9 +60,37 @@ impl Override {
     }
 }
 
+/// The parts of a dotted key as written: split at the dots outside double quotes.
+fn raw_segments(key: &str) -> impl Iterator<Item = &str> {
+    let mut quoted = false;
+    key.split(move |c| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        c == '.' && !quoted
+    })
+}
+
+/// The parts of a dotted key, quotes taken off: `search.space."optimizer.momentum"` is
+/// `search`, `space`, `optimizer.momentum`.
+pub(super) fn segments(key: &str) -> Vec<&str> {
+    raw_segments(key).map(|p| p.trim_matches('"')).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_parts_keep_their_dots() {
+        assert_eq!(
+            segments("search.space.\"optimizer.momentum\""),
+            ["search", "space", "optimizer.momentum"]
+        );
+        assert_eq!(segments("training.epochs"), ["training", "epochs"]);
+        assert!(Override::parse("search.space.\"a.b\"=1", 1).is_ok());
+        assert!(Override::parse("search.space.\"\"=1", 1).is_err());
+    }
 
     #[test]
     fn values_are_toml_or_bare_strings() {

@@ -509,6 +509,19 @@ fn a_header_key_set_on_the_command_line_is_located_there() {
 }
 
 #[test]
+fn a_searched_key_can_be_set_with_its_quoted_name() {
+    let text = "[dataset]\nname = \"moons\"\n[model]\nkind = \"logistic\"\n\
+        [optimizer]\nkind = \"momentum\"\n[search]\nkind = \"random\"\ntrials = 8\n\
+        [search.space]\n\"optimizer.momentum\" = { uniform = [0.0, 0.9] }\n";
+    let set = "search.space.\"optimizer.momentum\"={ uniform = [0.5, 0.6] }";
+    let e = parse_text(text, &[set]).unwrap();
+    for run in &e.runs {
+        let momentum = run.swept["optimizer.momentum"].as_f64().expect("a number");
+        assert!((0.5..=0.6).contains(&momentum), "{momentum}");
+    }
+}
+
+#[test]
 fn a_seed_listed_twice_is_refused_at_the_seeds() {
     for grid in ["", "[grid]\noptimizer.learning_rate = [0.1, 0.2]\n"] {
         let text = format!(
