@@ -27,7 +27,7 @@ pub fn run_id(config: &impl Serialize, variant: &str, seed: u64) -> String {
 }
 
 /// The same value with every object's keys in sorted order.
-fn sorted(value: Value) -> Value {
+pub(crate) fn sorted(value: Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(String, Value)> = map.into_iter().collect();

@@ -200,6 +200,31 @@ pub fn remove(path: &Path) -> Result<(), CheckpointError> {
     }
 }
 
+/// The bytes of a safetensors file with its JSON header's keys in sorted order: the crate
+/// writes the metadata from a `HashMap`, whose order changes from run to run, and the same
+/// state saved twice should be the same bytes. The header keeps its length (the same keys
+/// and values), so the tensors' offsets stand.
+pub(crate) fn sorted_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    let len = bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .and_then(|b| usize::try_from(u64::from_le_bytes(b)).ok());
+    let Some(len) = len.filter(|&len| bytes.len() >= 8 + len) else {
+        return bytes;
+    };
+    let Ok(header) = serde_json::from_slice::<serde_json::Value>(&bytes[8..8 + len]) else {
+        return bytes;
+    };
+    let mut text = crate::config::run_id::sorted(header)
+        .to_string()
+        .into_bytes();
+    if text.len() <= len {
+        text.resize(len, b' ');
+        bytes[8..8 + len].copy_from_slice(&text);
+    }
+    bytes
+}
+
 /// Values as their little-endian bytes, for a tensor.
 pub(crate) fn floats<T: Stored>(values: &[T]) -> Vec<u8> {
     let mut out = Vec::with_capacity(std::mem::size_of_val(values));
@@ -370,7 +395,9 @@ fn encode<T: Stored>(run_id: &str, state: &TrainState<T>) -> Result<Vec<u8>, Str
                 .map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, _>>()?;
-    safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())
+    safetensors::serialize(views, Some(metadata))
+        .map(sorted_header)
+        .map_err(|e| e.to_string())
 }
 
 fn decode<T: Stored>(bytes: &[u8], run_id: &str) -> Result<TrainState<T>, String> {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::MODELS;
 use super::atomic::write_atomically;
-use super::checkpoint::{Stored, floats};
+use super::checkpoint::{Stored, floats, sorted_header};
 use super::journal::Status;
 use crate::encoding::Preprocessing;
 
@@ -176,7 +176,9 @@ pub fn save<T: Stored>(
             serde_json::to_string(preprocessing).map_err(|e| invalid(e.to_string()))?,
         ),
     ]);
-    let data = safetensors::serialize(views, Some(metadata)).map_err(|e| invalid(e.to_string()))?;
+    let data = safetensors::serialize(views, Some(metadata))
+        .map(sorted_header)
+        .map_err(|e| invalid(e.to_string()))?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
             action: "create the directory of",
@@ -335,6 +337,12 @@ mod tests {
             std: vec![2.0, 1.0, 1.0],
         };
         save(&file, &net, &info, &preprocessing).expect("saves");
+        // The same model saved again is the same bytes (the metadata's order is fixed).
+        let first = std::fs::read(&file).expect("read");
+        for _ in 0..8 {
+            save(&file, &net, &info, &preprocessing).expect("saves");
+            assert_eq!(std::fs::read(&file).expect("read"), first);
+        }
         let back = load::<f32>(&file).expect("loads");
         assert_eq!((&back.info, &back.preprocessing), (&info, &preprocessing));
         let bits = |p: &[f32]| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
